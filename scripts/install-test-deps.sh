@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs from Debian on a fresh machine (Debian 12, root). Idempotent: packages
+# already present are skipped, so a second run costs a few dpkg queries.
+set -euo pipefail
+packages=(python3-locust python3-zmq python3-msgpack nginx-light wrk)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-test-deps: installing ${missing[*]}"
+  if [ "$(id -u)" != 0 ]; then echo "install-test-deps: need root for apt-get" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+/usr/bin/locust --version >/dev/null 2>&1 || { echo "install-test-deps: /usr/bin/locust does not run" >&2; exit 1; }
+echo "install-test-deps: ok"

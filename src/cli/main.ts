@@ -1,0 +1,53 @@
+import { ExitCode, HordeError } from '../shared/errors.js'
+import { HORDE_VERSION } from '../shared/logger.js'
+
+/** Each command parses its own flags and returns an exit code; only this file calls process.exit. */
+type Command = (argv: string[]) => Promise<number>
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  worker: {
+    summary: 'run a scenario as a Locust-protocol worker under a Horde or Locust master',
+    load: async () => (await import('./commands/worker.js')).workerCommand,
+  },
+}
+
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
+  return [`horde ${HORDE_VERSION} — distributed load testing`, '', 'Usage: horde <command> [options]', '', ...rows, '', "Run 'horde <command> --help' for a command's options."].join('\n')
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`)
+    return name === undefined ? ExitCode.invalidInput : ExitCode.pass
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${HORDE_VERSION}\n`)
+    return ExitCode.pass
+  }
+  const command = COMMANDS[name]
+  if (command === undefined) {
+    process.stderr.write(`horde: unknown command ${JSON.stringify(name)}.\n\n${usage()}\n`)
+    return ExitCode.invalidInput
+  }
+  try {
+    return await (await command.load())(rest)
+  } catch (error) {
+    if (error instanceof HordeError) {
+      process.stderr.write(`horde ${name}: ${error.message} [${error.code}]\n`)
+      return ExitCode.invalidInput
+    }
+    throw error
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code
+  },
+  (error: unknown) => {
+    process.stderr.write(`horde: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.exitCode = 1
+  },
+)

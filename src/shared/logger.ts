@@ -1,0 +1,58 @@
+import { pino, type Logger, type LoggerOptions } from 'pino'
+
+export type Role = 'master' | 'worker' | 'cli' | 'action'
+
+export interface LoggerContext {
+  role: Role
+  runId?: string
+  workerId?: string
+  level?: string
+  /** Where JSON lines go; defaults to stdout (fd 1). Tests pass a stream. */
+  destination?: NodeJS.WritableStream | number
+}
+
+/**
+ * Every log line is JSON shaped for Datadog: `message` key, ISO `timestamp`, level as a name, and the base
+ * fields service/env/version/runId/role/workerId. This answers the field complaint that framework logs were
+ * unstructured and showed up as errors. Secrets are redacted by key name wherever they appear.
+ */
+export function createLogger(context: LoggerContext): Logger {
+  const options: LoggerOptions = {
+    level: context.level ?? process.env.HORDE_LOG_LEVEL ?? 'info',
+    messageKey: 'message',
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    base: {
+      service: process.env.DD_SERVICE ?? 'horde',
+      env: process.env.DD_ENV ?? 'local',
+      version: process.env.DD_VERSION ?? HORDE_VERSION,
+      runId: context.runId,
+      role: context.role,
+      workerId: context.workerId,
+    },
+    redact: {
+      paths: [
+        'token',
+        'password',
+        'authorization',
+        'secret',
+        '*.token',
+        '*.password',
+        '*.authorization',
+        '*.secret',
+        'headers.authorization',
+        '*.headers.authorization',
+      ],
+      censor: '[redacted]',
+    },
+  }
+  const destination = context.destination ?? 1
+  return typeof destination === 'number'
+    ? pino(options, pino.destination({ fd: destination, sync: false }))
+    : pino(options, destination)
+}
+
+/** The package version, used in logs and results. Kept in one place. */
+export const HORDE_VERSION = '0.1.0'
+
+export type { Logger }

@@ -1,0 +1,123 @@
+import type { HttpClient } from './http/http-types.js'
+import type { Logger } from '../shared/logger.js'
+
+/** How long a user waits between tasks. Data, not closures, so the runner can schedule it cheaply. */
+export type WaitSpec =
+  | { kind: 'between'; minMs: number; maxMs: number }
+  | { kind: 'constant'; ms: number }
+  /** Start a task every `ms` (Locust constant_pacing): waits `ms - taskDuration`, never negative. */
+  | { kind: 'pacing'; ms: number }
+
+/** What a task receives. One per user; reused for every task call, so it costs nothing per request. */
+export interface TaskContext<State = unknown> {
+  /** HTTP client that records stats; status ≥ 400 is a failure unless the call says otherwise. */
+  readonly http: HttpClient
+  /** Times any async operation and records it under (type, name): Boomer's RecordSuccess/RecordFailure. */
+  measure<T>(type: string, name: string, fn: () => Promise<T> | T): Promise<T>
+  /** Records a request measured elsewhere. */
+  record(sample: RecordSample): void
+  /** Per-user state, made by the user's `state()` factory. */
+  state: State
+  /** The worker's logger; never use it per request. */
+  readonly log: Logger
+  /** Trips when this user is being stopped; pass it to your own clients. */
+  readonly signal: AbortSignal
+  /** The user-class name (the key in `users`). */
+  readonly userClass: string
+  /** 0-based ordinal of this user within the worker. */
+  readonly userIndex: number
+  /** Worker index given by the master (`ack.index`), or 0 when unknown. */
+  readonly workerIndex: number
+}
+
+export interface RecordSample {
+  /** Request type shown in the stats table: 'GET', 'SQL', 'grpc', ... */
+  type: string
+  name: string
+  /** Milliseconds. null means "no response time" (counted in num_none_requests). */
+  responseTimeMs: number | null
+  /** Bytes received. */
+  bytes?: number
+  /** An Error or a message makes this a failure. */
+  error?: Error | string | null
+}
+
+/**
+ * A task body. Declared through a method signature so that a user with typed state still fits where any
+ * user is accepted (method parameters are bivariant in TypeScript).
+ */
+export type TaskFn<State = unknown> = { bivarianceHack(ctx: TaskContext<State>): unknown }['bivarianceHack']
+
+export interface TaskDefinition<State = unknown> {
+  readonly weight: number
+  readonly fn: TaskFn<State>
+}
+
+export interface UserOptions<State = unknown> {
+  /** Relative share of users of this class (Locust `weight`). Default 1. */
+  weight?: number
+  /** Exactly this many users of this class across the run (Locust `fixed_count`); weight then ignored. */
+  fixedCount?: number
+  /** Wait between tasks: between('1s','2s'), constant('1s'), constantPacing('2s'), constantThroughput(0.5). */
+  wait?: WaitSpec
+  /** Weighted tasks, picked at random by weight. The key is the task's name in logs and errors. */
+  tasks?: Record<string, TaskDefinition<State> | TaskFn<State>>
+  /** An ordered flow, run top to bottom, then again. Exclusive with `tasks`. */
+  sequence?: ReadonlyArray<TaskFn<State> | TaskDefinition<State>>
+  /** Makes this user's private state. */
+  state?: () => State
+  /** Runs once when the user starts, before any task (log in, open a connection). */
+  onStart?: TaskFn<State>
+  /** Runs once when the user stops gracefully. */
+  onStop?: TaskFn<State>
+}
+
+export interface UserDefinition<State = unknown> extends UserOptions<State> {
+  readonly kind: 'horde.user'
+}
+
+export interface HttpOptions {
+  /**
+   * Reuse connections between requests (HTTP keep-alive). true (default) measures the service as browsers
+   * and SDKs use it; false opens a new TCP connection per request (Go's DisableKeepAlives), which also
+   * measures connection setup and spreads load across a load balancer's backends.
+   */
+  keepAlive?: boolean
+  /**
+   * Connections per origin in one worker. null (default) allows one per concurrent request, so each user
+   * gets its own socket as in Locust. A number caps the pool: requests then queue for a free connection.
+   */
+  connections?: number | null
+  /** Per-request timeout ('30s' default): headers and body each must arrive within it. */
+  timeout?: string
+  /** Headers sent with every request. */
+  headers?: Record<string, string>
+}
+
+export interface Stage {
+  duration: string
+  users: number
+  spawnRate?: number
+}
+
+export interface ScenarioOptions {
+  /** Shown in reports and used to group run history. */
+  name: string
+  /** Base URL for `http`; --host / HORDE_HOST / the master's host override it. */
+  host?: string
+  users: Record<string, UserDefinition<unknown>>
+  http?: HttpOptions
+  /** k6-style thresholds: { 'http_req_duration{name:/}': ['p(95)<400'], http_req_failed: ['rate<0.01'] } */
+  thresholds?: Record<string, ReadonlyArray<string | { threshold: string; abortOnFail?: boolean }>>
+  /** Load shape: stages of { duration, users, spawnRate }, run in order. */
+  stages?: Stage[]
+  /** Excluded from headline numbers and thresholds. */
+  warmup?: string
+  /** How long users get to finish their task when stopped ('0s' default: stop at once). */
+  stopTimeout?: string
+}
+
+/** A validated scenario, as loaded. Frozen. */
+export interface Scenario extends ScenarioOptions {
+  readonly kind: 'horde.scenario'
+}
