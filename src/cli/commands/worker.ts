@@ -1,0 +1,90 @@
+import { z } from 'zod'
+import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
+import { parseDurationMs } from '../../shared/duration.js'
+import { loadScenario } from '../../worker/load-scenario.js'
+import { HordeWorker } from '../../worker/worker.js'
+import { flagOrEnv, parseFlags } from '../flags.js'
+
+const HELP = `Usage: horde worker <scenario.ts> [options]
+
+Runs a scenario as a Locust-protocol worker: a Horde master or a real Locust master (2.12+) drives it.
+
+Options (each also read from the environment variable shown):
+  --master-host HOST      master address (HORDE_MASTER_HOST, default 127.0.0.1)
+  --master-port PORT      master port (HORDE_MASTER_PORT, default 5557)
+  --host URL              base URL for http requests; wins over the master's and the scenario's (HORDE_HOST)
+  --master-timeout DUR    stop all users and exit if the master is gone this long (HORDE_MASTER_TIMEOUT, default 5s)
+  --log-level LEVEL       debug, info, warn, error (HORDE_LOG_LEVEL, default info)
+  -h, --help              show this help
+
+The scenario may also come from HORDE_SCENARIO. Exit codes: 0 quit by the master, 105 master lost, 104 bad input.`
+
+const settingsSchema = z.object({
+  scenario: z.string({ message: 'is required: pass the scenario file (or set HORDE_SCENARIO)' }).min(1),
+  masterHost: z.string().min(1),
+  masterPort: z.coerce.number().int().min(1).max(65535, { message: 'must be a port number between 1 and 65535' }),
+  host: z.url({ message: 'must be a URL such as http://127.0.0.1:8080' }).optional(),
+  masterTimeout: z.string().refine((v) => parseDurationMs(v) !== undefined, { message: "must be a duration such as '5s'" }),
+})
+
+const FLAG_OF: Record<string, string> = {
+  scenario: '<scenario.ts>',
+  masterHost: '--master-host',
+  masterPort: '--master-port',
+  host: '--host',
+  masterTimeout: '--master-timeout',
+}
+
+export async function workerCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags('worker', argv, {
+    'master-host': { type: 'string' },
+    'master-port': { type: 'string' },
+    host: { type: 'string' },
+    'master-timeout': { type: 'string' },
+    'log-level': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  })
+  if (values.help === true) {
+    process.stdout.write(`${HELP}\n`)
+    return ExitCode.pass
+  }
+  if (positionals.length > 1) {
+    throw new ConfigError('HORDE_ERR_CLI_FLAG', `horde worker takes one scenario file, received ${describeValue(positionals)}.`)
+  }
+  const raw = {
+    scenario: positionals[0] ?? process.env.HORDE_SCENARIO,
+    masterHost: flagOrEnv(values, 'master-host', 'HORDE_MASTER_HOST') ?? '127.0.0.1',
+    masterPort: flagOrEnv(values, 'master-port', 'HORDE_MASTER_PORT') ?? '5557',
+    host: flagOrEnv(values, 'host', 'HORDE_HOST'),
+    masterTimeout: flagOrEnv(values, 'master-timeout', 'HORDE_MASTER_TIMEOUT') ?? '5s',
+  }
+  const parsed = settingsSchema.safeParse(raw)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0] as z.core.$ZodIssue
+    const key = String(issue.path[0])
+    throw new ConfigError(
+      'HORDE_ERR_CLI_FLAG',
+      `${FLAG_OF[key] ?? key} ${issue.message}, received ${describeValue(raw[key as keyof typeof raw])}.`,
+    )
+  }
+  const settings = parsed.data
+  const scenario = await loadScenario(settings.scenario)
+  const logLevel = flagOrEnv(values, 'log-level', 'HORDE_LOG_LEVEL')
+  const worker = new HordeWorker({
+    scenario,
+    masterHost: settings.masterHost,
+    masterPort: settings.masterPort,
+    host: settings.host ?? null,
+    masterTimeoutMs: parseDurationMs(settings.masterTimeout) as number,
+    ...(logLevel !== undefined ? { logLevel } : {}),
+  })
+  const onSignal = (): void => {
+    void worker.shutdown('signal')
+  }
+  process.once('SIGTERM', onSignal)
+  process.once('SIGINT', onSignal)
+  const exit = await worker.start()
+  process.off('SIGTERM', onSignal)
+  process.off('SIGINT', onSignal)
+  return exit.code
+}

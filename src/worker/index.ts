@@ -1,0 +1,38 @@
+/**
+ * Horde's public API: everything a scenario imports from 'horde'.
+ *
+ * ```ts
+ * import { defineScenario, user, task, between } from 'horde'
+ * export default defineScenario({
+ *   name: 'vote-app',
+ *   host: 'http://127.0.0.1:8080',
+ *   users: { Voter: user({ wait: between('1s', '2s'), tasks: { results: task(1, ({ http }) => http.get('/results')) } }) },
+ * })
+ * ```
+ * @packageDocumentation
+ */
+export {
+  defineScenario,
+  user,
+  task,
+  between,
+  constant,
+  constantPacing,
+  constantThroughput,
+  StopUser,
+  isStopUser,
+} from './scenario.js'
+export type {
+  Scenario,
+  ScenarioOptions,
+  UserDefinition,
+  UserOptions,
+  TaskDefinition,
+  TaskFn,
+  TaskContext,
+  RecordSample,
+  WaitSpec,
+  HttpOptions,
+  Stage,
+} from './scenario-types.js'
+export type { HttpClient, HttpResponse, RequestOptions } from './http/http-types.js'
