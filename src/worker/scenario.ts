@@ -49,7 +49,7 @@ const userSchema = z
     }
     for (const [name, def] of Object.entries(user.tasks ?? {})) {
       if (typeof def !== 'function' && (!Number.isInteger(def.weight) || def.weight <= 0)) {
-        ctx.addIssue({ code: 'custom', message: 'weight must be a positive integer', path: ['tasks', name, 'weight'] })
+        ctx.addIssue({ code: 'custom', message: 'must be a positive integer', path: ['tasks', name, 'weight'] })
       }
     }
   })
@@ -64,13 +64,23 @@ const scenarioSchema = z.strictObject({
   name: z
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'must be letters, digits, ".", "_" or "-" (it names report folders)' }),
-  host: z.url({ message: 'must be a URL such as http://127.0.0.1:8080' }).optional(),
+  host: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://127.0.0.1:8080' }).optional(),
   users: z
-    .record(
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { message: 'user-class names must be identifiers (they travel on the Locust wire)' }),
-      userSchema,
-    )
-    .refine((users) => Object.keys(users).length > 0, { message: 'needs at least one user class, e.g. users: { Visitor: user({...}) }' }),
+    .record(z.string(), userSchema)
+    .superRefine((users, ctx) => {
+      if (Object.keys(users).length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'needs at least one user class, e.g. users: { Visitor: user({...}) }' })
+      }
+      for (const name of Object.keys(users)) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `is not a valid user-class name (${JSON.stringify(name)}): use an identifier such as Visitor, since it travels on the Locust wire as the class name`,
+          })
+        }
+      }
+    }),
   http: z
     .strictObject({
       keepAlive: z.boolean().optional(),

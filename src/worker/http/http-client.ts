@@ -160,9 +160,25 @@ function parseRawHeaders(raw: Buffer[] | null): IncomingHttpHeaders {
 }
 
 /** One in-flight request: undici's legacy handler interface is its native one (no wrapper per request). */
+/**
+ * undici checks its headers/body timeouts on a ~0.5 s tick, which is fine for the usual '30s' but turns a
+ * '100ms' timeout into up to a second. Below this, a request gets its own precise timer.
+ */
+const PRECISE_TIMEOUT_BELOW_MS = 2000
+
+class RequestTimeoutError extends Error {
+  readonly code = 'HORDE_ERR_HTTP_TIMEOUT'
+  constructor(timeoutMs: number) {
+    super(`no complete response within ${timeoutMs} ms`)
+    this.name = 'TimeoutError'
+  }
+}
+
 class RequestHandler implements Dispatcher.DispatchHandler {
   readonly response = new Response()
   private readonly startedAt = performance.now()
+  private abortRequest: ((reason: Error) => void) | null = null
+  private timer: NodeJS.Timeout | null = null
 
   constructor(
     private readonly method: string,
@@ -173,9 +189,19 @@ class RequestHandler implements Dispatcher.DispatchHandler {
     private readonly gate: RequestGate,
     private readonly resolve: (response: HttpResponse) => void,
     private readonly reject: (error: Error) => void,
-  ) {}
+    timeoutMs: number,
+  ) {
+    if (timeoutMs < PRECISE_TIMEOUT_BELOW_MS) {
+      this.timer = setTimeout(() => {
+        this.timer = null
+        this.abortRequest?.(new RequestTimeoutError(timeoutMs))
+      }, timeoutMs)
+    }
+  }
 
-  onConnect(): void {}
+  onConnect(abort: (reason: Error) => void): void {
+    this.abortRequest = abort
+  }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
     this.response.status = statusCode
@@ -193,6 +219,7 @@ class RequestHandler implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
+    if (this.timer !== null) clearTimeout(this.timer)
     const response = this.response
     response.durationMs = performance.now() - this.startedAt
     let error: string | null = response.status >= 400 ? `HTTP ${response.status}` : null
@@ -213,6 +240,7 @@ class RequestHandler implements Dispatcher.DispatchHandler {
   }
 
   onError(err: Error): void {
+    if (this.timer !== null) clearTimeout(this.timer)
     const response = this.response
     response.durationMs = performance.now() - this.startedAt
     if (this.gate.aborted) {
@@ -319,6 +347,7 @@ export class UserHttpClient implements HttpClient {
         this.gate,
         resolve,
         reject,
+        timeoutMs ?? transport.settings.timeoutMs,
       )
       transport.pool(target.origin).dispatch(
         { method, path: fullPath, headers, body, reset: transport.reset, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
