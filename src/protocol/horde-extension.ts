@@ -107,7 +107,11 @@ export function encodeHordeExtension(input: {
     v: HORDE_EXTENSION_VERSION,
     unit: 'us',
     sigDigits: HISTOGRAM_SIGNIFICANT_DIGITS,
-    entries: input.entries.map((e) => ({ method: e.method, name: e.name, hist: encodeHistogram(e.histogram) })),
+    entries: input.entries.map((e) => ({
+      method: e.method,
+      name: e.name,
+      hist: encodeHistogram(e.histogram),
+    })),
   }
   if (input.seconds !== undefined) {
     extension.seconds = input.seconds.map((s) => ({ second: s.second, hist: encodeHistogram(s.histogram) }))
@@ -133,7 +137,7 @@ export function decodeHordeExtension(extra: Record<string, unknown> | undefined)
   const value = extra?.[HORDE_EXTENSION_KEY]
   if (value === undefined || value === null) return null
   const parsed = extensionSchema.safeParse(value instanceof Map ? mapToObject(value) : value)
-  return parsed.success ? (parsed.data as HordeStatsExtension) : null
+  return parsed.success ? (parsed.data) : null
 }
 
 /** msgpackr may decode maps as Map when asked to keep integer keys; turn them back into plain objects. */

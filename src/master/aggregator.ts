@@ -1,0 +1,220 @@
+import type { StatsEntryWire, StatsReport } from '../protocol/messages.js'
+import { decodeHistogram, decodeHordeExtension, type Histogram } from '../protocol/horde-extension.js'
+import type { ErrorResult } from '../shared/result.js'
+import { StatsRow } from './stats-row.js'
+
+/** Rows of one window (warm-up or measured) plus their total. */
+export class StatsWindow {
+  readonly rows = new Map<string, StatsRow>()
+  readonly total = new StatsRow('', 'Aggregated')
+
+  row(method: string, name: string): StatsRow {
+    const key = rowKey(method, name)
+    let row = this.rows.get(key)
+    if (row === undefined) {
+      row = new StatsRow(method, name)
+      this.rows.set(key, row)
+    }
+    return row
+  }
+}
+
+/** One second of the time series: what completed in it, and what the master saw (users, workers). */
+export class SecondBin {
+  readonly total = new StatsRow('', 'Aggregated')
+  readonly endpoints = new Map<string, StatsRow>()
+  /** All requests of the second, when Horde workers sent per-second histograms. */
+  hdr: Histogram | null = null
+  users: number | null = null
+  workers: number | null = null
+  phase: string | undefined
+
+  constructor(readonly second: number) {}
+
+  endpoint(method: string, name: string): StatsRow {
+    const key = rowKey(method, name)
+    let row = this.endpoints.get(key)
+    if (row === undefined) {
+      row = new StatsRow(method, name)
+      this.endpoints.set(key, row)
+    }
+    return row
+  }
+
+  /** Percentile of the whole second: from Horde histograms when they cover every timed request. */
+  percentileMs(fraction: number): number | null {
+    if (
+      this.hdr !== null &&
+      Math.abs(this.hdr.totalCount - this.total.timedCount) < 0.5 &&
+      this.hdr.totalCount > 0
+    ) {
+      return this.hdr.getValueAtPercentile(fraction * 100) / 1000
+    }
+    return this.total.percentileMs(fraction)
+  }
+}
+
+export function rowKey(method: string, name: string): string {
+  return `${method} ${name}`
+}
+
+/**
+ * Merges worker reports (deltas) into the warm-up and measured windows and a per-second time series. A request
+ * counts in the window of the second in which it completed (Locust's per-second maps carry that second). When a
+ * report straddles the warm-up boundary its counts are still split exactly; its response-time sums and buckets
+ * are split in proportion to the requests on each side.
+ */
+export class StatsAggregator {
+  readonly warmup = new StatsWindow()
+  readonly measured = new StatsWindow()
+  readonly seconds = new Map<number, SecondBin>()
+  readonly errors = new Map<string, ErrorResult>()
+  /** First epoch second of the measured window. */
+  #measuredFromSec = Number.NEGATIVE_INFINITY
+  /** Workers whose reports carried the Horde extension, for the percentile-resolution note in results. */
+  readonly hordeWorkers = new Set<string>()
+  readonly locustWorkers = new Set<string>()
+  /** Worst event-loop delay each Horde worker reported (generator health). */
+  readonly eventLoopDelayMaxMs = new Map<string, number>()
+
+  setMeasuredFromSec(second: number): void {
+    this.#measuredFromSec = second
+  }
+
+  get measuredFromSec(): number {
+    return this.#measuredFromSec
+  }
+
+  bin(second: number): SecondBin {
+    let bin = this.seconds.get(second)
+    if (bin === undefined) {
+      bin = new SecondBin(second)
+      this.seconds.set(second, bin)
+    }
+    return bin
+  }
+
+  addReport(workerId: string, report: StatsReport, nowMs = Date.now()): void {
+    const extension = decodeHordeExtension(report.extra)
+    const entryHistograms = new Map<string, string>()
+    if (extension !== null) {
+      this.hordeWorkers.add(workerId)
+      for (const entry of extension.entries) entryHistograms.set(rowKey(entry.method, entry.name), entry.hist)
+      for (const second of extension.seconds ?? []) {
+        const histogram = decodeHistogram(second.hist)
+        if (histogram === null) continue
+        const bin = this.bin(Math.trunc(second.second))
+        if (bin.hdr === null) bin.hdr = histogram
+        else {
+          bin.hdr.add(histogram)
+          histogram.destroy()
+        }
+      }
+      if (extension.eventLoopDelayMaxMs !== undefined) {
+        const previous = this.eventLoopDelayMaxMs.get(workerId) ?? 0
+        this.eventLoopDelayMaxMs.set(workerId, Math.max(previous, extension.eventLoopDelayMaxMs))
+      }
+    } else if (report.stats.length > 0) {
+      this.locustWorkers.add(workerId)
+    }
+    for (const entry of report.stats) {
+      if (entry.numRequests === 0 && entry.numFailures === 0) continue
+      const method = entry.method ?? ''
+      const encoded = entryHistograms.get(rowKey(method, entry.name))
+      const histogram = encoded === undefined ? null : decodeHistogram(encoded)
+      this.#addEntry(method, entry, histogram, nowMs)
+      histogram?.destroy()
+    }
+    for (const error of report.errors.values()) this.#addError(error)
+  }
+
+  #addEntry(method: string, entry: StatsEntryWire, histogram: Histogram | null, nowMs: number): void {
+    const boundary = this.#measuredFromSec
+    let reqBefore = 0
+    let reqAfter = 0
+    let failBefore = 0
+    let failAfter = 0
+    for (const [key, count] of entry.numReqsPerSec) {
+      if (Number(key) < boundary) reqBefore += count
+      else reqAfter += count
+    }
+    for (const [key, count] of entry.numFailPerSec) {
+      if (Number(key) < boundary) failBefore += count
+      else failAfter += count
+    }
+    // A worker that sent no per-second counts (not Locust behaviour) is placed by the report's time.
+    if (reqBefore + reqAfter !== entry.numRequests) {
+      const fallbackSecond = Math.trunc(entry.lastRequestTimestamp ?? nowMs / 1000)
+      const missing = entry.numRequests - reqBefore - reqAfter
+      if (fallbackSecond < boundary) reqBefore += missing
+      else reqAfter += missing
+    }
+    if (failBefore + failAfter !== entry.numFailures) {
+      failAfter += entry.numFailures - failBefore - failAfter
+    }
+    const total = Math.max(entry.numRequests, 1)
+    const sides: Array<[StatsWindow, number, number]> = [
+      [this.warmup, reqBefore, failBefore],
+      [this.measured, reqAfter, failAfter],
+    ]
+    for (const [window, requests, failures] of sides) {
+      if (requests === 0 && failures === 0) continue
+      const whole = requests === entry.numRequests
+      const share = { requests, failures, fraction: whole ? 1 : requests / total }
+      window.row(method, entry.name).addShare(entry, share, whole ? histogram : null)
+      window.total.addShare(entry, share, whole ? histogram : null)
+    }
+    for (const [key, count] of entry.numReqsPerSec) {
+      const second = Math.trunc(Number(key))
+      const share = { requests: count, failures: entry.numFailPerSec.get(key) ?? 0, fraction: count / total }
+      const bin = this.bin(second)
+      bin.total.addShare(entry, share, null)
+      bin.endpoint(method, entry.name).addShare(entry, share, null)
+    }
+  }
+
+  #addError(error: {
+    name: string
+    method: string
+    error: string
+    occurrences: number
+    firstSeen?: number | null
+    lastSeen?: number | null
+  }): void {
+    const key = `${error.method}\u0000${error.name}\u0000${error.error}`
+    const existing = this.errors.get(key)
+    const firstSeenMs = error.firstSeen != null ? error.firstSeen * 1000 : null
+    const lastSeenMs = error.lastSeen != null ? error.lastSeen * 1000 : null
+    if (existing === undefined) {
+      this.errors.set(key, {
+        method: error.method ?? '',
+        name: error.name,
+        error: error.error,
+        occurrences: error.occurrences,
+        firstSeenMs,
+        lastSeenMs,
+      })
+      return
+    }
+    existing.occurrences += error.occurrences
+    if (firstSeenMs !== null && (existing.firstSeenMs === null || firstSeenMs < existing.firstSeenMs)) {
+      existing.firstSeenMs = firstSeenMs
+    }
+    if (lastSeenMs !== null && (existing.lastSeenMs === null || lastSeenMs > existing.lastSeenMs)) {
+      existing.lastSeenMs = lastSeenMs
+    }
+  }
+
+  /** Requests completed in seconds [from, to) (epoch s), all endpoints: live rate for progress lines. */
+  requestsBetween(fromSec: number, toSec: number): { requests: number; failures: number } {
+    let requests = 0
+    let failures = 0
+    for (let second = fromSec; second < toSec; second++) {
+      const bin = this.seconds.get(second)
+      if (bin === undefined) continue
+      requests += bin.total.requests
+      failures += bin.total.failures
+    }
+    return { requests, failures }
+  }
+}

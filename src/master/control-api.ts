@@ -1,0 +1,175 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { timingSafeEqual } from 'node:crypto'
+import { z } from 'zod'
+import type { Logger } from '../shared/logger.js'
+import type { Coordinator } from './coordinator.js'
+import { endpointResult, latencySummary } from './result-builder.js'
+
+export interface ControlApiOptions {
+  coordinator: Coordinator
+  host: string
+  port: number
+  /** When set, every request needs `Authorization: Bearer <token>`. */
+  token: string | null
+  logger: Logger
+}
+
+const stopBody = z.object({ reason: z.string().max(500).optional() }).strict()
+
+/**
+ * The master's HTTP control API, for the platform and for people: status, live stats, stop. Bound to 127.0.0.1
+ * unless told otherwise. Stopping is graceful and marks the run `stopped`.
+ *
+ *   GET  /status  → { runId, phase, elapsedMs, users, targetUsers, workers: [...] }
+ *   GET  /stats   → { totals, endpoints, errors } of the measured window so far
+ *   POST /stop    → 202 { stopping: true }; body optional: { "reason": "..." }
+ */
+export class ControlApi {
+  readonly #server: Server
+  readonly #options: ControlApiOptions
+
+  private constructor(server: Server, options: ControlApiOptions) {
+    this.#server = server
+    this.#options = options
+  }
+
+  static async start(options: ControlApiOptions): Promise<ControlApi> {
+    const server = createServer()
+    const api = new ControlApi(server, options)
+    server.on('request', (req, res) => {
+      api.#handle(req, res).catch((error: unknown) => {
+        options.logger.error({ err: error }, 'control api request failed')
+        if (!res.headersSent) api.#json(res, 500, { error: 'internal error' })
+      })
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(options.port, options.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    return api
+  }
+
+  get port(): number {
+    return (this.#server.address() as AddressInfo).port
+  }
+
+  get url(): string {
+    const host = this.#options.host.includes(':') ? `[${this.#options.host}]` : this.#options.host
+    return `http://${host}:${this.port}`
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections()
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()))
+  }
+
+  #authorized(req: IncomingMessage): boolean {
+    const token = this.#options.token
+    if (token === null) return true
+    const given = Buffer.from(req.headers.authorization ?? '')
+    const expected = Buffer.from(`Bearer ${token}`)
+    return given.length === expected.length && timingSafeEqual(given, expected)
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!this.#authorized(req)) {
+      res.setHeader('www-authenticate', 'Bearer')
+      this.#json(res, 401, {
+        error: 'missing or wrong bearer token: send Authorization: Bearer <HORDE_API_TOKEN>',
+      })
+      return
+    }
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    const coordinator = this.#options.coordinator
+    if (req.method === 'GET' && path === '/status') {
+      this.#json(res, 200, this.#status())
+      return
+    }
+    if (req.method === 'GET' && path === '/stats') {
+      const measured = coordinator.aggregator.measured
+      const loadStart = coordinator.loadStartedAtMs
+      const seconds = loadStart === null ? 0.001 : Math.max(0.001, (Date.now() - loadStart) / 1000)
+      this.#json(res, 200, {
+        runId: coordinator.plan.runId,
+        phase: coordinator.phase,
+        totals: {
+          requests: measured.total.requests,
+          failures: measured.total.failures,
+          ...latencySummary(measured.total),
+        },
+        endpoints: [...measured.rows.values()].map((row) => endpointResult(row, seconds)),
+        errors: [...coordinator.aggregator.errors.values()],
+      })
+      return
+    }
+    if (req.method === 'POST' && path === '/stop') {
+      const text = await readBody(req, 4096)
+      let reason = 'stop requested through the control API'
+      if (text.trim() !== '') {
+        let parsed: unknown
+        try {
+          parsed = JSON.parse(text)
+        } catch {
+          this.#json(res, 400, { error: 'body must be JSON such as {"reason": "..."} or empty' })
+          return
+        }
+        const body = stopBody.safeParse(parsed)
+        if (!body.success) {
+          this.#json(res, 400, { error: 'body may only contain {"reason": "<text up to 500 chars>"}' })
+          return
+        }
+        reason = body.data.reason ?? reason
+      }
+      this.#options.logger.info({ reason }, 'stop requested through the control api')
+      coordinator.requestStop(reason, 'person')
+      this.#json(res, 202, { stopping: true, reason })
+      return
+    }
+    this.#json(res, 404, {
+      error: `no route ${req.method ?? ''} ${path}: use GET /status, GET /stats or POST /stop`,
+    })
+  }
+
+  #status(): Record<string, unknown> {
+    const c = this.#options.coordinator
+    return {
+      runId: c.plan.runId,
+      scenario: c.plan.scenarioName,
+      phase: c.phase,
+      elapsedMs: c.loadStartedAtMs === null ? 0 : Date.now() - c.loadStartedAtMs,
+      users: c.registry.reportedUsers(),
+      targetUsers: c.targetUsers,
+      dispatchedUsers: c.dispatchedUsers,
+      workers: [...c.registry.nodes.values()].map((n) => ({
+        id: n.id,
+        index: n.index,
+        state: n.state,
+        users: n.userCount,
+        cpuPercent: n.cpuPercent,
+      })),
+      events: c.events.slice(-20),
+    }
+  }
+
+  #json(res: ServerResponse, status: number, body: unknown): void {
+    const text = JSON.stringify(body)
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+    res.end(text)
+  }
+}
+
+async function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer
+    size += buffer.length
+    if (size > limit) throw new Error('body too large')
+    chunks.push(buffer)
+  }
+  return Buffer.concat(chunks).toString('utf8')
+}

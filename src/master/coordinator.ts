@@ -1,0 +1,693 @@
+import { MasterSocket } from '../protocol/transport.js'
+import type { Envelope, MasterToWorker, WorkerToMaster } from '../protocol/messages.js'
+import type { Logger } from '../shared/logger.js'
+import type { RunEvent, RunEventKind, ThresholdResult } from '../shared/result.js'
+import { StatsAggregator } from './aggregator.js'
+import { UserSequence, nextRampTotal, rampStep, sortWorkers } from './dispatch.js'
+import { planDurationMs, targetAt, type MasterPlan } from './plan.js'
+import { evaluateThreshold, parseThreshold, type ParsedThreshold } from './thresholds.js'
+import {
+  CPU_SATURATED_PERCENT,
+  HEARTBEAT_TIMEOUT_MS,
+  LOOP_BLOCKED_MS,
+  MISSING_REMOVAL_MS,
+  WorkerRegistry,
+  type WorkerNode,
+} from './worker-registry.js'
+
+export type RunPhase = 'waiting' | 'running' | 'stopping' | 'done'
+export type StopCause = 'duration' | 'person' | 'threshold' | 'no-workers' | 'workers-never-came'
+
+/** One sample per second: what the master asked for and what the workers said they ran. */
+export interface Sample {
+  second: number
+  targetUsers: number
+  dispatchedUsers: number
+  users: number
+  workers: number
+  phase: string
+  warmup: boolean
+}
+
+export interface Progress {
+  elapsedMs: number
+  users: number
+  targetUsers: number
+  workers: number
+  rps: number
+  failuresPerSec: number
+  p95Ms: number | null
+  phase: RunPhase
+  warmup: boolean
+}
+
+export interface CoordinatorOptions {
+  plan: MasterPlan
+  bindHost: string
+  bindPort: number
+  logger: Logger
+  onProgress?: (progress: Progress) => void
+  onEvent?: (event: RunEvent) => void
+}
+
+export interface RunOutcome {
+  cause: StopCause
+  stopReason: string | null
+  startedAtMs: number
+  loadStartedAtMs: number | null
+  measuredFromMs: number
+  measuredToMs: number
+  endedAtMs: number
+  aggregator: StatsAggregator
+  registry: WorkerRegistry
+  events: RunEvent[]
+  samples: Sample[]
+  abortedBy: ThresholdResult | null
+  exceptions: Array<{ count: number; msg: string; traceback: string; nodes: string[] }>
+  /** Workers lost (missing or gone without quit) and never replaced. */
+  lostWorkers: string[]
+}
+
+const RATE_WINDOW_SECONDS = 3
+/** Reports arrive every 3 s: seconds older than this are complete enough for the live rate. */
+const RATE_LAG_SECONDS = 4
+
+/**
+ * The Horde master: a ROUTER speaking Locust's protocol to any mix of Python and Horde workers. It registers
+ * workers, tracks liveness, ramps users by repeated `spawn` messages, rebalances when workers come and go, merges
+ * stats and decides when the run ends. The verdict is computed from its outcome (verdict.ts).
+ */
+export class Coordinator {
+  readonly plan: MasterPlan
+  readonly aggregator = new StatsAggregator()
+  readonly registry = new WorkerRegistry()
+  readonly events: RunEvent[] = []
+  readonly samples: Sample[] = []
+  readonly #socket: MasterSocket
+  readonly #log: Logger
+  readonly #options: CoordinatorOptions
+  readonly #sequence: UserSequence
+  readonly #thresholds: ParsedThreshold[]
+  readonly #exceptions = new Map<
+    string,
+    { count: number; msg: string; traceback: string; nodes: Set<string> }
+  >()
+  readonly #startedAtMs = Date.now()
+  #phase: RunPhase = 'waiting'
+  #loadStartMs: number | null = null
+  #stopRequestedAtMs: number | null = null
+  #cause: StopCause = 'duration'
+  #stopReason: string | null = null
+  #abortedBy: ThresholdResult | null = null
+  #dispatched = 0
+  #target = 0
+  #spawnRate = 1
+  #stage = -2
+  #rampTimer: NodeJS.Timeout | null = null
+  #tick: NodeJS.Timeout | null = null
+  #lastSpawnTimestamp = 0
+  #warmupEnded = false
+  #lostWorkers = new Set<string>()
+  #stopWaiter: (() => void) | null = null
+
+  private constructor(options: CoordinatorOptions, socket: MasterSocket) {
+    this.plan = options.plan
+    this.#options = options
+    this.#log = options.logger
+    this.#socket = socket
+    this.#sequence = new UserSequence(options.plan.userClasses)
+    this.#thresholds = options.plan.thresholds.map(parseThreshold)
+    socket.onMessage((routingId, envelope) => this.#onMessage(routingId, envelope))
+    socket.onDrop((routingId, reason) => this.#onDrop(routingId, reason))
+  }
+
+  /** Binds the ROUTER socket; workers may connect from then on. */
+  static async start(options: CoordinatorOptions): Promise<Coordinator> {
+    // Thresholds are parsed before binding so a typo fails before anything else happens.
+    options.plan.thresholds.forEach(parseThreshold)
+    const socket = await MasterSocket.bind({
+      host: options.bindHost,
+      port: options.bindPort,
+      logger: options.logger,
+    })
+    return new Coordinator(options, socket)
+  }
+
+  get port(): number {
+    return this.#socket.port
+  }
+
+  get phase(): RunPhase {
+    return this.#phase
+  }
+
+  get loadStartedAtMs(): number | null {
+    return this.#loadStartMs
+  }
+
+  get targetUsers(): number {
+    return this.#target
+  }
+
+  get dispatchedUsers(): number {
+    return this.#dispatched
+  }
+
+  /** Asks the run to end now (control API, SIGTERM, Ctrl-C): the verdict becomes `stopped`. */
+  requestStop(reason: string, cause: StopCause = 'person'): void {
+    if (this.#phase === 'stopping' || this.#phase === 'done') return
+    this.#cause = cause
+    this.#stopReason = reason
+    if (cause === 'person') this.#event('stop-requested', reason)
+    this.#stopWaiter?.()
+  }
+
+  /** Waits for workers, runs the load for the plan's duration (or until stopped), and stops the workers. */
+  async run(): Promise<RunOutcome> {
+    this.#tick = setInterval(() => this.#onTick(), 1000)
+    try {
+      const came = await this.#waitForWorkers()
+      if (came) {
+        this.#startLoad()
+        await this.#waitUntil(planDurationMs(this.plan))
+      }
+      await this.#stopWorkers()
+    } finally {
+      if (this.#tick !== null) clearInterval(this.#tick)
+      if (this.#rampTimer !== null) clearTimeout(this.#rampTimer)
+      this.#phase = 'done'
+      await this.#socket.close()
+    }
+    const measuredFromMs = this.#measuredFromMs()
+    return {
+      cause: this.#cause,
+      stopReason: this.#stopReason,
+      startedAtMs: this.#startedAtMs,
+      loadStartedAtMs: this.#loadStartMs,
+      measuredFromMs,
+      measuredToMs: Math.max(measuredFromMs, this.#stopRequestedAtMs ?? Date.now()),
+      endedAtMs: Date.now(),
+      aggregator: this.aggregator,
+      registry: this.registry,
+      events: this.events,
+      samples: this.samples,
+      abortedBy: this.#abortedBy,
+      exceptions: [...this.#exceptions.values()].map((e) => ({ ...e, nodes: [...e.nodes] })),
+      lostWorkers: [...this.#lostWorkers],
+    }
+  }
+
+  /** Closes the socket without a run (errors before the run started). */
+  async close(): Promise<void> {
+    await this.#socket.close()
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------------
+
+  async #waitForWorkers(): Promise<boolean> {
+    const deadline = Date.now() + this.plan.expectWorkersTimeoutMs
+    let lastLog = 0
+    while (this.registry.active().filter((n) => n.state === 'ready').length < this.plan.expectWorkers) {
+      if (this.#stopReason !== null) return false
+      if (Date.now() >= deadline) {
+        this.#cause = 'workers-never-came'
+        this.#stopReason = `only ${this.registry.active().length} of ${this.plan.expectWorkers} expected workers connected within ${Math.round(this.plan.expectWorkersTimeoutMs / 1000)} s`
+        this.#log.error(
+          { expected: this.plan.expectWorkers, connected: this.registry.active().length },
+          'expected workers never came',
+        )
+        return false
+      }
+      if (Date.now() - lastLog >= 5000) {
+        lastLog = Date.now()
+        this.#log.info(
+          { connected: this.registry.active().length, expected: this.plan.expectWorkers },
+          'waiting for workers',
+        )
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    return true
+  }
+
+  #startLoad(): void {
+    this.#phase = 'running'
+    this.#loadStartMs = Date.now()
+    if (this.plan.warmupMs > 0) {
+      this.aggregator.setMeasuredFromSec(Math.ceil((this.#loadStartMs + this.plan.warmupMs) / 1000))
+    }
+    this.#log.info(
+      { users: this.plan.users, spawnRate: this.plan.spawnRate, workers: this.registry.active().length },
+      'load started',
+    )
+    this.#applySchedule()
+  }
+
+  #measuredFromMs(): number {
+    if (this.#loadStartMs === null) return this.#startedAtMs
+    if (this.plan.warmupMs > 0) return this.aggregator.measuredFromSec * 1000
+    return this.#loadStartMs
+  }
+
+  /** Resolves after `durationMs` of load or when a stop is requested. */
+  async #waitUntil(durationMs: number): Promise<void> {
+    if (this.#stopReason !== null) return
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(
+        resolve,
+        Math.max(0, (this.#loadStartMs ?? Date.now()) + durationMs - Date.now()),
+      )
+      this.#stopWaiter = () => {
+        clearTimeout(timer)
+        resolve()
+      }
+    })
+    this.#stopWaiter = null
+  }
+
+  /**
+   * Ends the load as a headless Locust master does: `quit` to every worker, then wait for each worker's final
+   * stats and `quit` (the final report comes after users stopped, gracefully up to stop_timeout).
+   */
+  async #stopWorkers(): Promise<void> {
+    this.#stopRequestedAtMs = Date.now()
+    this.#phase = 'stopping'
+    if (this.#rampTimer !== null) clearTimeout(this.#rampTimer)
+    this.#event('stopped', this.#stopReason ?? 'run time reached', { cause: this.#cause })
+    const waitMs = this.plan.stopTimeoutMs + 5000
+    const deadline = Date.now() + waitMs
+    for (const node of this.registry.nodes.values()) this.#send(node.id, { type: 'quit' })
+    await new Promise<void>((resolve) => {
+      const poll = (): void => {
+        const pending = [...this.registry.nodes.values()].filter(
+          (n) => n.state !== 'quit' && n.state !== 'missing',
+        )
+        if (pending.length === 0 || Date.now() >= deadline) {
+          resolve()
+          return
+        }
+        setTimeout(poll, 50)
+      }
+      poll()
+    })
+  }
+
+  // ---- dispatch ----------------------------------------------------------------------------------
+
+  /** Applies the stage (or constant target) in force now; called at start and every tick. */
+  #applySchedule(): void {
+    if (this.#phase !== 'running' || this.#loadStartMs === null) return
+    const elapsed = Date.now() - this.#loadStartMs
+    const { users, spawnRate, stage } = targetAt(this.plan, elapsed)
+    if (stage !== this.#stage) {
+      if (stage >= 0) {
+        this.#event(
+          'stage-started',
+          `stage ${stage + 1} of ${this.plan.stages?.length ?? 0}: ${users} users at ${spawnRate}/s`,
+          {
+            stage,
+            users,
+            spawnRate,
+          },
+        )
+      }
+      this.#stage = stage
+    }
+    if (users !== this.#target || spawnRate !== this.#spawnRate) {
+      this.#target = users
+      this.#spawnRate = spawnRate
+      if (this.#rampTimer === null) this.#rampStep()
+    }
+  }
+
+  #rampStep(): void {
+    this.#rampTimer = null
+    if (this.#phase !== 'running') return
+    const { usersPerStep, intervalMs } = rampStep(this.#spawnRate)
+    const next = nextRampTotal(this.#dispatched, this.#target, usersPerStep)
+    this.#sendTable(next)
+    if (next !== this.#target) {
+      this.#rampTimer = setTimeout(() => this.#rampStep(), intervalMs)
+    } else {
+      this.#event(
+        'spawn-complete',
+        `${next} users dispatched over ${this.registry.active().length} workers`,
+        { users: next },
+      )
+      for (const node of this.registry.active())
+        this.#send(node.id, { type: 'spawningComplete', userCount: next })
+    }
+  }
+
+  /** Sends the absolute table for `total` users to every active worker (Locust sends it even when unchanged). */
+  #sendTable(total: number): void {
+    this.#dispatched = total
+    const workers = sortWorkers(this.registry.active().map((n) => n.id))
+    const table = this.#sequence.distribute(total, workers)
+    let timestamp = Date.now() / 1000
+    for (const [id, userClassesCount] of table) {
+      // Strictly increasing, never integral (P7): workers drop a spawn whose timestamp is not newer.
+      if (timestamp <= this.#lastSpawnTimestamp) timestamp = this.#lastSpawnTimestamp + 0.0001
+      if (Number.isInteger(timestamp)) timestamp += 0.0001
+      this.#lastSpawnTimestamp = timestamp
+      this.#send(id, {
+        type: 'spawn',
+        timestamp,
+        userClassesCount,
+        host: this.plan.host,
+        stopTimeoutSec: this.plan.stopTimeoutMs / 1000,
+        parsedOptions: {},
+      })
+    }
+  }
+
+  /** Redistributes the current users over the current workers at once (join, loss, recovery). */
+  #rebalance(): void {
+    if (this.#phase !== 'running') return
+    this.#sendTable(this.#dispatched)
+  }
+
+  // ---- messages ----------------------------------------------------------------------------------
+
+  #send(id: string, message: MasterToWorker): void {
+    try {
+      this.#socket.send(id, message)
+    } catch (error) {
+      this.#log.warn({ workerId: id, type: message.type, err: error }, 'send to worker failed')
+    }
+  }
+
+  #onMessage(routingId: string, envelope: Envelope<WorkerToMaster>): void {
+    try {
+      this.#handle(routingId, envelope.message)
+    } catch (error) {
+      // A malformed-but-decodable message must never stop the master (P14).
+      this.#log.error(
+        { workerId: routingId, type: envelope.message.type, err: error },
+        'worker message handling failed',
+      )
+    }
+  }
+
+  #handle(id: string, message: WorkerToMaster): void {
+    const now = Date.now()
+    const node = this.registry.get(id)
+    switch (message.type) {
+      case 'clientReady':
+        this.#onClientReady(id, message.version, now)
+        return
+      case 'heartbeat': {
+        if (node === undefined || node.state === 'quit') return
+        node.lastHeartbeatMs = now
+        node.cpuPercent = message.cpuPercent
+        node.maxCpuPercent = Math.max(node.maxCpuPercent, message.cpuPercent)
+        if (message.memoryBytes !== null)
+          node.maxMemoryBytes = Math.max(node.maxMemoryBytes, message.memoryBytes)
+        if (node.state === 'missing') {
+          node.state = message.state
+          node.missingSinceMs = null
+          this.#lostWorkers.delete(id)
+          this.#event('worker-recovered', `worker ${node.index} self-healed with a heartbeat`, {}, id)
+          this.#rebalance()
+        } else if (node.state !== 'stopped') {
+          node.state = message.state
+        }
+        this.#send(id, { type: 'heartbeat' })
+        return
+      }
+      case 'stats': {
+        this.aggregator.addReport(id, message.report, now)
+        if (node === undefined) return
+        if (message.report.extra.horde !== undefined) node.sentHorde = true
+        node.userCount = message.report.userCount
+        node.userClassesCount = message.report.userClassesCount
+        if (node.classNames === null) this.#learnClasses(node, Object.keys(message.report.userClassesCount))
+        return
+      }
+      case 'spawning':
+        if (node !== undefined && node.state !== 'missing') node.state = 'spawning'
+        return
+      case 'spawningComplete':
+        if (node === undefined) return
+        if (node.state !== 'missing') node.state = 'running'
+        node.userClassesCount = message.userClassesCount
+        node.userCount = Object.values(message.userClassesCount).reduce((a, b) => a + b, 0)
+        return
+      case 'clientStopped':
+        if (node !== undefined) node.state = 'stopped'
+        this.#rebalance()
+        return
+      case 'quit':
+        this.#onWorkerQuit(id, node)
+        return
+      case 'exception': {
+        const key = message.traceback
+        const entry = this.#exceptions.get(key) ?? {
+          count: 0,
+          msg: message.msg,
+          traceback: message.traceback,
+          nodes: new Set(),
+        }
+        entry.count += 1
+        entry.nodes.add(id)
+        this.#exceptions.set(key, entry)
+        return
+      }
+      case 'locustfileRequest':
+        this.#send(id, {
+          type: 'locustfileReply',
+          data: { error: 'The Horde master does not serve locustfiles: start workers with -f <file>.' },
+        })
+        return
+      case 'logs':
+        return
+      case 'custom':
+        this.#log.debug({ workerId: id, name: message.name }, 'custom message ignored')
+        return
+    }
+  }
+
+  #onClientReady(id: string, version: string | number | null, now: number): void {
+    if (version === '') {
+      // Debian's python3-locust 2.12.1 ships an empty __version__ (P6); Locust masters reject it, we accept it.
+      this.#log.warn({ workerId: id }, 'worker sent an empty version (Debian locust 2.12.1?): accepted')
+    } else if (version === null || (typeof version !== 'string' && version !== -1)) {
+      this.#log.warn({ workerId: id, version }, 'worker sent an unusual version: accepted')
+    }
+    if (this.#phase === 'stopping' || this.#phase === 'done') {
+      // A worker that re-registers after our quit (Python re-sends client_ready after stop) gets another quit.
+      this.#send(id, { type: 'quit' })
+      return
+    }
+    const { node, isNew } = this.registry.register(id, version, now)
+    this.#send(id, { type: 'ack', index: node.index })
+    this.#lostWorkers.delete(id)
+    if (isNew) {
+      this.#event('worker-joined', `worker ${node.index} joined (${describeKind(version)})`, { version }, id)
+    }
+    this.#log.info(
+      { workerId: id, index: node.index, version, workers: this.registry.active().length },
+      'worker ready',
+    )
+    this.#rebalance()
+  }
+
+  #onWorkerQuit(id: string, node: WorkerNode | undefined): void {
+    if (node === undefined) return
+    if (this.#phase === 'stopping' || this.#phase === 'done') {
+      node.state = 'quit'
+      return
+    }
+    // A worker leaving by itself (scale down, Ctrl-C): its users move to the others.
+    this.registry.remove(id)
+    node.state = 'quit'
+    this.#event(
+      'worker-removed',
+      `worker ${node.index} quit; its users move to the ${this.registry.active().length} others`,
+      { reason: 'quit' },
+      id,
+    )
+    if (this.#phase === 'running' && this.registry.active().length === 0) {
+      this.requestStop('the last worker quit', 'no-workers')
+      return
+    }
+    this.#rebalance()
+  }
+
+  #onDrop(routingId: string | null, reason: string): void {
+    this.#log.warn({ workerId: routingId, reason }, 'frame from worker dropped')
+    // Locust asks a known worker whose frame it could not decode to reset its connection (§3.2.7).
+    if (routingId !== null && this.registry.get(routingId) !== undefined)
+      this.#send(routingId, { type: 'reconnect' })
+  }
+
+  /** Python workers crash on a class they do not know (P16): say so loudly, with the fix. */
+  #learnClasses(node: WorkerNode, names: string[]): void {
+    if (names.length === 0) return
+    node.classNames = new Set(names)
+    const unknown = this.#sequence.classNames.filter((name) => !node.classNames?.has(name))
+    if (unknown.length > 0) {
+      this.#log.error(
+        { workerId: node.id, workerClasses: names, planClasses: this.#sequence.classNames },
+        `worker does not know user class(es) ${unknown.join(', ')}: name the classes in the locustfile as in the scenario`,
+      )
+    }
+  }
+
+  // ---- every second ------------------------------------------------------------------------------
+
+  #onTick(): void {
+    try {
+      const now = Date.now()
+      this.#checkLiveness(now)
+      this.#applySchedule()
+      this.#checkWarmup(now)
+      this.#sample(now)
+      this.#checkAbortThresholds(now)
+    } catch (error) {
+      this.#log.error({ err: error }, 'master tick failed')
+    }
+  }
+
+  #checkLiveness(now: number): void {
+    for (const node of [...this.registry.nodes.values()]) {
+      if (node.state === 'quit') continue
+      if (node.state === 'missing') {
+        if (node.missingSinceMs !== null && now - node.missingSinceMs >= MISSING_REMOVAL_MS) {
+          this.registry.remove(node.id)
+          this.#event(
+            'worker-removed',
+            `worker ${node.index} removed after ${MISSING_REMOVAL_MS / 1000} s missing`,
+            { reason: 'missing' },
+            node.id,
+          )
+        }
+        continue
+      }
+      if (now - node.lastHeartbeatMs > HEARTBEAT_TIMEOUT_MS) {
+        node.state = 'missing'
+        node.missingSinceMs = now
+        node.missingEvents += 1
+        node.userCount = 0
+        node.userClassesCount = {}
+        if (this.#phase === 'running') this.#lostWorkers.add(node.id)
+        const survivors = this.registry.active().length
+        this.#event(
+          'worker-missing',
+          `worker ${node.index} failed to send heartbeat for ${Math.round((now - node.lastHeartbeatMs) / 1000)} s: missing; its users move to the ${survivors} others`,
+          { lastHeartbeatMs: node.lastHeartbeatMs },
+          node.id,
+        )
+        if (this.#phase === 'running' && survivors === 0) {
+          this.requestStop('the last worker went missing', 'no-workers')
+        } else {
+          this.#rebalance()
+        }
+        continue
+      }
+      const loopDelay = this.aggregator.eventLoopDelayMaxMs.get(node.id) ?? 0
+      if (
+        this.#phase === 'running' &&
+        (node.cpuPercent >= CPU_SATURATED_PERCENT || loopDelay >= LOOP_BLOCKED_MS)
+      ) {
+        node.saturatedSeconds += 1
+        if (node.saturatedSeconds === 5) {
+          this.#event(
+            'worker-saturated',
+            `worker ${node.index} at ${Math.round(node.cpuPercent)} % CPU: its latencies are suspect`,
+            { cpuPercent: node.cpuPercent },
+            node.id,
+          )
+        }
+      }
+      this.aggregator.eventLoopDelayMaxMs.delete(node.id)
+    }
+  }
+
+  #checkWarmup(now: number): void {
+    if (this.#warmupEnded || this.#loadStartMs === null || this.plan.warmupMs <= 0) return
+    if (now >= this.aggregator.measuredFromSec * 1000) {
+      this.#warmupEnded = true
+      this.#event('warmup-ended', `warm-up of ${this.plan.warmupMs / 1000} s ended: measuring from now`)
+    }
+  }
+
+  #sample(now: number): void {
+    const second = Math.floor(now / 1000)
+    const users = this.registry.reportedUsers()
+    const workers = this.registry.active().length
+    const warmup = this.#loadStartMs !== null && second < this.aggregator.measuredFromSec
+    if (this.#phase === 'running' || this.#phase === 'stopping') {
+      const phase = this.#stage >= 0 ? `stage-${this.#stage + 1}` : warmup ? 'warmup' : 'steady'
+      this.samples.push({
+        second,
+        targetUsers: this.#target,
+        dispatchedUsers: this.#dispatched,
+        users,
+        workers,
+        phase,
+        warmup,
+      })
+      const bin = this.aggregator.bin(second)
+      bin.users = users
+      bin.workers = workers
+      bin.phase = phase
+    }
+    if (this.#options.onProgress !== undefined && this.#phase !== 'done') {
+      const nowSec = second
+      const from = nowSec - RATE_LAG_SECONDS - RATE_WINDOW_SECONDS + 1
+      const { requests, failures } = this.aggregator.requestsBetween(from, from + RATE_WINDOW_SECONDS)
+      let p95: number | null = null
+      for (let s = from + RATE_WINDOW_SECONDS - 1; s >= from && p95 === null; s--) {
+        p95 = this.aggregator.seconds.get(s)?.percentileMs(0.95) ?? null
+      }
+      this.#options.onProgress({
+        elapsedMs: this.#loadStartMs === null ? 0 : now - this.#loadStartMs,
+        users,
+        targetUsers: this.#target,
+        workers,
+        rps: requests / RATE_WINDOW_SECONDS,
+        failuresPerSec: failures / RATE_WINDOW_SECONDS,
+        p95Ms: p95,
+        phase: this.#phase,
+        warmup,
+      })
+    }
+  }
+
+  #checkAbortThresholds(now: number): void {
+    if (this.#phase !== 'running' || this.#loadStartMs === null) return
+    const measuredFrom = this.#measuredFromMs()
+    if (now < measuredFrom) return
+    for (const threshold of this.#thresholds) {
+      if (!threshold.source.abortOnFail) continue
+      if (now - measuredFrom < (threshold.source.delayAbortEvalMs ?? 0)) continue
+      const result = evaluateThreshold(threshold, this.aggregator.measured, (now - measuredFrom) / 1000)
+      if (result.observed !== null && !result.ok) {
+        this.#abortedBy = result
+        this.#event(
+          'threshold-aborted',
+          `threshold ${result.metric} ${result.expression} failed (observed ${result.observed}): aborting`,
+          { ...result },
+        )
+        this.requestStop(`threshold ${result.metric} ${result.expression} failed`, 'threshold')
+        return
+      }
+    }
+  }
+
+  #event(kind: RunEventKind, message: string, details?: Record<string, unknown>, workerId?: string): void {
+    const event: RunEvent = { timeMs: Date.now(), kind, message }
+    if (workerId !== undefined) event.workerId = workerId
+    if (details !== undefined) event.details = details
+    this.events.push(event)
+    this.#log.info({ event: kind, workerId, ...details }, message)
+    this.#options.onEvent?.(event)
+  }
+}
+
+function describeKind(version: string | number | null): string {
+  if (version === -1) return 'Horde/Boomer'
+  if (version === '') return 'Locust, empty version (Debian 2.12.1)'
+  return `Locust ${String(version)}`
+}

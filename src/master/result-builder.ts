@@ -1,0 +1,190 @@
+import { HORDE_PERCENTILE_ERROR_BOUND, LOCUST_PERCENTILE_ERROR_BOUND } from '../protocol/horde-extension.js'
+import { HORDE_VERSION } from '../shared/logger.js'
+import {
+  RESULT_SCHEMA_VERSION,
+  type EndpointResult,
+  type LatencySummary,
+  type RunConfig,
+  type RunResult,
+  type ThresholdResult,
+  type TimePoint,
+} from '../shared/result.js'
+import type { SecondBin } from './aggregator.js'
+import type { RunOutcome } from './coordinator.js'
+import { planDurationMs, type MasterPlan } from './plan.js'
+import { bucketHistogram, type StatsRow } from './stats-row.js'
+import { evaluateThreshold, parseThreshold } from './thresholds.js'
+import { decideVerdict } from './verdict.js'
+
+/** Fields Horde adds to result.json beyond src/shared/result.ts (additive; schemaVersion unchanged). */
+export interface MasterResultExtras {
+  /** Where percentiles come from: Horde histograms (≤ 0.1 %), Locust buckets (±5 %), or both by row. */
+  percentileSource: 'horde-hdr' | 'locust-buckets' | 'mixed' | 'none'
+  /** The same figures for the warm-up window (excluded from totals and thresholds). */
+  warmupTotals: { requests: number; failures: number } | null
+  /** Exceptions workers reported (Locust `exception` messages), grouped by traceback. */
+  exceptions: Array<{ count: number; msg: string; traceback: string; nodes: string[] }>
+  /** Why the load ended: duration, person, threshold, no-workers, workers-never-came. */
+  stopCause: string
+}
+
+export type MasterRunResult = RunResult & MasterResultExtras
+
+const round = (value: number | null, digits = 3): number | null =>
+  value === null || !Number.isFinite(value) ? null : Math.round(value * 10 ** digits) / 10 ** digits
+
+export function latencySummary(row: StatsRow): LatencySummary {
+  const timed = row.timedCount > 0
+  return {
+    minMs: timed ? round(row.minResponseTimeMs) : null,
+    maxMs: timed ? round(row.maxResponseTimeMs) : null,
+    avgMs: round(row.avgResponseTimeMs),
+    p50Ms: round(row.percentileMs(0.5)),
+    p90Ms: round(row.percentileMs(0.9)),
+    p95Ms: round(row.percentileMs(0.95)),
+    p99Ms: round(row.percentileMs(0.99)),
+    p999Ms: round(row.percentileMs(0.999)),
+  }
+}
+
+export function endpointResult(row: StatsRow, measuredSeconds: number): EndpointResult {
+  return {
+    method: row.method,
+    name: row.name,
+    requests: row.requests,
+    failures: row.failures,
+    rps: round(row.requests / measuredSeconds) ?? 0,
+    failuresPerSec: round(row.failures / measuredSeconds) ?? 0,
+    avgBytes: row.requests > 0 ? (round(row.totalBytes / row.requests, 1) ?? 0) : 0,
+    totalBytes: Math.round(row.totalBytes),
+    ...latencySummary(row),
+  }
+}
+
+function timePoint(
+  bin: SecondBin | undefined,
+  second: number,
+  previous: TimePoint | undefined,
+  warmup: boolean,
+): TimePoint {
+  const point: TimePoint = {
+    timeMs: second * 1000,
+    users: bin?.users ?? previous?.users ?? 0,
+    workers: bin?.workers ?? previous?.workers ?? 0,
+    rps: bin?.total.requests ?? 0,
+    failuresPerSec: bin?.total.failures ?? 0,
+    p50Ms: round(bin?.percentileMs(0.5) ?? null),
+    p95Ms: round(bin?.percentileMs(0.95) ?? null),
+    p99Ms: round(bin?.percentileMs(0.99) ?? null),
+    warmup,
+  }
+  if (bin !== undefined && bin.endpoints.size > 0) {
+    point.endpoints = Object.fromEntries(
+      [...bin.endpoints.entries()].map(([key, row]) => [
+        key,
+        { rps: row.requests, failuresPerSec: row.failures, p95Ms: round(row.percentileMs(0.95)) },
+      ]),
+    )
+  }
+  const phase = bin?.phase ?? previous?.phase
+  if (phase !== undefined) point.phase = phase
+  return point
+}
+
+export function buildTimeSeries(outcome: RunOutcome): TimePoint[] {
+  if (outcome.loadStartedAtMs === null) return []
+  const first = Math.floor(outcome.loadStartedAtMs / 1000)
+  const seconds = [...outcome.aggregator.seconds.keys()]
+  const last = Math.max(Math.floor(outcome.measuredToMs / 1000), ...seconds.filter((s) => s >= first))
+  const points: TimePoint[] = []
+  for (let second = first; second <= last; second++) {
+    const warmup = second < outcome.aggregator.measuredFromSec
+    points.push(timePoint(outcome.aggregator.seconds.get(second), second, points[points.length - 1], warmup))
+  }
+  return points
+}
+
+export function runConfig(plan: MasterPlan, workers: number): RunConfig {
+  return {
+    scenario: plan.scenarioName,
+    scenarioFile: plan.scenarioFile,
+    host: plan.host,
+    users: plan.stages === null ? plan.users : null,
+    spawnRate: plan.spawnRate,
+    targetRps: null,
+    durationMs: planDurationMs(plan),
+    warmupMs: plan.warmupMs,
+    workers,
+    stages:
+      plan.stages?.map((stage) => ({
+        durationMs: stage.durationMs,
+        users: stage.users,
+        spawnRate: stage.spawnRate ?? null,
+      })) ?? null,
+    gitCommit: plan.gitCommit,
+    labels: plan.labels,
+  }
+}
+
+export function evaluateThresholds(plan: MasterPlan, outcome: RunOutcome): ThresholdResult[] {
+  const measuredSeconds = Math.max(0.001, (outcome.measuredToMs - outcome.measuredFromMs) / 1000)
+  return plan.thresholds.map((t) =>
+    evaluateThreshold(parseThreshold(t), outcome.aggregator.measured, measuredSeconds),
+  )
+}
+
+/** Turns a finished run into result.json's model, verdict included. */
+export function buildResult(plan: MasterPlan, outcome: RunOutcome): MasterRunResult {
+  const measured = outcome.aggregator.measured
+  const measuredSeconds = Math.max(0.001, (outcome.measuredToMs - outcome.measuredFromMs) / 1000)
+  const thresholds = evaluateThresholds(plan, outcome)
+  const { verdict, reasons } = decideVerdict(plan, outcome, thresholds)
+  const rows = [...measured.rows.values()].sort(
+    (a, b) => a.name.localeCompare(b.name) || a.method.localeCompare(b.method),
+  )
+  const highRes = rows.filter((row) => row.highResolution).length
+  const percentileSource: MasterResultExtras['percentileSource'] =
+    rows.length === 0
+      ? 'none'
+      : highRes === rows.length
+        ? 'horde-hdr'
+        : highRes === 0
+          ? 'locust-buckets'
+          : 'mixed'
+  const total = measured.total
+  const warmupTotal = outcome.aggregator.warmup.total
+  return {
+    schemaVersion: RESULT_SCHEMA_VERSION,
+    runId: plan.runId,
+    hordeVersion: HORDE_VERSION,
+    verdict,
+    verdictReasons: reasons,
+    startedAtMs: outcome.startedAtMs,
+    endedAtMs: outcome.endedAtMs,
+    measuredFromMs: outcome.measuredFromMs,
+    measuredToMs: outcome.measuredToMs,
+    config: runConfig(plan, plan.expectWorkers),
+    totals: {
+      requests: total.requests,
+      failures: total.failures,
+      failureRate: total.requests > 0 ? (round(total.failures / total.requests, 6) ?? 0) : 0,
+      rps: round(total.requests / measuredSeconds) ?? 0,
+      totalBytes: Math.round(total.totalBytes),
+      ...latencySummary(total),
+    },
+    endpoints: rows.map((row) => endpointResult(row, measuredSeconds)),
+    errors: [...outcome.aggregator.errors.values()].sort((a, b) => b.occurrences - a.occurrences),
+    histogram: bucketHistogram(total),
+    percentileErrorBound:
+      percentileSource === 'horde-hdr' ? HORDE_PERCENTILE_ERROR_BOUND : LOCUST_PERCENTILE_ERROR_BOUND,
+    timeSeries: buildTimeSeries(outcome),
+    thresholds,
+    events: outcome.events,
+    workers: outcome.registry.summaries(),
+    percentileSource,
+    warmupTotals:
+      plan.warmupMs > 0 ? { requests: warmupTotal.requests, failures: warmupTotal.failures } : null,
+    exceptions: outcome.exceptions,
+    stopCause: outcome.cause,
+  }
+}

@@ -1,0 +1,149 @@
+import type { StatsEntryWire } from '../protocol/messages.js'
+import {
+  createResponseTimeHistogram,
+  histogramPercentileMs,
+  type Histogram,
+} from '../protocol/horde-extension.js'
+
+/**
+ * Aggregated statistics of one (method, name) row, or of all rows, over some window. Merging follows Locust's
+ * `StatsEntry.extend` exactly (sums, min/max, key-wise bucket sums), and percentiles use Locust's formula on its
+ * buckets unless every contribution also carried a Horde high-resolution histogram.
+ */
+export class StatsRow {
+  requests = 0
+  noneRequests = 0
+  failures = 0
+  totalResponseTimeMs = 0
+  minResponseTimeMs: number | null = null
+  maxResponseTimeMs = 0
+  totalBytes = 0
+  /** Locust bucket (ms, normalised to a number: 150.0 and 150 are one key) → count; counts may be fractional. */
+  readonly buckets = new Map<number, number>()
+  /** Present while every contribution had a Horde histogram. */
+  hdr: Histogram | null = null
+  /** False once a contribution without a Horde histogram arrived: percentiles then come from buckets. */
+  hdrComplete = true
+
+  constructor(
+    readonly method: string,
+    readonly name: string,
+  ) {}
+
+  /**
+   * Adds (a share of) one worker's report entry. `requests` and `failures` are exact (from the per-second maps);
+   * the other sums are scaled by `fraction` when a report straddles a window boundary. `histogram` must hold
+   * exactly the timed requests of this share, or be null (then percentiles fall back to Locust's buckets).
+   */
+  addShare(
+    entry: StatsEntryWire,
+    share: { requests: number; failures: number; fraction: number },
+    histogram: Histogram | null,
+  ): void {
+    const { fraction } = share
+    this.requests += share.requests
+    this.failures += share.failures
+    const noneRequests = entry.numNoneRequests * fraction
+    this.noneRequests += noneRequests
+    this.totalResponseTimeMs += entry.totalResponseTime * fraction
+    this.totalBytes += entry.totalContentLength * fraction
+    if (entry.maxResponseTime > this.maxResponseTimeMs) this.maxResponseTimeMs = entry.maxResponseTime
+    const timed = share.requests - noneRequests
+    if (entry.minResponseTime !== null && timed > 0) {
+      if (this.minResponseTimeMs === null || entry.minResponseTime < this.minResponseTimeMs) {
+        this.minResponseTimeMs = entry.minResponseTime
+      }
+    }
+    for (const [key, count] of entry.responseTimes) {
+      const bucket = Number(key)
+      this.buckets.set(bucket, (this.buckets.get(bucket) ?? 0) + count * fraction)
+    }
+    if (timed > 0) this.addHistogram(histogram, true)
+  }
+
+  /** Merges another row (used to build totals and the measured window). */
+  addRow(other: StatsRow): void {
+    this.requests += other.requests
+    this.failures += other.failures
+    this.noneRequests += other.noneRequests
+    this.totalResponseTimeMs += other.totalResponseTimeMs
+    this.totalBytes += other.totalBytes
+    if (other.maxResponseTimeMs > this.maxResponseTimeMs) this.maxResponseTimeMs = other.maxResponseTimeMs
+    if (
+      other.minResponseTimeMs !== null &&
+      (this.minResponseTimeMs === null || other.minResponseTimeMs < this.minResponseTimeMs)
+    ) {
+      this.minResponseTimeMs = other.minResponseTimeMs
+    }
+    for (const [bucket, count] of other.buckets)
+      this.buckets.set(bucket, (this.buckets.get(bucket) ?? 0) + count)
+    if (other.timedCount > 0) this.addHistogram(other.hdr, other.hdrComplete)
+  }
+
+  /** Keeps the high-resolution view only while every timed contribution carried a histogram. */
+  private addHistogram(histogram: Histogram | null, usable: boolean): void {
+    if (!this.hdrComplete) return
+    if (histogram === null || !usable) {
+      this.hdrComplete = false
+      this.hdr?.destroy()
+      this.hdr = null
+      return
+    }
+    this.hdr ??= createResponseTimeHistogram()
+    this.hdr.add(histogram)
+  }
+
+  get timedCount(): number {
+    return this.requests - this.noneRequests
+  }
+
+  get avgResponseTimeMs(): number | null {
+    return this.timedCount > 0 ? this.totalResponseTimeMs / this.timedCount : null
+  }
+
+  /** True when percentiles come from Horde histograms (≤ 0.1 % error) rather than Locust buckets. */
+  get highResolution(): boolean {
+    return this.hdrComplete && this.hdr !== null && this.hdr.totalCount > 0
+  }
+
+  /**
+   * Percentile (0–1) in ms, or null without timed requests. Locust formula on buckets
+   * (stats.py `calculate_response_time_percentile`), clamped to the raw min/max like Locust's median.
+   */
+  percentileMs(fraction: number): number | null {
+    if (this.timedCount <= 0 && this.buckets.size === 0) return null
+    let value: number | null
+    if (this.highResolution) {
+      value = histogramPercentileMs(this.hdr as Histogram, fraction * 100)
+    } else {
+      value = bucketPercentile(this.buckets, fraction)
+    }
+    if (value === null) return null
+    if (value > this.maxResponseTimeMs && this.maxResponseTimeMs > 0) value = this.maxResponseTimeMs
+    if (this.minResponseTimeMs !== null && value < this.minResponseTimeMs) value = this.minResponseTimeMs
+    return value
+  }
+}
+
+/** Locust's percentile on a bucket map: walk from the largest bucket down until the rest is below the rank. */
+export function bucketPercentile(buckets: ReadonlyMap<number, number>, fraction: number): number | null {
+  let total = 0
+  for (const count of buckets.values()) total += count
+  if (total <= 0) return null
+  const keys = [...buckets.keys()].sort((a, b) => b - a)
+  const rank = Math.trunc(total * fraction + 1e-9)
+  let processed = 0
+  for (const key of keys) {
+    processed += buckets.get(key) as number
+    if (total - processed <= rank + 1e-9) return key
+  }
+  return keys[keys.length - 1] ?? null
+}
+
+/** Histogram rows for the CSV and result.json: [bucket upper bound ms, count], ascending. */
+export function bucketHistogram(row: StatsRow): Array<[number, number]> {
+  return [...row.buckets.entries()]
+    .filter(([, count]) => count > 0)
+    .sort((a, b) => a[0] - b[0])
+    .map(([bucket, count]) => [bucket, Math.round(count * 1000) / 1000])
+}

@@ -1,0 +1,104 @@
+import type { ThresholdResult, Verdict } from '../shared/result.js'
+import type { RunOutcome } from './coordinator.js'
+import type { MasterPlan } from './plan.js'
+
+/** A worker saturated for this share of the measured window (or 5 s, whichever is longer) makes the run invalid. */
+export const SATURATED_SHARE = 0.1
+/** Users below 95 % of what was dispatched for more than this share of the measured window: invalid. */
+export const UNDER_TARGET_SHARE = 0.2
+export const UNDER_TARGET_RATIO = 0.95
+
+export interface VerdictDecision {
+  verdict: Verdict
+  reasons: string[]
+}
+
+/**
+ * The verdict, from the numbers and the generator's health, never from "a report exists": `stopped` when a
+ * person stopped the run, `invalid` when the generator could not deliver the load (so the numbers say nothing
+ * about the target), `fail` when a threshold failed, else `pass`.
+ */
+export function decideVerdict(
+  plan: MasterPlan,
+  outcome: RunOutcome,
+  thresholds: ThresholdResult[],
+): VerdictDecision {
+  const invalid: string[] = []
+  const measuredSamples = outcome.samples.filter((s) => !s.warmup && s.second * 1000 < outcome.measuredToMs)
+  const measuredSeconds = Math.max(1, (outcome.measuredToMs - outcome.measuredFromMs) / 1000)
+
+  if (outcome.cause === 'workers-never-came') {
+    invalid.push(`Expected workers never came: ${outcome.stopReason ?? ''}.`)
+  }
+  if (outcome.cause === 'no-workers') {
+    invalid.push(`The load ended early: ${outcome.stopReason ?? 'no worker left'}.`)
+  }
+  const lastSample = [...outcome.samples].reverse().find((s) => s.second * 1000 <= outcome.measuredToMs)
+  const workersAtEnd = lastSample?.workers ?? 0
+  if (outcome.lostWorkers.length > 0 && workersAtEnd < plan.expectWorkers) {
+    const lost = outcome.events.filter(
+      (e) => e.kind === 'worker-missing' && outcome.lostWorkers.includes(e.workerId ?? ''),
+    )
+    const when = lost
+      .map(
+        (e) =>
+          `${e.message.split(' failed')[0]} at +${Math.round((e.timeMs - (outcome.loadStartedAtMs ?? e.timeMs)) / 1000)} s`,
+      )
+      .join(', ')
+    invalid.push(
+      `${outcome.lostWorkers.length} worker(s) lost and not replaced (${when}); their users moved to the ${workersAtEnd} remaining worker(s), ${workersAtEnd} of ${plan.expectWorkers} expected.`,
+    )
+  }
+  for (const worker of outcome.registry.summaries()) {
+    if (worker.saturatedSeconds >= Math.max(5, SATURATED_SHARE * measuredSeconds)) {
+      invalid.push(
+        `Worker ${worker.index} was saturated (≥ 90 % CPU or a blocked event loop) for ${worker.saturatedSeconds} s: its latencies include its own queueing.`,
+      )
+    }
+  }
+  if (outcome.loadStartedAtMs !== null && measuredSamples.length > 0) {
+    const under = measuredSamples.filter(
+      (s) => s.dispatchedUsers > 0 && s.users < Math.floor(UNDER_TARGET_RATIO * s.dispatchedUsers),
+    ).length
+    if (under / measuredSamples.length > UNDER_TARGET_SHARE) {
+      invalid.push(
+        `Workers ran fewer users than dispatched for ${under} of ${measuredSamples.length} measured seconds (below ${UNDER_TARGET_RATIO * 100} % of target).`,
+      )
+    }
+  }
+  if (
+    outcome.loadStartedAtMs !== null &&
+    outcome.aggregator.measured.total.requests === 0 &&
+    outcome.cause !== 'person'
+  ) {
+    invalid.push('No request completed in the measured window: nothing was measured.')
+  }
+
+  const failed = thresholds.filter((t) => !t.ok)
+  const failReasons = failed.map(
+    (t) =>
+      `Threshold ${t.metric} ${t.expression} failed: observed ${t.observed === null ? 'no data' : t.observed}.`,
+  )
+
+  if (outcome.cause === 'person') {
+    return {
+      verdict: 'stopped',
+      reasons: [
+        `Stopped by a person: ${outcome.stopReason ?? 'stop requested'}.`,
+        ...invalid,
+        ...failReasons,
+      ],
+    }
+  }
+  if (invalid.length > 0) return { verdict: 'invalid', reasons: [...invalid, ...failReasons] }
+  if (failed.length > 0) {
+    const aborted =
+      outcome.abortedBy === null ? [] : ['The run was aborted early by an abortOnFail threshold.']
+    return { verdict: 'fail', reasons: [...failReasons, ...aborted] }
+  }
+  const passed =
+    thresholds.length === 0
+      ? 'No thresholds declared; the generator delivered the load.'
+      : `All ${thresholds.length} threshold(s) passed.`
+  return { verdict: 'pass', reasons: [passed] }
+}
