@@ -1,0 +1,421 @@
+/**
+ * The Locust wire codec: typed camelCase messages (messages.ts) ⇄ msgpack payloads `[type, data, node_id]`
+ * (locust-protocol.md §2–§4). This is the only module that knows snake_case names and msgpack. Decoding
+ * never throws: a frame is either a validated message or a reason naming the message type, the field and
+ * what was received.
+ */
+import type { z } from 'zod'
+import type {
+  DecodeResult,
+  IntCounts,
+  MasterToWorker,
+  StatsEntryWire,
+  StatsErrorWire,
+  StatsReport,
+  WorkerToMaster,
+} from './messages.js'
+import { checkFrame } from './frame-check.js'
+import {
+  STATS_REPORT_KEYS,
+  ackSchema,
+  anyRecord,
+  clientReadySchema,
+  exceptionSchema,
+  locustfileRequestSchema,
+  logsSchema,
+  masterSpawningCompleteSchema,
+  spawnSchema,
+  statsEntrySchema,
+  statsReportSchema,
+  workerHeartbeatSchema,
+  workerSpawningCompleteSchema,
+} from './wire-schemas.js'
+import {
+  Float64,
+  describeWireValue,
+  fromWireValue,
+  packValue,
+  toWireValue,
+  unpackValue,
+} from './wire-values.js'
+
+// ---- encode -------------------------------------------------------------------------------------------------
+
+/** Master → worker payload; `nodeId` is the recipient worker's id (§2.1). */
+export function encodeToWorker(nodeId: string, message: MasterToWorker): Buffer {
+  return packValue([...masterToWire(message), nodeId])
+}
+
+/** Worker → master payload; `nodeId` is the sender's id and must equal its ZeroMQ routing id (P3). */
+export function encodeToMaster(nodeId: string, message: WorkerToMaster): Buffer {
+  return packValue([...workerToWire(message), nodeId])
+}
+
+type WireMessage = [type: string, data: unknown]
+
+function masterToWire(message: MasterToWorker): WireMessage {
+  switch (message.type) {
+    case 'ack':
+      return ['ack', { index: message.index }]
+    case 'spawn':
+      return [
+        'spawn',
+        {
+          timestamp: new Float64(message.timestamp), // P7: always float64, even when integral
+          user_classes_count: { ...message.userClassesCount },
+          host: message.host,
+          stop_timeout: new Float64(message.stopTimeoutSec),
+          parsed_options: toWireValue(message.parsedOptions ?? {}), // P17: must be a map
+        },
+      ]
+    case 'heartbeat':
+      return ['heartbeat', null]
+    case 'spawningComplete':
+      return ['spawning_complete', { user_count: message.userCount }]
+    case 'stop':
+    case 'quit':
+    case 'reconnect':
+      return [message.type, null]
+    case 'updateUserClass':
+      return ['update_user_class', toWireValue(message.data)]
+    case 'locustfileReply':
+      return ['locustfile', toWireValue(message.data)]
+    case 'custom':
+      return [message.name, toWireValue(message.data)]
+  }
+}
+
+function workerToWire(message: WorkerToMaster): WireMessage {
+  switch (message.type) {
+    case 'clientReady':
+      return ['client_ready', message.version]
+    case 'heartbeat': {
+      const data: Record<string, unknown> = {
+        state: message.state,
+        current_cpu_usage: new Float64(message.cpuPercent),
+      }
+      // Locust reads current_memory_usage only when present (runners.py heartbeat handling).
+      if (message.memoryBytes !== null) data.current_memory_usage = message.memoryBytes
+      return ['heartbeat', data]
+    }
+    case 'stats':
+      return ['stats', statsReportToWire(message.report)]
+    case 'spawning':
+      return ['spawning', null]
+    case 'spawningComplete':
+      return [
+        'spawning_complete',
+        { user_classes_count: { ...message.userClassesCount }, user_count: message.userCount },
+      ]
+    case 'clientStopped':
+      return ['client_stopped', null]
+    case 'quit':
+      return ['quit', null]
+    case 'exception':
+      return ['exception', { msg: message.msg, traceback: message.traceback }]
+    case 'logs':
+      return ['logs', { worker_id: message.workerId, logs: [...message.logs] }]
+    case 'locustfileRequest':
+      return ['locustfile', { version: message.version }]
+    case 'custom':
+      return [message.name, toWireValue(message.data)]
+  }
+}
+
+function statsReportToWire(report: StatsReport): Record<string, unknown> {
+  const errors = Object.fromEntries([...report.errors].map(([key, row]) => [key, statsErrorToWire(row)]))
+  const extra = toWireValue(report.extra ?? {}) as Record<string, unknown>
+  return {
+    ...extra,
+    stats: report.stats.map(statsEntryToWire),
+    stats_total: statsEntryToWire(report.statsTotal),
+    errors,
+    user_classes_count: { ...report.userClassesCount },
+    user_count: report.userCount,
+  }
+}
+
+/** Key order as Python emits it (§4.2); integer-keyed maps stay Maps so msgpack keys are ints (P1). */
+function statsEntryToWire(entry: StatsEntryWire): Record<string, unknown> {
+  return {
+    name: entry.name,
+    method: entry.method,
+    last_request_timestamp:
+      entry.lastRequestTimestamp === null ? null : new Float64(entry.lastRequestTimestamp),
+    start_time: new Float64(entry.startTime),
+    num_requests: entry.numRequests,
+    num_none_requests: entry.numNoneRequests,
+    num_failures: entry.numFailures,
+    total_response_time: entry.totalResponseTime,
+    max_response_time: entry.maxResponseTime,
+    min_response_time: entry.minResponseTime,
+    total_content_length: entry.totalContentLength,
+    response_times: intCountsToWire(entry.responseTimes),
+    num_reqs_per_sec: intCountsToWire(entry.numReqsPerSec),
+    num_fail_per_sec: intCountsToWire(entry.numFailPerSec),
+  }
+}
+
+function statsErrorToWire(row: StatsErrorWire): Record<string, unknown> {
+  const wire: Record<string, unknown> = {
+    name: row.name,
+    method: row.method,
+    error: row.error,
+    occurrences: row.occurrences,
+  }
+  // Only Locust ≥ 2.44 has these; leaving them out keeps the row identical to what older peers send.
+  if (row.firstSeen !== undefined)
+    wire.first_seen = row.firstSeen === null ? null : new Float64(row.firstSeen)
+  if (row.lastSeen !== undefined) wire.last_seen = row.lastSeen === null ? null : new Float64(row.lastSeen)
+  return wire
+}
+
+/** A Map<number, number> is what makes msgpackr write integer keys; plain objects would give string keys. */
+function intCountsToWire(counts: IntCounts): Map<number, number> {
+  if (counts instanceof Map) return counts
+  return new Map(Object.entries(counts as Record<string, number>).map(([key, count]) => [Number(key), count]))
+}
+
+// ---- decode -------------------------------------------------------------------------------------------------
+
+/** Decodes a payload a worker sent to the master. Never throws. */
+export function decodeFromWorker(frame: Buffer | Uint8Array): DecodeResult<WorkerToMaster> {
+  return decodeFrame(frame, 'worker', (type, data, nodeId) => {
+    switch (type) {
+      case 'client_ready':
+        return parse(type, clientReadySchema, data, (version) => ({ type: 'clientReady', version }))
+      case 'heartbeat':
+        return parse(type, workerHeartbeatSchema, data, (d) => ({
+          type: 'heartbeat',
+          state: d.state,
+          cpuPercent: d.current_cpu_usage,
+          memoryBytes: d.current_memory_usage ?? null,
+        }))
+      case 'stats':
+        return parse(type, statsReportSchema, data, (d) => ({
+          type: 'stats',
+          report: toStatsReport(d, data),
+        }))
+      case 'spawning':
+        return { ok: true, message: { type: 'spawning' } }
+      case 'spawning_complete':
+        return parse(type, workerSpawningCompleteSchema, data, (d) => ({
+          type: 'spawningComplete',
+          userClassesCount: d.user_classes_count,
+          userCount: d.user_count ?? d.count ?? sum(d.user_classes_count),
+        }))
+      case 'client_stopped':
+        return { ok: true, message: { type: 'clientStopped' } }
+      case 'quit':
+        return { ok: true, message: { type: 'quit' } }
+      case 'exception':
+        return parse(type, exceptionSchema, data, (d) => ({
+          type: 'exception',
+          msg: d.msg,
+          traceback: d.traceback ?? '',
+        }))
+      case 'logs':
+        return parse(type, logsSchema, data, (d) => ({
+          type: 'logs',
+          workerId: d.worker_id ?? nodeId,
+          logs: d.logs,
+        }))
+      case 'locustfile':
+        return parse(type, locustfileRequestSchema, data, (d) => ({
+          type: 'locustfileRequest',
+          version: d?.version ?? null,
+        }))
+      default:
+        return { ok: true, message: { type: 'custom', name: type, data } }
+    }
+  })
+}
+
+/** Decodes a payload a master sent to a worker. Never throws. */
+export function decodeFromMaster(frame: Buffer | Uint8Array): DecodeResult<MasterToWorker> {
+  return decodeFrame(frame, 'master', (type, data) => {
+    switch (type) {
+      case 'ack':
+        return parse(type, ackSchema, data, (d) => ({ type: 'ack', index: d?.index ?? null }))
+      case 'spawn':
+        return parse(type, spawnSchema, data, (d) => ({
+          type: 'spawn',
+          timestamp: d.timestamp,
+          userClassesCount: d.user_classes_count,
+          host: d.host ?? null,
+          stopTimeoutSec: d.stop_timeout ?? 0,
+          parsedOptions: d.parsed_options ?? {},
+        }))
+      case 'heartbeat':
+        return { ok: true, message: { type: 'heartbeat' } }
+      case 'spawning_complete':
+        return parse(type, masterSpawningCompleteSchema, data, (d) => ({
+          type: 'spawningComplete',
+          userCount: d.user_count,
+        }))
+      case 'stop':
+      case 'quit':
+      case 'reconnect':
+        return { ok: true, message: { type } }
+      case 'update_user_class':
+        return parse(type, anyRecord, data, (d) => ({ type: 'updateUserClass', data: d }))
+      case 'locustfile':
+        return parse(type, anyRecord, data, (d) => ({ type: 'locustfileReply', data: d }))
+      default:
+        return { ok: true, message: { type: 'custom', name: type, data } }
+    }
+  })
+}
+
+type Parsed<M> = { ok: true; message: M } | { ok: false; reason: string }
+
+function decodeFrame<M>(
+  frame: Buffer | Uint8Array,
+  sender: 'worker' | 'master',
+  decodeData: (type: string, data: unknown, nodeId: string) => Parsed<M>,
+): DecodeResult<M> {
+  try {
+    if (!(frame instanceof Uint8Array)) {
+      return {
+        ok: false,
+        reason: `expected a binary frame from the ${sender}, received ${describeWireValue(frame)}`,
+      }
+    }
+    const problem = checkFrame(frame)
+    if (problem)
+      return { ok: false, reason: `undecodable ${frame.length}-byte frame from the ${sender}: ${problem}` }
+    const value = fromWireValue(unpackValue(frame))
+    if (!Array.isArray(value) || value.length !== 3) {
+      return {
+        ok: false,
+        reason: `a message must be a 3-element array [type, data, node_id], received ${describeWireValue(value)}`,
+      }
+    }
+    const [type, data, nodeId] = value as [unknown, unknown, unknown]
+    if (typeof type !== 'string' || type === '') {
+      return {
+        ok: false,
+        reason: `message type must be a non-empty string, received ${describeWireValue(type)}`,
+      }
+    }
+    if (typeof nodeId !== 'string') {
+      return { ok: false, reason: `${type}: node_id must be a string, received ${describeWireValue(nodeId)}` }
+    }
+    const parsed = decodeData(type, data, nodeId)
+    return parsed.ok ? { ok: true, envelope: { nodeId, message: parsed.message } } : parsed
+  } catch (error) {
+    // msgpackr or a schema could still throw on something checkFrame() let through (e.g. stack depth).
+    const detail = error instanceof Error ? error.message : String(error)
+    return { ok: false, reason: `could not decode a frame from the ${sender}: ${detail}` }
+  }
+}
+
+function parse<S extends z.ZodType, M>(
+  type: string,
+  schema: S,
+  data: unknown,
+  build: (parsed: z.output<S>) => M,
+): Parsed<M> {
+  const result = schema.safeParse(data)
+  if (result.success) return { ok: true, message: build(result.data) }
+  const issue = result.error.issues[0]
+  if (!issue) return { ok: false, reason: `${type}: invalid data, received ${describeWireValue(data)}` }
+  const field = [
+    'data',
+    ...issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)),
+  ].join('')
+  const received = valueAt(data, issue.path)
+  return {
+    ok: false,
+    reason: `${type}: ${field} ${describeIssue(issue, received)}, received ${describeReceived(received)}`,
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue, received: unknown): string {
+  if (issue.code === 'invalid_type') {
+    if (received === undefined) return 'is missing'
+    return `must be ${EXPECTED[issue.expected] ?? issue.expected}`
+  }
+  if (issue.code === 'invalid_value')
+    return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`
+  return issue.message
+}
+
+const EXPECTED: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  array: 'an array',
+  object: 'a map with string keys',
+  record: 'a map with string keys',
+  map: 'a map',
+  null: 'nil',
+}
+
+function describeReceived(value: unknown): string {
+  if (value === null) return 'nil'
+  if (value === undefined) return 'nothing'
+  return describeWireValue(value)
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let current = data
+  for (const key of path) {
+    if (current instanceof Map) current = (current as Map<unknown, unknown>).get(key)
+    else if (current !== null && typeof current === 'object' && Object.hasOwn(current, key)) {
+      current = (current as Record<PropertyKey, unknown>)[key]
+    } else return undefined
+  }
+  return current
+}
+
+function toStatsReport(d: z.output<typeof statsReportSchema>, raw: unknown): StatsReport {
+  const extra = Object.fromEntries(
+    Object.entries(raw as Record<string, unknown>).filter(
+      ([key]) => !(STATS_REPORT_KEYS as readonly string[]).includes(key),
+    ),
+  )
+  const errors = new Map<string, StatsErrorWire>()
+  for (const [key, row] of Object.entries(d.errors ?? {})) {
+    const error: StatsErrorWire = {
+      name: row.name,
+      method: row.method ?? '',
+      error: row.error,
+      occurrences: row.occurrences,
+    }
+    if (row.first_seen !== undefined) error.firstSeen = row.first_seen
+    if (row.last_seen !== undefined) error.lastSeen = row.last_seen
+    errors.set(key, error)
+  }
+  return {
+    stats: d.stats.map(toStatsEntry),
+    statsTotal: toStatsEntry(d.stats_total),
+    errors,
+    userClassesCount: d.user_classes_count,
+    userCount: d.user_count ?? sum(d.user_classes_count),
+    extra,
+  }
+}
+
+function toStatsEntry(d: z.output<typeof statsEntrySchema>): StatsEntryWire {
+  return {
+    name: d.name,
+    method: d.method ?? null,
+    lastRequestTimestamp: d.last_request_timestamp ?? null,
+    // Locust gives a fresh entry start_time = now when the key is missing (§4.6).
+    startTime: d.start_time ?? Date.now() / 1000,
+    numRequests: d.num_requests,
+    numNoneRequests: d.num_none_requests,
+    numFailures: d.num_failures,
+    totalResponseTime: d.total_response_time,
+    maxResponseTime: d.max_response_time,
+    minResponseTime: d.min_response_time ?? null,
+    totalContentLength: d.total_content_length,
+    responseTimes: d.response_times,
+    numReqsPerSec: d.num_reqs_per_sec,
+    numFailPerSec: d.num_fail_per_sec,
+  }
+}
+
+function sum(counts: Record<string, number>): number {
+  return Object.values(counts).reduce((total, count) => total + count, 0)
+}

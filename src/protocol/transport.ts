@@ -1,0 +1,387 @@
+/**
+ * ZeroMQ transport with Locust's socket layout (locust-protocol.md §1): the worker is a DEALER whose routing id
+ * is its node id, the master a ROUTER. Frames carry codec.ts payloads, one per message, with no empty
+ * delimiter (P4): a DEALER sends [payload], a ROUTER sends [routingId, payload].
+ *
+ * zeromq@6 allows one pending send per socket ("Socket is busy writing"), so send() only enqueues and a
+ * single pump hands messages to libzmq in order; callers never block and never see a send error.
+ */
+import { randomUUID } from 'node:crypto'
+import { hostname as osHostname } from 'node:os'
+import { Dealer, Router } from 'zeromq'
+import { ProtocolError } from '../shared/errors.js'
+import { createLogger, type Logger } from '../shared/logger.js'
+import { decodeFromMaster, decodeFromWorker, encodeToMaster, encodeToWorker } from './codec.js'
+import type { Envelope, MasterToWorker, WorkerToMaster } from './messages.js'
+
+/** Like Locust (§1.4): keep idle master↔worker connections alive through NAT and firewalls. */
+const KEEPALIVE_OPTIONS = { tcpKeepalive: 1, tcpKeepaliveIdle: 30 } as const
+
+/**
+ * libzmq already queues 1000 messages per peer (its high-water mark); this bounds what piles up in JavaScript
+ * behind that while a master is unreachable. The oldest are dropped first: stale heartbeats are worthless.
+ */
+const MAX_QUEUED_MESSAGES = 10_000
+
+const MAX_ROUTING_ID_BYTES = 255
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/**
+ * A worker node id as Locust and Boomer make it (§1.2): `<hostname>_<uuid4 hex>`. Locust's dispatcher treats
+ * the part before the first `_` as the machine (P24). The hostname is shortened if the id would exceed
+ * ZeroMQ's 255-byte routing id limit.
+ */
+export function makeNodeId(hostname: string = osHostname()): string {
+  const suffix = `_${randomUUID().replaceAll('-', '')}`
+  let host = hostname || 'horde'
+  while (Buffer.byteLength(host + suffix) > MAX_ROUTING_ID_BYTES) host = host.slice(0, -1)
+  return host + suffix
+}
+
+export interface WorkerSocketOptions {
+  host: string
+  port: number
+  /** Also the ZeroMQ routing id; must equal the node_id in every payload (P3). */
+  nodeId: string
+  /** Where handler errors and send failures are logged; a worker logger by default. */
+  logger?: Logger
+}
+
+export interface MasterSocketOptions {
+  /** Interface to bind, e.g. '*' or '127.0.0.1'. */
+  host: string
+  /** 0 binds a random free port; read it back from MasterSocket.port. */
+  port: number
+  logger?: Logger
+}
+
+export interface CloseOptions {
+  /**
+   * How long libzmq may keep trying to deliver messages already handed to it. 0 (the default, as Locust's
+   * reset_connection) discards them; a worker that just sent its final stats and `quit` should flush() and
+   * then close with a short linger so those frames reach the master.
+   */
+  lingerMs?: number
+}
+
+type Frames = Buffer | [Buffer, Buffer]
+
+/** Enqueues messages and hands them to the current socket one at a time. */
+class SendPump {
+  private readonly queue: Frames[] = []
+  private running = false
+  private waiters: (() => void)[] = []
+  private overflowLogged = false
+
+  constructor(
+    private readonly socket: () => Dealer | Router | null,
+    private readonly logger: () => Logger,
+  ) {}
+
+  push(frames: Frames): void {
+    if (this.queue.length >= MAX_QUEUED_MESSAGES) {
+      this.queue.shift()
+      if (!this.overflowLogged) {
+        this.overflowLogged = true
+        this.logger().warn({ queued: this.queue.length }, 'send queue full, dropping the oldest messages')
+      }
+    }
+    this.queue.push(frames)
+    if (!this.running) void this.run()
+  }
+
+  idle(timeoutMs: number): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, timeoutMs))
+      function done() {
+        clearTimeout(timer)
+        resolve()
+      }
+      this.waiters.push(done)
+    })
+  }
+
+  clear(): void {
+    this.queue.length = 0
+  }
+
+  private async run(): Promise<void> {
+    this.running = true
+    try {
+      for (let frames = this.queue.shift(); frames; frames = this.queue.shift()) {
+        const socket = this.socket()
+        if (!socket) {
+          this.queue.length = 0
+          break
+        }
+        try {
+          await socket.send(frames)
+        } catch (error) {
+          // A socket closed or replaced (reconnect) while this send waited: the message is lost, as in Locust.
+          if (!socket.closed) this.logger().warn({ err: error }, 'zeromq send failed, message dropped')
+        }
+      }
+    } finally {
+      this.running = false
+      this.overflowLogged = false
+      const waiters = this.waiters
+      this.waiters = []
+      for (const done of waiters) done()
+    }
+  }
+}
+
+/** Calls every handler; one that throws (or rejects) is logged and does not stop the others or the loop. */
+function deliver<A extends unknown[]>(
+  handlers: ((...args: A) => unknown)[],
+  args: A,
+  logger: () => Logger,
+): void {
+  for (const handler of handlers) {
+    try {
+      const result = handler(...args)
+      if (result instanceof Promise) {
+        result.catch((error: unknown) => logger().error({ err: error }, 'message handler rejected'))
+      }
+    } catch (error) {
+      logger().error({ err: error }, 'message handler threw')
+    }
+  }
+}
+
+function endpoint(host: string, port: number | '*'): string {
+  return host.includes(':') && !host.startsWith('[') ? `tcp://[${host}]:${port}` : `tcp://${host}:${port}`
+}
+
+/** The worker side: a DEALER connected to the master, identity = node id. */
+export class WorkerSocket {
+  private socket: Dealer | null = null
+  private readonly messageHandlers: ((message: MasterToWorker) => void)[] = []
+  private readonly dropHandlers: ((reason: string) => void)[] = []
+  private readonly pump = new SendPump(
+    () => this.socket,
+    () => this.log(),
+  )
+  private logger: Logger | undefined
+
+  private constructor(
+    private readonly address: string,
+    private readonly nodeId: string,
+    logger: Logger | undefined,
+  ) {
+    this.logger = logger
+  }
+
+  /** Creates the DEALER and connects; messages sent before the TCP connection is up are queued by libzmq. */
+  static connect(options: WorkerSocketOptions): WorkerSocket {
+    const bytes = Buffer.byteLength(options.nodeId)
+    if (bytes < 1 || bytes > MAX_ROUTING_ID_BYTES || options.nodeId.charCodeAt(0) === 0) {
+      throw new ProtocolError(
+        'HORDE_ERR_PROTOCOL_NODE_ID',
+        `A worker node id must be 1–255 bytes and not start with a zero byte, received ${JSON.stringify(options.nodeId)}. Use makeNodeId().`,
+      )
+    }
+    const worker = new WorkerSocket(endpoint(options.host, options.port), options.nodeId, options.logger)
+    worker.open()
+    return worker
+  }
+
+  /** Queues a message for the master. Never throws; an unencodable message is reported to onDrop. */
+  send(message: WorkerToMaster): void {
+    if (!this.socket) return
+    let payload: Buffer
+    try {
+      payload = encodeToMaster(this.nodeId, message)
+    } catch (error) {
+      this.drop(`could not encode an outgoing ${message.type} message: ${(error as Error).message}`)
+      return
+    }
+    this.pump.push(payload)
+  }
+
+  /** Resolves once every queued message was handed to libzmq, or after timeoutMs. Never rejects. */
+  flush(timeoutMs: number): Promise<void> {
+    return this.pump.idle(timeoutMs)
+  }
+
+  onMessage(handler: (message: MasterToWorker) => void): void {
+    this.messageHandlers.push(handler)
+  }
+
+  /** Frames that could not be decoded or validated, with the reason; the frame itself is dropped. */
+  onDrop(handler: (reason: string) => void): void {
+    this.dropHandlers.push(handler)
+  }
+
+  /**
+   * Locust's `reconnect` (§3.2.7): close the DEALER and open a new one with the same identity. Queued messages
+   * go out on the new socket; one caught mid-send on the old socket is lost.
+   */
+  reconnect(): void {
+    if (!this.socket) return
+    const old = this.socket
+    this.open()
+    old.linger = 0
+    old.close()
+  }
+
+  async close(options: CloseOptions = {}): Promise<void> {
+    const socket = this.socket
+    if (!socket) return
+    this.socket = null
+    this.pump.clear()
+    socket.linger = options.lingerMs ?? 0
+    socket.close()
+    await this.pump.idle(1000)
+  }
+
+  private open(): void {
+    const socket = new Dealer({ routingId: this.nodeId, ...KEEPALIVE_OPTIONS })
+    socket.connect(this.address)
+    this.socket = socket
+    void this.receive(socket)
+  }
+
+  private async receive(socket: Dealer): Promise<void> {
+    try {
+      for await (const frames of socket) {
+        // A DEALER receives exactly one frame per master message (§1.3); Locust reads only that one.
+        const frame = frames[0]
+        const result = frame
+          ? decodeFromMaster(frame)
+          : { ok: false as const, reason: 'received an empty message' }
+        if (result.ok) deliver(this.messageHandlers, [result.envelope.message], () => this.log())
+        else this.drop(result.reason)
+      }
+    } catch (error) {
+      if (!socket.closed) this.log().error({ err: error }, 'worker socket receive loop stopped')
+    }
+  }
+
+  private drop(reason: string): void {
+    if (this.dropHandlers.length === 0) this.log().warn({ reason }, 'dropped a frame from the master')
+    deliver(this.dropHandlers, [reason], () => this.log())
+  }
+
+  private log(): Logger {
+    this.logger ??= createLogger({ role: 'worker', workerId: this.nodeId })
+    return this.logger
+  }
+}
+
+/** The master side: a ROUTER bound to host:port; each worker is addressed by its routing id. */
+export class MasterSocket {
+  private socket: Router | null
+  private readonly messageHandlers: ((routingId: string, envelope: Envelope<WorkerToMaster>) => void)[] = []
+  private readonly dropHandlers: ((routingId: string | null, reason: string) => void)[] = []
+  private readonly pump = new SendPump(
+    () => this.socket,
+    () => this.log(),
+  )
+  private logger: Logger | undefined
+
+  private constructor(
+    socket: Router,
+    readonly port: number,
+    logger: Logger | undefined,
+  ) {
+    this.socket = socket
+    this.logger = logger
+  }
+
+  /**
+   * Binds the ROUTER. `handover` lets a worker that reconnects with the same id take over its old connection
+   * instead of being silently refused by libzmq (P21). Rejects with a ProtocolError if the port is taken.
+   */
+  static async bind(options: MasterSocketOptions): Promise<MasterSocket> {
+    const socket = new Router({ handover: true, ...KEEPALIVE_OPTIONS })
+    const address = endpoint(options.host, options.port === 0 ? '*' : options.port)
+    try {
+      await socket.bind(address)
+    } catch (error) {
+      socket.close()
+      throw new ProtocolError(
+        'HORDE_ERR_PROTOCOL_BIND',
+        `Could not bind the master socket to ${address}: ${(error as Error).message}. Choose another port or stop the process using it.`,
+        { cause: error },
+      )
+    }
+    const port = Number(/:(\d+)$/.exec(socket.lastEndpoint ?? '')?.[1] ?? options.port)
+    const master = new MasterSocket(socket, port, options.logger)
+    void master.receive(socket)
+    return master
+  }
+
+  /** Queues a message for one worker. Never throws; libzmq silently drops messages to unknown ids. */
+  send(nodeId: string, message: MasterToWorker): void {
+    if (!this.socket) return
+    let payload: Buffer
+    try {
+      payload = encodeToWorker(nodeId, message)
+    } catch (error) {
+      this.drop(nodeId, `could not encode an outgoing ${message.type} message: ${(error as Error).message}`)
+      return
+    }
+    this.pump.push([Buffer.from(nodeId), payload])
+  }
+
+  /** `routingId` is the ZeroMQ identity of the connection; `envelope.nodeId` is what the payload claims. */
+  onMessage(handler: (routingId: string, envelope: Envelope<WorkerToMaster>) => void): void {
+    this.messageHandlers.push(handler)
+  }
+
+  onDrop(handler: (routingId: string | null, reason: string) => void): void {
+    this.dropHandlers.push(handler)
+  }
+
+  async close(options: CloseOptions = {}): Promise<void> {
+    const socket = this.socket
+    if (!socket) return
+    this.socket = null
+    this.pump.clear()
+    socket.linger = options.lingerMs ?? 0
+    socket.close()
+    await this.pump.idle(1000)
+  }
+
+  private async receive(socket: Router): Promise<void> {
+    try {
+      for await (const frames of socket) this.handle(frames)
+    } catch (error) {
+      if (!socket.closed) this.log().error({ err: error }, 'master socket receive loop stopped')
+    }
+  }
+
+  private handle(frames: Buffer[]): void {
+    const [idFrame, payload] = frames
+    let routingId: string | null = null
+    try {
+      routingId = idFrame ? utf8.decode(idFrame) : null
+    } catch {
+      // Locust fails the same way (bad UTF-8 routing id, §3.2.7); nothing can be sent back without a name.
+    }
+    if (routingId === null) {
+      this.drop(null, `the routing id is not valid UTF-8 (${idFrame?.toString('hex') ?? 'missing'})`)
+      return
+    }
+    if (!payload) {
+      this.drop(routingId, 'the message has no payload frame')
+      return
+    }
+    const result = decodeFromWorker(payload)
+    if (result.ok) deliver(this.messageHandlers, [routingId, result.envelope], () => this.log())
+    else this.drop(routingId, result.reason)
+  }
+
+  private drop(routingId: string | null, reason: string): void {
+    if (this.dropHandlers.length === 0)
+      this.log().warn({ routingId, reason }, 'dropped a frame from a worker')
+    deliver(this.dropHandlers, [routingId, reason], () => this.log())
+  }
+
+  private log(): Logger {
+    this.logger ??= createLogger({ role: 'master' })
+    return this.logger
+  }
+}
