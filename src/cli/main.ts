@@ -9,6 +9,14 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run a scenario as a Locust-protocol worker under a Horde or Locust master',
     load: async () => (await import('./commands/worker.js')).workerCommand,
   },
+  report: {
+    summary: 'render the HTML report for a result.json; --store DIR|gs://... keeps run history',
+    load: async () => (await import('./commands/report.js')).reportCommand,
+  },
+  index: {
+    summary: 'rebuild the history index pages of a report store from the stored results',
+    load: async () => (await import('./commands/report.js')).indexCommand,
+  },
 }
 
 function usage(): string {
