@@ -5,6 +5,18 @@ import { HORDE_VERSION } from '../shared/logger.js'
 type Command = (argv: string[]) => Promise<number>
 
 const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  run: {
+    summary: 'run a distributed test on this machine: master + K local workers, verdict as exit code',
+    load: async () => (await import('./commands/run.js')).runCommand,
+  },
+  master: {
+    summary: 'headless master for a cluster: waits for workers, runs the load, writes result.json',
+    load: async () => (await import('./commands/master.js')).masterCommand,
+  },
+  demo: {
+    summary: 'run the bundled demo: a vote app on loopback, 2 workers, ~20 s, outputs on disk',
+    load: async () => (await import('./commands/demo.js')).demoCommand,
+  },
   worker: {
     summary: 'run a scenario as a Locust-protocol worker under a Horde or Locust master',
     load: async () => (await import('./commands/worker.js')).workerCommand,
@@ -21,7 +33,15 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
 
 function usage(): string {
   const rows = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`)
-  return [`horde ${HORDE_VERSION} — distributed load testing`, '', 'Usage: horde <command> [options]', '', ...rows, '', "Run 'horde <command> --help' for a command's options."].join('\n')
+  return [
+    `horde ${HORDE_VERSION} — distributed load testing`,
+    '',
+    'Usage: horde <command> [options]',
+    '',
+    ...rows,
+    '',
+    "Run 'horde <command> --help' for a command's options.",
+  ].join('\n')
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -40,7 +60,9 @@ async function main(argv: string[]): Promise<number> {
     return ExitCode.invalidInput
   }
   try {
-    return await (await command.load())(rest)
+    return await (
+      await command.load()
+    )(rest)
   } catch (error) {
     if (error instanceof HordeError) {
       process.stderr.write(`horde ${name}: ${error.message} [${error.code}]\n`)
@@ -55,7 +77,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code
   },
   (error: unknown) => {
-    process.stderr.write(`horde: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`)
+    process.stderr.write(
+      `horde: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    )
     process.exitCode = 1
   },
 )

@@ -1,0 +1,88 @@
+import { resolve } from 'node:path'
+import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
+import { createLogger } from '../../shared/logger.js'
+import { loadScenario } from '../../worker/load-scenario.js'
+import { flagOrEnv, parseFlags } from '../flags.js'
+import {
+  LOAD_FLAGS,
+  LOAD_FLAGS_HELP,
+  buildPlan,
+  checkHostReachable,
+  parseLoadSettings,
+} from '../run-settings.js'
+import { runMasterSession } from '../master-session.js'
+import { startLocalWorkers, type LocalWorkers } from '../local-workers.js'
+
+const HELP = `Usage: horde run <scenario.ts> --users N --duration D [--workers K] [options]
+
+Runs a distributed test on this machine: the master in this process and K worker processes, all on loopback.
+Writes result.json and CSVs to the output folder and exits with the verdict:
+0 pass, 99 thresholds failed, 104 bad input, 105 stopped, 106 invalid run (the generator could not deliver).
+
+  -w, --workers K         local worker processes (HORDE_WORKERS, default 1)
+${LOAD_FLAGS_HELP}`
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags('run', argv, {
+    ...LOAD_FLAGS,
+    workers: { type: 'string', short: 'w' },
+  })
+  if (values.help === true) {
+    process.stdout.write(`${HELP}\n`)
+    return ExitCode.pass
+  }
+  if (positionals.length !== 1) {
+    throw new ConfigError(
+      'HORDE_ERR_CLI_SCENARIO',
+      `horde run takes exactly one scenario file, received ${describeValue(positionals)}: e.g. horde run scenarios/demo.ts --users 10 --duration 30s.`,
+    )
+  }
+  const workersText = flagOrEnv(values, 'workers', 'HORDE_WORKERS') ?? '1'
+  const workers = Number(workersText)
+  if (!/^\d+$/.test(workersText) || workers < 1 || workers > 256) {
+    throw new ConfigError(
+      'HORDE_ERR_CLI_FLAG',
+      `--workers must be a whole number from 1 to 256, received ${describeValue(workersText)}.`,
+    )
+  }
+  const settings = parseLoadSettings(values, { apiPort: 0 })
+  const scenarioFile = resolve(positionals[0] as string)
+  const scenario = await loadScenario(scenarioFile)
+  const plan = buildPlan(scenario, scenarioFile, settings, { expect: workers, timeoutMs: 30_000 })
+  if (plan.host === null) {
+    throw new ConfigError(
+      'HORDE_ERR_CLI_HOST',
+      '--host is required when the scenario has no host: pass e.g. --host http://127.0.0.1:8080.',
+    )
+  }
+  if (!settings.skipHostCheck) await checkHostReachable(plan.host)
+  const logger = createLogger({
+    role: 'master',
+    runId: plan.runId,
+    level: flagOrEnv(values, 'log-level', 'HORDE_LOG_LEVEL') ?? 'warn',
+    destination: 2,
+  })
+  let local: LocalWorkers | null = null
+  try {
+    const session = await runMasterSession({
+      plan,
+      settings,
+      bindHost: '127.0.0.1',
+      bindPort: 0,
+      logger,
+      onBound: (coordinator) => {
+        local = startLocalWorkers({
+          count: workers,
+          scenarioFile,
+          masterPort: coordinator.port,
+          host: settings.host,
+          logDir: resolve(settings.out ?? `horde-results/${plan.runId}`, 'workers'),
+          logger,
+        })
+      },
+    })
+    return session.exitCode
+  } finally {
+    await (local as LocalWorkers | null)?.stop(3000)
+  }
+}

@@ -1,0 +1,266 @@
+import { connect } from 'node:net'
+import { randomBytes } from 'node:crypto'
+import { z } from 'zod'
+import { ConfigError, describeValue } from '../shared/errors.js'
+import { parseDurationMs } from '../shared/duration.js'
+import type { Scenario } from '../worker/scenario-types.js'
+import type { MasterPlan, PlanStage, PlanThreshold } from '../master/plan.js'
+import { parseThreshold } from '../master/thresholds.js'
+import { flagOrEnv } from './flags.js'
+
+/** Flags shared by `horde run` and `horde master`, each with its environment variable. */
+export const LOAD_FLAGS = {
+  users: { type: 'string', short: 'u' },
+  'spawn-rate': { type: 'string', short: 'r' },
+  duration: { type: 'string', short: 't' },
+  stages: { type: 'string' },
+  host: { type: 'string' },
+  warmup: { type: 'string' },
+  'stop-timeout': { type: 'string' },
+  out: { type: 'string' },
+  'run-id': { type: 'string' },
+  'api-host': { type: 'string' },
+  'api-port': { type: 'string' },
+  'api-token': { type: 'string' },
+  'skip-host-check': { type: 'boolean' },
+  'log-level': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+export const LOAD_FLAGS_HELP = `Load (flags win over the scenario, then HORDE_* variables):
+  -u, --users N           concurrent users (HORDE_USERS); required unless stages are given
+  -r, --spawn-rate R      users started (or stopped) per second (HORDE_SPAWN_RATE, default 10)
+  -t, --duration D        total run time including warm-up, e.g. 30s, 2m (HORDE_DURATION)
+  --stages LIST           load shape, e.g. 10s:5:1,30s:20:2,10s:0 as duration:users[:rate] (HORDE_STAGES)
+  --warmup D              excluded from results and thresholds, e.g. 10s (HORDE_WARMUP)
+  --stop-timeout D        time users get to finish their task at the end (HORDE_STOP_TIMEOUT, default 2s)
+  --host URL              target base URL sent to workers (HORDE_HOST; default: the scenario's host)
+  --skip-host-check       do not check that the host answers TCP before starting
+Output and control:
+  --out DIR               output folder (HORDE_OUT, default ./horde-results/<run-id>/)
+  --run-id ID             run id (HORDE_RUN_ID, default <scenario>-<utc time>-<random>)
+  --api-host H            control API interface (HORDE_API_HOST, default 127.0.0.1)
+  --api-port P            control API port (HORDE_API_PORT; 0 = any free port)
+  --api-token T           bearer token the control API requires (HORDE_API_TOKEN)
+  --log-level L           debug, info, warn, error (HORDE_LOG_LEVEL)
+  -h, --help              show this help`
+
+export interface LoadSettings {
+  users: number | null
+  spawnRate: number
+  durationMs: number | null
+  stages: PlanStage[] | null
+  warmupMs: number
+  stopTimeoutMs: number
+  host: string | null
+  out: string | null
+  runId: string | null
+  apiHost: string
+  apiPort: number
+  apiToken: string | null
+  skipHostCheck: boolean
+}
+
+function fail(flag: string, received: unknown, fix: string): never {
+  throw new ConfigError('HORDE_ERR_CLI_FLAG', `${flag} ${fix}, received ${describeValue(received)}.`)
+}
+
+function positiveInt(flag: string, text: string | undefined, allowZero = false): number | null {
+  if (text === undefined) return null
+  const value = Number(text)
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || (!allowZero && value < 1)) {
+    fail(flag, text, allowZero ? 'must be a whole number ≥ 0' : 'must be a whole number ≥ 1')
+  }
+  return value
+}
+
+function duration(flag: string, text: string | undefined, allowZero: boolean): number | null {
+  if (text === undefined) return null
+  const ms = parseDurationMs(text)
+  if (ms === undefined) fail(flag, text, "must be a duration such as '30s', '2m' or '1h30m'")
+  if (!allowZero && ms <= 0) fail(flag, text, 'must be longer than 0s')
+  return ms
+}
+
+/** `10s:5:1,30s:20` → stages; each part is duration:users[:spawnRate]. */
+export function parseStages(flag: string, text: string): PlanStage[] {
+  const stages = text.split(',').map((part) => {
+    const [d, u, r, extra] = part.trim().split(':')
+    if (d === undefined || u === undefined || extra !== undefined) {
+      fail(flag, part, "must be a list of duration:users[:rate] such as '10s:5:1,30s:20'")
+    }
+    const stage: PlanStage = {
+      durationMs: duration(`${flag} duration`, d, false) as number,
+      users: positiveInt(`${flag} users`, u, true) as number,
+    }
+    if (r !== undefined) {
+      const rate = Number(r)
+      if (!(rate > 0) || !Number.isFinite(rate)) fail(`${flag} rate`, r, 'must be a positive number')
+      stage.spawnRate = rate
+    }
+    return stage
+  })
+  return stages
+}
+
+export function parseLoadSettings(
+  values: Record<string, unknown>,
+  defaults: { apiPort: number },
+): LoadSettings {
+  const get = (flag: string, env: string): string | undefined => flagOrEnv(values, flag, env)
+  const users = positiveInt('--users', get('users', 'HORDE_USERS'))
+  const rateText = get('spawn-rate', 'HORDE_SPAWN_RATE')
+  let spawnRate = 10
+  if (rateText !== undefined) {
+    spawnRate = Number(rateText)
+    if (!(spawnRate > 0) || !Number.isFinite(spawnRate)) {
+      fail('--spawn-rate', rateText, 'must be a positive number of users per second, e.g. 5 or 0.5')
+    }
+  }
+  const stagesText = get('stages', 'HORDE_STAGES')
+  const host = get('host', 'HORDE_HOST') ?? null
+  if (host !== null && !z.url({ protocol: /^https?$/ }).safeParse(host).success) {
+    fail('--host', host, 'must be an http(s) URL such as http://127.0.0.1:8080')
+  }
+  const apiPort = positiveInt('--api-port', get('api-port', 'HORDE_API_PORT'), true) ?? defaults.apiPort
+  if (apiPort > 65535) fail('--api-port', apiPort, 'must be a port number between 0 and 65535')
+  const runId = get('run-id', 'HORDE_RUN_ID') ?? null
+  if (runId !== null && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/.test(runId)) {
+    fail('--run-id', runId, 'must be letters, digits, ".", "_" or "-" (it names the output folder)')
+  }
+  return {
+    users,
+    spawnRate,
+    durationMs: duration('--duration', get('duration', 'HORDE_DURATION'), false),
+    stages: stagesText === undefined ? null : parseStages('--stages', stagesText),
+    warmupMs: duration('--warmup', get('warmup', 'HORDE_WARMUP'), true) ?? 0,
+    stopTimeoutMs: duration('--stop-timeout', get('stop-timeout', 'HORDE_STOP_TIMEOUT'), true) ?? -1,
+    host,
+    out: get('out', 'HORDE_OUT') ?? null,
+    runId,
+    apiHost: get('api-host', 'HORDE_API_HOST') ?? '127.0.0.1',
+    apiPort,
+    apiToken: get('api-token', 'HORDE_API_TOKEN') ?? null,
+    skipHostCheck: values['skip-host-check'] === true,
+  }
+}
+
+/** `vote-app-20260101-120000-ab12`: sortable, unique enough, safe as a folder name. */
+export function makeRunId(scenarioName: string): string {
+  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
+  return `${scenarioName}-${stamp}-${randomBytes(2).toString('hex')}`
+}
+
+/** Scenario + flags → the master's plan. Every impossible value fails here, before any load. */
+export function buildPlan(
+  scenario: Scenario,
+  scenarioFile: string,
+  settings: LoadSettings,
+  workers: { expect: number; timeoutMs: number },
+): MasterPlan {
+  const stages =
+    settings.stages ??
+    scenario.stages?.map((s) => {
+      const stage: PlanStage = { durationMs: parseDurationMs(s.duration) as number, users: s.users }
+      if (s.spawnRate !== undefined) stage.spawnRate = s.spawnRate
+      return stage
+    }) ??
+    null
+  if (stages === null && settings.users === null) {
+    fail(
+      '--users',
+      undefined,
+      'is required (or give stages with --stages or in the scenario): pass e.g. --users 10',
+    )
+  }
+  const stagesTotal = stages?.reduce((sum, s) => sum + s.durationMs, 0) ?? null
+  const durationMs = settings.durationMs ?? stagesTotal
+  if (durationMs === null)
+    fail('--duration', undefined, 'is required without stages: pass e.g. --duration 1m')
+  const warmupMs =
+    settings.warmupMs || (scenario.warmup === undefined ? 0 : (parseDurationMs(scenario.warmup) as number))
+  if (warmupMs >= durationMs) {
+    fail(
+      '--warmup',
+      `${warmupMs / 1000}s`,
+      `must be shorter than the run (${durationMs / 1000}s), or nothing is measured`,
+    )
+  }
+  const users = settings.users ?? Math.max(...(stages ?? []).map((s) => s.users))
+  const peak = stages === null ? users : Math.max(...stages.map((s) => s.users))
+  if (peak < 1) fail('--stages', settings.stages, 'must reach at least 1 user')
+  if (workers.expect > peak) {
+    fail(
+      '--workers',
+      workers.expect,
+      `must not exceed the users (${peak}): a worker without users measures nothing; lower --workers or raise --users`,
+    )
+  }
+  const thresholds: PlanThreshold[] = []
+  for (const [metric, list] of Object.entries(scenario.thresholds ?? {})) {
+    for (const item of list) {
+      const threshold: PlanThreshold =
+        typeof item === 'string'
+          ? { metric, expression: item, abortOnFail: false }
+          : { metric, expression: item.threshold, abortOnFail: item.abortOnFail ?? false }
+      parseThreshold(threshold)
+      thresholds.push(threshold)
+    }
+  }
+  const stopTimeoutMs =
+    settings.stopTimeoutMs >= 0
+      ? settings.stopTimeoutMs
+      : scenario.stopTimeout !== undefined
+        ? (parseDurationMs(scenario.stopTimeout) as number)
+        : 2000
+  return {
+    runId: settings.runId ?? makeRunId(scenario.name),
+    scenarioName: scenario.name,
+    scenarioFile,
+    host: settings.host ?? scenario.host ?? null,
+    userClasses: Object.entries(scenario.users).map(([name, u]) => {
+      const cls: MasterPlan['userClasses'][number] = { name, weight: u.weight ?? 1 }
+      if (u.fixedCount !== undefined) cls.fixedCount = u.fixedCount
+      return cls
+    }),
+    users,
+    spawnRate: settings.spawnRate,
+    durationMs,
+    stages,
+    warmupMs,
+    stopTimeoutMs,
+    thresholds,
+    expectWorkers: workers.expect,
+    expectWorkersTimeoutMs: workers.timeoutMs,
+    labels: {},
+    gitCommit: process.env.GITHUB_SHA ?? null,
+  }
+}
+
+/** Fails before any load when the target does not even accept a TCP connection. */
+export async function checkHostReachable(url: string, timeoutMs = 3000): Promise<void> {
+  const parsed = new URL(url)
+  const port = Number(parsed.port || (parsed.protocol === 'https:' ? 443 : 80))
+  const host = parsed.hostname.replace(/^\[|\]$/g, '')
+  await new Promise<void>((resolve, reject) => {
+    const socket = connect({ host, port })
+    const timer = setTimeout(() => {
+      socket.destroy()
+      reject(new Error(`no answer within ${timeoutMs / 1000} s`))
+    }, timeoutMs)
+    socket.once('connect', () => {
+      clearTimeout(timer)
+      socket.end()
+      resolve()
+    })
+    socket.once('error', (error) => {
+      clearTimeout(timer)
+      reject(error)
+    })
+  }).catch((error: unknown) => {
+    throw new ConfigError(
+      'HORDE_ERR_CLI_HOST_UNREACHABLE',
+      `--host ${url} is unreachable (${error instanceof Error ? error.message : String(error)}): start the target or fix the URL (or pass --skip-host-check if only the workers can reach it).`,
+    )
+  })
+}
