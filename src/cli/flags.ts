@@ -11,7 +11,10 @@ export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   try {
     const parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
-    return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals }
+    return {
+      values: parsed.values,
+      positionals: parsed.positionals,
+    }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     throw new ConfigError(

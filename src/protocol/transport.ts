@@ -18,6 +18,12 @@ import type { Envelope, MasterToWorker, WorkerToMaster } from './messages.js'
 const KEEPALIVE_OPTIONS = { tcpKeepalive: 1, tcpKeepaliveIdle: 30 } as const
 
 /**
+ * ZMTP 3.1 PING every second from the worker; no PONG (or other traffic) for 3 s drops the connection. This is
+ * transport-level and invisible to Locust's message loop, which never sees these frames.
+ */
+const ZMTP_HEARTBEAT_OPTIONS = { heartbeatInterval: 1000, heartbeatTimeout: 3000 } as const
+
+/**
  * libzmq already queues 1000 messages per peer (its high-water mark); this bounds what piles up in JavaScript
  * behind that while a master is unreachable. The oldest are dropped first: stale heartbeats are worthless.
  */
@@ -159,6 +165,7 @@ export class WorkerSocket {
   private socket: Dealer | null = null
   private readonly messageHandlers: ((message: MasterToWorker) => void)[] = []
   private readonly dropHandlers: ((reason: string) => void)[] = []
+  private readonly connectionHandlers: ((connected: boolean) => void)[] = []
   private readonly pump = new SendPump(
     () => this.socket,
     () => this.log(),
@@ -215,6 +222,16 @@ export class WorkerSocket {
   }
 
   /**
+   * The TCP connection to the master came up (true) or went down (false). A master that was killed drops the
+   * connection at once; one that hangs is caught by ZMTP heartbeats (libzmq answers PINGs on any ZMTP 3.1
+   * peer, Locust's included), so a worker can stop its load even under a Locust master that never sends
+   * heartbeats of its own (2.12.1).
+   */
+  onConnectionChange(handler: (connected: boolean) => void): void {
+    this.connectionHandlers.push(handler)
+  }
+
+  /**
    * Locust's `reconnect` (§3.2.7): close the DEALER and open a new one with the same identity. Queued messages
    * go out on the new socket; one caught mid-send on the old socket is lost.
    */
@@ -237,7 +254,12 @@ export class WorkerSocket {
   }
 
   private open(): void {
-    const socket = new Dealer({ routingId: this.nodeId, ...KEEPALIVE_OPTIONS })
+    const socket = new Dealer({ routingId: this.nodeId, ...KEEPALIVE_OPTIONS, ...ZMTP_HEARTBEAT_OPTIONS })
+    const notify = (connected: boolean) => {
+      if (this.socket === socket) deliver(this.connectionHandlers, [connected], () => this.log())
+    }
+    socket.events.on('connect', () => notify(true))
+    socket.events.on('disconnect', () => notify(false))
     socket.connect(this.address)
     this.socket = socket
     void this.receive(socket)

@@ -41,7 +41,8 @@ export class HealthMonitor {
     this.loopDelay.reset()
     let reason: string | null = null
     if (cpuPercent >= CPU_SATURATED_PERCENT) reason = `CPU at ${cpuPercent.toFixed(0)} % of a core`
-    else if (loopDelayMaxMs >= LOOP_BLOCKED_MS) reason = `event loop blocked for ${loopDelayMaxMs.toFixed(0)} ms`
+    else if (loopDelayMaxMs >= LOOP_BLOCKED_MS)
+      reason = `event loop blocked for ${loopDelayMaxMs.toFixed(0)} ms`
     return {
       cpuPercent,
       rssBytes: process.memoryUsage.rss(),

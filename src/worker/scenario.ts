@@ -29,7 +29,11 @@ const waitSpec = z.union([
 const userSchema = z
   .strictObject({
     kind: z.literal(USER_BRAND, { message: 'must be made with user({...})' }),
-    weight: z.number().int({ message: 'must be a positive integer' }).positive({ message: 'must be a positive integer' }).optional(),
+    weight: z
+      .number()
+      .int({ message: 'must be a positive integer' })
+      .positive({ message: 'must be a positive integer' })
+      .optional(),
     fixedCount: z.number().int().min(0, { message: 'must be a non-negative integer' }).optional(),
     wait: waitSpec.optional(),
     tasks: z.record(z.string(), taskDefinition).optional(),
@@ -42,14 +46,26 @@ const userSchema = z
     const taskCount = Object.keys(user.tasks ?? {}).length
     const stepCount = user.sequence?.length ?? 0
     if (taskCount === 0 && stepCount === 0) {
-      ctx.addIssue({ code: 'custom', message: 'needs at least one task in `tasks` or `sequence`', path: ['tasks'] })
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs at least one task in `tasks` or `sequence`',
+        path: ['tasks'],
+      })
     }
     if (taskCount > 0 && stepCount > 0) {
-      ctx.addIssue({ code: 'custom', message: 'takes either `tasks` or `sequence`, not both', path: ['sequence'] })
+      ctx.addIssue({
+        code: 'custom',
+        message: 'takes either `tasks` or `sequence`, not both',
+        path: ['sequence'],
+      })
     }
     for (const [name, def] of Object.entries(user.tasks ?? {})) {
       if (typeof def !== 'function' && (!Number.isInteger(def.weight) || def.weight <= 0)) {
-        ctx.addIssue({ code: 'custom', message: 'must be a positive integer', path: ['tasks', name, 'weight'] })
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be a positive integer',
+          path: ['tasks', name, 'weight'],
+        })
       }
     }
   })
@@ -63,24 +79,29 @@ const scenarioSchema = z.strictObject({
   kind: z.literal(SCENARIO_BRAND),
   name: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { message: 'must be letters, digits, ".", "_" or "-" (it names report folders)' }),
-  host: z.url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://127.0.0.1:8080' }).optional(),
-  users: z
-    .record(z.string(), userSchema)
-    .superRefine((users, ctx) => {
-      if (Object.keys(users).length === 0) {
-        ctx.addIssue({ code: 'custom', message: 'needs at least one user class, e.g. users: { Visitor: user({...}) }' })
-      }
-      for (const name of Object.keys(users)) {
-        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: [name],
-            message: `is not a valid user-class name (${JSON.stringify(name)}): use an identifier such as Visitor, since it travels on the Locust wire as the class name`,
-          })
-        }
-      }
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
+      message: 'must be letters, digits, ".", "_" or "-" (it names report folders)',
     }),
+  host: z
+    .url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://127.0.0.1:8080' })
+    .optional(),
+  users: z.record(z.string(), userSchema).superRefine((users, ctx) => {
+    if (Object.keys(users).length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'needs at least one user class, e.g. users: { Visitor: user({...}) }',
+      })
+    }
+    for (const name of Object.keys(users)) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [name],
+          message: `is not a valid user-class name (${JSON.stringify(name)}): use an identifier such as Visitor, since it travels on the Locust wire as the class name`,
+        })
+      }
+    }
+  }),
   http: z
     .strictObject({
       keepAlive: z.boolean().optional(),
@@ -109,7 +130,10 @@ function toScenarioError(error: z.ZodError, input: unknown): ScenarioError {
   const lines = error.issues.map((issue) => {
     const path = issue.path.map(String).join('.')
     const received = issue.path.reduce<unknown>(
-      (value, key) => (value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined),
+      (value, key) =>
+        value !== null && typeof value === 'object'
+          ? (value as Record<PropertyKey, unknown>)[key]
+          : undefined,
       input,
     )
     if (issue.code === 'unrecognized_keys') {

@@ -45,7 +45,8 @@ export class StatsEntry {
     }
     this.totalResponseTime += responseTimeMs
     if (responseTimeMs > this.maxResponseTime) this.maxResponseTime = responseTimeMs
-    if (this.minResponseTime === null || responseTimeMs < this.minResponseTime) this.minResponseTime = responseTimeMs
+    if (this.minResponseTime === null || responseTimeMs < this.minResponseTime)
+      this.minResponseTime = responseTimeMs
     const bucket = bucketResponseTime(responseTimeMs)
     this.responseTimes.set(bucket, (this.responseTimes.get(bucket) ?? 0) + 1)
   }
@@ -107,7 +108,13 @@ export class RequestStats implements Recorder {
     this.total = new StatsEntry('Aggregated', '', clock() / 1000)
   }
 
-  log(method: string, name: string, responseTimeMs: number | null, bytes: number, error: string | null): void {
+  log(
+    method: string,
+    name: string,
+    responseTimeMs: number | null,
+    bytes: number,
+    error: string | null,
+  ): void {
     const nowMs = this.clock()
     let methods = this.byName.get(name)
     if (methods === undefined) {

@@ -71,7 +71,7 @@ export class UserContext<State = unknown> implements TaskContext<State>, Request
 /** The text that identifies an error in the failures table: "Name: message", stable across occurrences. */
 export function errorText(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`
-  return typeof error === 'string' ? error : JSON.stringify(error) ?? String(error)
+  return typeof error === 'string' ? error : (JSON.stringify(error) ?? String(error))
 }
 
 function byteLength(value: unknown): number {

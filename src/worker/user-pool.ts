@@ -55,7 +55,8 @@ export class UserPool {
 
   /** Stops every user: gracefully for up to `stopTimeoutMs`, then at once. Resolves when all loops ended. */
   async stopAll(stopTimeoutMs: number): Promise<void> {
-    for (const users of this.byWireClass.values()) for (const user of users) this.stopUser(user, stopTimeoutMs)
+    for (const users of this.byWireClass.values())
+      for (const user of users) this.stopUser(user, stopTimeoutMs)
     this.byWireClass.clear()
     await Promise.all(this.exiting)
   }

@@ -81,7 +81,13 @@ export class HordeWorker {
 
   constructor(private readonly options: WorkerOptions) {
     this.nodeId = options.nodeId ?? makeNodeId(hostname())
-    this.log = options.logger ?? createLogger({ role: 'worker', workerId: this.nodeId, ...(options.logLevel !== undefined ? { level: options.logLevel } : {}) })
+    this.log =
+      options.logger ??
+      createLogger({
+        role: 'worker',
+        workerId: this.nodeId,
+        ...(options.logLevel !== undefined ? { level: options.logLevel } : {}),
+      })
     const scenario = options.scenario
     this.stopTimeoutMs = parseDurationMs(scenario.stopTimeout ?? '0s') ?? 0
     this.transport = new HttpTransport({
@@ -92,7 +98,9 @@ export class HordeWorker {
       headers: scenario.http?.headers ?? {},
     })
     this.stats.onLog = (entry, responseTimeMs) => this.histograms.record(entry, responseTimeMs)
-    const classes = new Map(Object.entries(scenario.users).map(([name, def]) => [name, new UserClass(name, def)]))
+    const classes = new Map(
+      Object.entries(scenario.users).map(([name, def]) => [name, new UserClass(name, def)]),
+    )
     this.pool = new UserPool(
       classes,
       this.transport,
@@ -102,15 +110,23 @@ export class HordeWorker {
       (userClass, error) => this.reportException(userClass, error),
     )
     this.exited = new Promise((resolve) => (this.resolveExit = resolve))
-    this.socket = WorkerSocket.connect({ host: options.masterHost, port: options.masterPort, nodeId: this.nodeId })
+    this.socket = WorkerSocket.connect({
+      host: options.masterHost,
+      port: options.masterPort,
+      nodeId: this.nodeId,
+    })
     this.socket.onMessage((message) => this.onMessage(message))
     this.socket.onDrop((reason) => this.log.warn({ reason }, 'dropped a malformed message from the master'))
+    this.socket.onConnectionChange((connected) => this.onConnectionChange(connected))
   }
 
   /** Registers with the master; resolves with the exit once the worker has finished. */
   start(): Promise<WorkerExit> {
     this.log.info(
-      { master: `${this.options.masterHost}:${this.options.masterPort}`, classes: Object.keys(this.options.scenario.users) },
+      {
+        master: `${this.options.masterHost}:${this.options.masterPort}`,
+        classes: Object.keys(this.options.scenario.users),
+      },
       'worker starting',
     )
     this.sendClientReady()
@@ -222,12 +238,19 @@ export class HordeWorker {
     }
   }
 
-  /** Called by the transport when the connection to the master drops or comes back. */
-  onConnectionChange(connected: boolean): void {
+  /** The connection to the master dropped or came back: no load may outlive a master that is gone. */
+  private onConnectionChange(connected: boolean): void {
+    if (this.finished) return
     if (connected) {
+      if (this.disconnectedAt !== null) this.log.info({}, 'connection to the master restored')
       this.disconnectedAt = null
       return
     }
+    if (this.disconnectedAt !== null) return
+    this.log.warn(
+      { timeoutMs: this.options.masterTimeoutMs ?? DEFAULT_MASTER_TIMEOUT_MS },
+      'connection to the master lost',
+    )
     this.disconnectedAt ??= Date.now()
     const timeoutMs = this.options.masterTimeoutMs ?? DEFAULT_MASTER_TIMEOUT_MS
     const timer = setTimeout(() => {
@@ -299,8 +322,12 @@ export class HordeWorker {
     this.health.stop()
     await this.transport.destroy()
     if (stopping !== undefined) await stopping
-    await this.socket.close()
-    this.log.info({ code: exit.code, reason: exit.reason, droppedExceptions: this.droppedExceptions }, 'worker finished')
+    // A short linger so that the final stats and quit handed to libzmq reach the master before we exit.
+    await this.socket.close({ lingerMs: 1000 })
+    this.log.info(
+      { code: exit.code, reason: exit.reason, droppedExceptions: this.droppedExceptions },
+      'worker finished',
+    )
     this.resolveExit(exit)
   }
 

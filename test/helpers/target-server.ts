@@ -48,7 +48,12 @@ export async function startTargetServer(): Promise<TargetServer> {
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const path = (req.url ?? '/').split('?')[0] ?? '/'
-      last = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString() }
+      last = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      }
       if (path === '/ok') {
         res.writeHead(200, { 'content-type': 'text/plain' }).end(SMALL_BODY)
       } else if (path === '/fail') {
@@ -57,7 +62,9 @@ export async function startTargetServer(): Promise<TargetServer> {
         const ms = Number(path.slice('/delay/'.length))
         setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('slow'), ms)
       } else if (path === '/json') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, items: [1, 2, 3] }))
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ ok: true, items: [1, 2, 3] }))
       } else if (path === '/echo') {
         res
           .writeHead(200, { 'content-type': req.headers['content-type'] ?? 'text/plain', 'x-echo': 'yes' })

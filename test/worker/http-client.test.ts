@@ -57,7 +57,9 @@ describe('UserHttpClient', () => {
 
   it("lets the task's check decide success", async () => {
     const { http, stats, transport } = client()
-    const bad = await http.get('/json', { check: (r) => (r.json<{ ok: boolean }>().ok ? 'ok was true' : true) })
+    const bad = await http.get('/json', {
+      check: (r) => (r.json<{ ok: boolean }>().ok ? 'ok was true' : true),
+    })
     expect(bad.ok).toBe(false)
     expect(bad.error).toBe('ok was true')
     const notFoundIsFine = await http.get('/missing', { check: (r) => r.status === 404 })

@@ -41,6 +41,8 @@ describe('RequestStats', () => {
 
   it('computes the same error key as Locust (sha256 of method.name.error)', () => {
     // python3 -c "import hashlib; print(hashlib.sha256(b'GET./x.boom').hexdigest())"
-    expect(locustErrorKey('GET', '/x', 'boom')).toBe('6992ca67e0b624fbdead5c3eec8f3ad8c2c9183593b4df55f53d0d7428bfc59c')
+    expect(locustErrorKey('GET', '/x', 'boom')).toBe(
+      '6992ca67e0b624fbdead5c3eec8f3ad8c2c9183593b4df55f53d0d7428bfc59c',
+    )
   })
 })

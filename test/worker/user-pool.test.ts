@@ -19,12 +19,27 @@ afterAll(async () => {
 const silent = pino({ level: 'silent' })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-function makePool(users: Record<string, UserDefinition<any>>) {
-  const transport = new HttpTransport({ baseUrl: target.url, keepAlive: true, connections: null, timeoutMs: 5000, headers: {} })
+function makePool(users: Record<string, UserDefinition<unknown>>) {
+  const transport = new HttpTransport({
+    baseUrl: target.url,
+    keepAlive: true,
+    connections: null,
+    timeoutMs: 5000,
+    headers: {},
+  })
   const stats = new RequestStats()
   const exceptions: string[] = []
-  const classes = new Map(Object.entries(users).map(([n, d]) => [n, new UserClass(n, d as UserDefinition<unknown>)]))
-  const pool = new UserPool(classes, transport, stats, silent, () => 7, (_c, e) => exceptions.push(String(e)))
+  const classes = new Map(
+    Object.entries(users).map(([n, d]) => [n, new UserClass(n, d)]),
+  )
+  const pool = new UserPool(
+    classes,
+    transport,
+    stats,
+    silent,
+    () => 7,
+    (_c, e) => exceptions.push(String(e)),
+  )
   return { pool, stats, exceptions, transport }
 }
 
@@ -179,7 +194,9 @@ describe('UserPool', () => {
   })
 
   it('serves class names it does not know with its own classes instead of crashing', async () => {
-    const { pool, transport } = makePool({ Known: user({ wait: constant('50ms'), tasks: { t: () => undefined } }) })
+    const { pool, transport } = makePool({
+      Known: user({ wait: constant('50ms'), tasks: { t: () => undefined } }),
+    })
     pool.setCounts({ PythonName: 2 }, 0)
     expect(pool.counts()).toEqual({ Known: 0, PythonName: 2 })
     await pool.stopAll(0)

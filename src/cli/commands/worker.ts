@@ -22,9 +22,15 @@ The scenario may also come from HORDE_SCENARIO. Exit codes: 0 quit by the master
 const settingsSchema = z.object({
   scenario: z.string({ message: 'is required: pass the scenario file (or set HORDE_SCENARIO)' }).min(1),
   masterHost: z.string().min(1),
-  masterPort: z.coerce.number().int().min(1).max(65535, { message: 'must be a port number between 1 and 65535' }),
+  masterPort: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(65535, { message: 'must be a port number between 1 and 65535' }),
   host: z.url({ message: 'must be a URL such as http://127.0.0.1:8080' }).optional(),
-  masterTimeout: z.string().refine((v) => parseDurationMs(v) !== undefined, { message: "must be a duration such as '5s'" }),
+  masterTimeout: z
+    .string()
+    .refine((v) => parseDurationMs(v) !== undefined, { message: "must be a duration such as '5s'" }),
 })
 
 const FLAG_OF: Record<string, string> = {
@@ -49,7 +55,10 @@ export async function workerCommand(argv: string[]): Promise<number> {
     return ExitCode.pass
   }
   if (positionals.length > 1) {
-    throw new ConfigError('HORDE_ERR_CLI_FLAG', `horde worker takes one scenario file, received ${describeValue(positionals)}.`)
+    throw new ConfigError(
+      'HORDE_ERR_CLI_FLAG',
+      `horde worker takes one scenario file, received ${describeValue(positionals)}.`,
+    )
   }
   const raw = {
     scenario: positionals[0] ?? process.env.HORDE_SCENARIO,
@@ -75,7 +84,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     masterHost: settings.masterHost,
     masterPort: settings.masterPort,
     host: settings.host ?? null,
-    masterTimeoutMs: parseDurationMs(settings.masterTimeout) as number,
+    masterTimeoutMs: parseDurationMs(settings.masterTimeout),
     ...(logLevel !== undefined ? { logLevel } : {}),
   })
   const onSignal = (): void => {

@@ -56,7 +56,8 @@ export class HttpTransport {
     } catch {
       throw invalidUrl(baseUrl, 'the host is not a valid URL')
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalidUrl(baseUrl, 'the host must be http:// or https://')
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw invalidUrl(baseUrl, 'the host must be http:// or https://')
     this.base = url
     this.basePath = url.pathname.replace(/\/$/, '')
   }
@@ -134,7 +135,9 @@ class Response implements HttpResponse {
   text(): string {
     if (this.textCache === null) {
       this.textCache =
-        this.chunks.length === 1 ? (this.chunks[0] as Buffer).toString('utf8') : Buffer.concat(this.chunks).toString('utf8')
+        this.chunks.length === 1
+          ? (this.chunks[0] as Buffer).toString('utf8')
+          : Buffer.concat(this.chunks).toString('utf8')
     }
     return this.textCache
   }
@@ -226,7 +229,12 @@ class RequestHandler implements Dispatcher.DispatchHandler {
     if (this.check !== undefined) {
       try {
         const verdict = this.check(response)
-        error = verdict === true ? null : typeof verdict === 'string' ? verdict : `check failed (HTTP ${response.status})`
+        error =
+          verdict === true
+            ? null
+            : typeof verdict === 'string'
+              ? verdict
+              : `check failed (HTTP ${response.status})`
       } catch (thrown) {
         error = `check threw: ${thrown instanceof Error ? thrown.message : String(thrown)}`
       }
@@ -349,10 +357,20 @@ export class UserHttpClient implements HttpClient {
         reject,
         timeoutMs ?? transport.settings.timeoutMs,
       )
-      transport.pool(target.origin).dispatch(
-        { method, path: fullPath, headers, body, reset: transport.reset, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
-        handler,
-      )
+      transport
+        .pool(target.origin)
+        .dispatch(
+          {
+            method,
+            path: fullPath,
+            headers,
+            body,
+            reset: transport.reset,
+            headersTimeout: timeoutMs,
+            bodyTimeout: timeoutMs,
+          },
+          handler,
+        )
     })
   }
 }
