@@ -180,7 +180,7 @@ function intCountsToWire(counts: IntCounts): Map<number, number> {
 
 /** Decodes a payload a worker sent to the master. Never throws. */
 export function decodeFromWorker(frame: Buffer | Uint8Array): DecodeResult<WorkerToMaster> {
-  return decodeFrame(frame, 'worker', (type, data, nodeId) => {
+  return decodeFrame<WorkerToMaster>(frame, 'worker', (type, data, nodeId) => {
     switch (type) {
       case 'client_ready':
         return parse(type, clientReadySchema, data, (version) => ({ type: 'clientReady', version }))
@@ -233,7 +233,7 @@ export function decodeFromWorker(frame: Buffer | Uint8Array): DecodeResult<Worke
 
 /** Decodes a payload a master sent to a worker. Never throws. */
 export function decodeFromMaster(frame: Buffer | Uint8Array): DecodeResult<MasterToWorker> {
-  return decodeFrame(frame, 'master', (type, data) => {
+  return decodeFrame<MasterToWorker>(frame, 'master', (type, data) => {
     switch (type) {
       case 'ack':
         return parse(type, ackSchema, data, (d) => ({ type: 'ack', index: d?.index ?? null }))
@@ -332,8 +332,9 @@ function parse<S extends z.ZodType, M>(
 }
 
 function describeIssue(issue: z.core.$ZodIssue, received: unknown): string {
+  if (received === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value'))
+    return 'is missing'
   if (issue.code === 'invalid_type') {
-    if (received === undefined) return 'is missing'
     return `must be ${EXPECTED[issue.expected] ?? issue.expected}`
   }
   if (issue.code === 'invalid_value')

@@ -45,10 +45,11 @@ export function checkFrame(bytes: Uint8Array): string | null {
   }
 
   try {
-    while (remaining.length > 0) {
+    for (;;) {
+      while (remaining.length > 0 && remaining[remaining.length - 1] === 0) remaining.pop()
+      if (remaining.length === 0) break
       const top = remaining.length - 1
       remaining[top] = (remaining[top] ?? 0) - 1
-      if (remaining[top] === 0) remaining.pop()
       const at = position
       const byte = uint(1)
       if (byte <= 0x7f || byte >= 0xe0) continue // fixint
