@@ -5,16 +5,16 @@
  * what was received.
  */
 import type { z } from 'zod'
+import { masterToWire, workerToWire } from './encode-messages.js'
+import { checkFrame } from './frame-check.js'
 import type {
   DecodeResult,
-  IntCounts,
   MasterToWorker,
   StatsEntryWire,
   StatsErrorWire,
   StatsReport,
   WorkerToMaster,
 } from './messages.js'
-import { checkFrame } from './frame-check.js'
 import {
   STATS_REPORT_KEYS,
   ackSchema,
@@ -24,20 +24,15 @@ import {
   locustfileRequestSchema,
   logsSchema,
   masterSpawningCompleteSchema,
+  parse,
+  type Parsed,
   spawnSchema,
   statsEntrySchema,
   statsReportSchema,
   workerHeartbeatSchema,
   workerSpawningCompleteSchema,
 } from './wire-schemas.js'
-import {
-  Float64,
-  describeWireValue,
-  fromWireValue,
-  packValue,
-  toWireValue,
-  unpackValue,
-} from './wire-values.js'
+import { describeWireValue, fromWireValue, packValue, unpackValue } from './wire-values.js'
 
 // ---- encode -------------------------------------------------------------------------------------------------
 
@@ -49,131 +44,6 @@ export function encodeToWorker(nodeId: string, message: MasterToWorker): Buffer 
 /** Worker → master payload; `nodeId` is the sender's id and must equal its ZeroMQ routing id (P3). */
 export function encodeToMaster(nodeId: string, message: WorkerToMaster): Buffer {
   return packValue([...workerToWire(message), nodeId])
-}
-
-type WireMessage = [type: string, data: unknown]
-
-function masterToWire(message: MasterToWorker): WireMessage {
-  switch (message.type) {
-    case 'ack':
-      return ['ack', { index: message.index }]
-    case 'spawn':
-      return [
-        'spawn',
-        {
-          timestamp: new Float64(message.timestamp), // P7: always float64, even when integral
-          user_classes_count: { ...message.userClassesCount },
-          host: message.host,
-          stop_timeout: new Float64(message.stopTimeoutSec),
-          parsed_options: toWireValue(message.parsedOptions ?? {}), // P17: must be a map
-        },
-      ]
-    case 'heartbeat':
-      return ['heartbeat', null]
-    case 'spawningComplete':
-      return ['spawning_complete', { user_count: message.userCount }]
-    case 'stop':
-    case 'quit':
-    case 'reconnect':
-      return [message.type, null]
-    case 'updateUserClass':
-      return ['update_user_class', toWireValue(message.data)]
-    case 'locustfileReply':
-      return ['locustfile', toWireValue(message.data)]
-    case 'custom':
-      return [message.name, toWireValue(message.data)]
-  }
-}
-
-function workerToWire(message: WorkerToMaster): WireMessage {
-  switch (message.type) {
-    case 'clientReady':
-      return ['client_ready', message.version]
-    case 'heartbeat': {
-      const data: Record<string, unknown> = {
-        state: message.state,
-        current_cpu_usage: new Float64(message.cpuPercent),
-      }
-      // Locust reads current_memory_usage only when present (runners.py heartbeat handling).
-      if (message.memoryBytes !== null) data.current_memory_usage = message.memoryBytes
-      return ['heartbeat', data]
-    }
-    case 'stats':
-      return ['stats', statsReportToWire(message.report)]
-    case 'spawning':
-      return ['spawning', null]
-    case 'spawningComplete':
-      return [
-        'spawning_complete',
-        { user_classes_count: { ...message.userClassesCount }, user_count: message.userCount },
-      ]
-    case 'clientStopped':
-      return ['client_stopped', null]
-    case 'quit':
-      return ['quit', null]
-    case 'exception':
-      return ['exception', { msg: message.msg, traceback: message.traceback }]
-    case 'logs':
-      return ['logs', { worker_id: message.workerId, logs: [...message.logs] }]
-    case 'locustfileRequest':
-      return ['locustfile', { version: message.version }]
-    case 'custom':
-      return [message.name, toWireValue(message.data)]
-  }
-}
-
-function statsReportToWire(report: StatsReport): Record<string, unknown> {
-  const errors = Object.fromEntries([...report.errors].map(([key, row]) => [key, statsErrorToWire(row)]))
-  const extra = toWireValue(report.extra ?? {}) as Record<string, unknown>
-  return {
-    ...extra,
-    stats: report.stats.map(statsEntryToWire),
-    stats_total: statsEntryToWire(report.statsTotal),
-    errors,
-    user_classes_count: { ...report.userClassesCount },
-    user_count: report.userCount,
-  }
-}
-
-/** Key order as Python emits it (§4.2); integer-keyed maps stay Maps so msgpack keys are ints (P1). */
-function statsEntryToWire(entry: StatsEntryWire): Record<string, unknown> {
-  return {
-    name: entry.name,
-    method: entry.method,
-    last_request_timestamp:
-      entry.lastRequestTimestamp === null ? null : new Float64(entry.lastRequestTimestamp),
-    start_time: new Float64(entry.startTime),
-    num_requests: entry.numRequests,
-    num_none_requests: entry.numNoneRequests,
-    num_failures: entry.numFailures,
-    total_response_time: entry.totalResponseTime,
-    max_response_time: entry.maxResponseTime,
-    min_response_time: entry.minResponseTime,
-    total_content_length: entry.totalContentLength,
-    response_times: intCountsToWire(entry.responseTimes),
-    num_reqs_per_sec: intCountsToWire(entry.numReqsPerSec),
-    num_fail_per_sec: intCountsToWire(entry.numFailPerSec),
-  }
-}
-
-function statsErrorToWire(row: StatsErrorWire): Record<string, unknown> {
-  const wire: Record<string, unknown> = {
-    name: row.name,
-    method: row.method,
-    error: row.error,
-    occurrences: row.occurrences,
-  }
-  // Only Locust ≥ 2.44 has these; leaving them out keeps the row identical to what older peers send.
-  if (row.firstSeen !== undefined)
-    wire.first_seen = row.firstSeen === null ? null : new Float64(row.firstSeen)
-  if (row.lastSeen !== undefined) wire.last_seen = row.lastSeen === null ? null : new Float64(row.lastSeen)
-  return wire
-}
-
-/** A Map<number, number> is what makes msgpackr write integer keys; plain objects would give string keys. */
-function intCountsToWire(counts: IntCounts): Map<number, number> {
-  if (counts instanceof Map) return counts
-  return new Map(Object.entries(counts as Record<string, number>).map(([key, count]) => [Number(key), count]))
 }
 
 // ---- decode -------------------------------------------------------------------------------------------------
@@ -267,8 +137,6 @@ export function decodeFromMaster(frame: Buffer | Uint8Array): DecodeResult<Maste
   })
 }
 
-type Parsed<M> = { ok: true; message: M } | { ok: false; reason: string }
-
 function decodeFrame<M>(
   frame: Buffer | Uint8Array,
   sender: 'worker' | 'master',
@@ -308,65 +176,6 @@ function decodeFrame<M>(
     const detail = error instanceof Error ? error.message : String(error)
     return { ok: false, reason: `could not decode a frame from the ${sender}: ${detail}` }
   }
-}
-
-function parse<S extends z.ZodType, M>(
-  type: string,
-  schema: S,
-  data: unknown,
-  build: (parsed: z.output<S>) => M,
-): Parsed<M> {
-  const result = schema.safeParse(data)
-  if (result.success) return { ok: true, message: build(result.data) }
-  const issue = result.error.issues[0]
-  if (!issue) return { ok: false, reason: `${type}: invalid data, received ${describeWireValue(data)}` }
-  const field = [
-    'data',
-    ...issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)),
-  ].join('')
-  const received = valueAt(data, issue.path)
-  return {
-    ok: false,
-    reason: `${type}: ${field} ${describeIssue(issue, received)}, received ${describeReceived(received)}`,
-  }
-}
-
-function describeIssue(issue: z.core.$ZodIssue, received: unknown): string {
-  if (received === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value'))
-    return 'is missing'
-  if (issue.code === 'invalid_type') {
-    return `must be ${EXPECTED[issue.expected] ?? issue.expected}`
-  }
-  if (issue.code === 'invalid_value')
-    return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`
-  return issue.message
-}
-
-const EXPECTED: Record<string, string> = {
-  string: 'a string',
-  number: 'a number',
-  array: 'an array',
-  object: 'a map with string keys',
-  record: 'a map with string keys',
-  map: 'a map',
-  null: 'nil',
-}
-
-function describeReceived(value: unknown): string {
-  if (value === null) return 'nil'
-  if (value === undefined) return 'nothing'
-  return describeWireValue(value)
-}
-
-function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
-  let current = data
-  for (const key of path) {
-    if (current instanceof Map) current = (current as Map<unknown, unknown>).get(key)
-    else if (current !== null && typeof current === 'object' && Object.hasOwn(current, key)) {
-      current = (current as Record<PropertyKey, unknown>)[key]
-    } else return undefined
-  }
-  return current
 }
 
 function toStatsReport(d: z.output<typeof statsReportSchema>, raw: unknown): StatsReport {

@@ -13,6 +13,7 @@ import { ProtocolError } from '../shared/errors.js'
 import { createLogger, type Logger } from '../shared/logger.js'
 import { decodeFromMaster, decodeFromWorker, encodeToMaster, encodeToWorker } from './codec.js'
 import type { Envelope, MasterToWorker, WorkerToMaster } from './messages.js'
+import { SendPump, deliver } from './send-pump.js'
 
 /** Like Locust (§1.4): keep idle master↔worker connections alive through NAT and firewalls. */
 const KEEPALIVE_OPTIONS = { tcpKeepalive: 1, tcpKeepaliveIdle: 30 } as const
@@ -22,12 +23,6 @@ const KEEPALIVE_OPTIONS = { tcpKeepalive: 1, tcpKeepaliveIdle: 30 } as const
  * transport-level and invisible to Locust's message loop, which never sees these frames.
  */
 const ZMTP_HEARTBEAT_OPTIONS = { heartbeatInterval: 1000, heartbeatTimeout: 3000 } as const
-
-/**
- * libzmq already queues 1000 messages per peer (its high-water mark); this bounds what piles up in JavaScript
- * behind that while a master is unreachable. The oldest are dropped first: stale heartbeats are worthless.
- */
-const MAX_QUEUED_MESSAGES = 10_000
 
 const MAX_ROUTING_ID_BYTES = 255
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -68,92 +63,6 @@ export interface CloseOptions {
    * then close with a short linger so those frames reach the master.
    */
   lingerMs?: number
-}
-
-type Frames = Buffer | [Buffer, Buffer]
-
-/** Enqueues messages and hands them to the current socket one at a time. */
-class SendPump {
-  private readonly queue: Frames[] = []
-  private running = false
-  private waiters: (() => void)[] = []
-  private overflowLogged = false
-
-  constructor(
-    private readonly socket: () => Dealer | Router | null,
-    private readonly logger: () => Logger,
-  ) {}
-
-  push(frames: Frames): void {
-    if (this.queue.length >= MAX_QUEUED_MESSAGES) {
-      this.queue.shift()
-      if (!this.overflowLogged) {
-        this.overflowLogged = true
-        this.logger().warn({ queued: this.queue.length }, 'send queue full, dropping the oldest messages')
-      }
-    }
-    this.queue.push(frames)
-    if (!this.running) void this.run()
-  }
-
-  idle(timeoutMs: number): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve()
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(0, timeoutMs))
-      function done() {
-        clearTimeout(timer)
-        resolve()
-      }
-      this.waiters.push(done)
-    })
-  }
-
-  clear(): void {
-    this.queue.length = 0
-  }
-
-  private async run(): Promise<void> {
-    this.running = true
-    try {
-      for (let frames = this.queue.shift(); frames; frames = this.queue.shift()) {
-        const socket = this.socket()
-        if (!socket) {
-          this.queue.length = 0
-          break
-        }
-        try {
-          await socket.send(frames)
-        } catch (error) {
-          // A socket closed or replaced (reconnect) while this send waited: the message is lost, as in Locust.
-          if (!socket.closed) this.logger().warn({ err: error }, 'zeromq send failed, message dropped')
-        }
-      }
-    } finally {
-      this.running = false
-      this.overflowLogged = false
-      const waiters = this.waiters
-      this.waiters = []
-      for (const done of waiters) done()
-    }
-  }
-}
-
-/** Calls every handler; one that throws (or rejects) is logged and does not stop the others or the loop. */
-function deliver<A extends unknown[]>(
-  handlers: ((...args: A) => unknown)[],
-  args: A,
-  logger: () => Logger,
-): void {
-  for (const handler of handlers) {
-    try {
-      const result = handler(...args)
-      if (result instanceof Promise) {
-        result.catch((error: unknown) => logger().error({ err: error }, 'message handler rejected'))
-      }
-    } catch (error) {
-      logger().error({ err: error }, 'message handler threw')
-    }
-  }
 }
 
 function endpoint(host: string, port: number | '*'): string {
@@ -268,7 +177,9 @@ export class WorkerSocket {
   private async receive(socket: Dealer): Promise<void> {
     try {
       for await (const frames of socket) {
-        // A DEALER receives exactly one frame per master message (§1.3); Locust reads only that one.
+        // A DEALER receives exactly one frame per master message (§1.3); Locust reads only that one. Like
+        // Python workers (and unlike Boomer) a node_id other than ours is still delivered: the ROUTER already
+        // addressed this connection, and the locustfile download uses a different, temporary id.
         const frame = frames[0]
         const result = frame
           ? decodeFromMaster(frame)

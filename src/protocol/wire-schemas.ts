@@ -136,3 +136,70 @@ export const masterSpawningCompleteSchema = z.object({ user_count: z.number() })
 export const clientReadySchema = z.union([z.string(), z.number(), z.null()], {
   error: 'must be a version string, -1 or nil',
 })
+
+// ---- validation with reasons --------------------------------------------------------------------------------
+
+export type Parsed<M> = { ok: true; message: M } | { ok: false; reason: string }
+
+/**
+ * Validates `data` of a `type` message and builds the typed message, or explains the first problem as
+ * "<type>: data.<field> <what is wrong>, received <value>" — the line a master logs when it drops a frame.
+ */
+export function parse<S extends z.ZodType, M>(
+  type: string,
+  schema: S,
+  data: unknown,
+  build: (parsed: z.output<S>) => M,
+): Parsed<M> {
+  const result = schema.safeParse(data)
+  if (result.success) return { ok: true, message: build(result.data) }
+  const issue = result.error.issues[0]
+  if (!issue) return { ok: false, reason: `${type}: invalid data, received ${describeWireValue(data)}` }
+  const field = [
+    'data',
+    ...issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)),
+  ].join('')
+  const received = valueAt(data, issue.path)
+  return {
+    ok: false,
+    reason: `${type}: ${field} ${describeIssue(issue, received)}, received ${describeReceived(received)}`,
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue, received: unknown): string {
+  if (received === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_value'))
+    return 'is missing'
+  if (issue.code === 'invalid_type') {
+    return `must be ${EXPECTED[issue.expected] ?? issue.expected}`
+  }
+  if (issue.code === 'invalid_value')
+    return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`
+  return issue.message
+}
+
+const EXPECTED: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  array: 'an array',
+  object: 'a map with string keys',
+  record: 'a map with string keys',
+  map: 'a map',
+  null: 'nil',
+}
+
+function describeReceived(value: unknown): string {
+  if (value === null) return 'nil'
+  if (value === undefined) return 'nothing'
+  return describeWireValue(value)
+}
+
+function valueAt(data: unknown, path: readonly PropertyKey[]): unknown {
+  let current = data
+  for (const key of path) {
+    if (current instanceof Map) current = (current as Map<unknown, unknown>).get(key)
+    else if (current !== null && typeof current === 'object' && Object.hasOwn(current, key)) {
+      current = (current as Record<PropertyKey, unknown>)[key]
+    } else return undefined
+  }
+  return current
+}
