@@ -76,6 +76,8 @@ export class StatsAggregator {
   readonly locustWorkers = new Set<string>()
   /** Worst event-loop delay each Horde worker reported (generator health). */
   readonly eventLoopDelayMaxMs = new Map<string, number>()
+  /** Requests each worker reported (from its stats_total), to show that every worker carried load. */
+  readonly requestsByWorker = new Map<string, number>()
 
   setMeasuredFromSec(second: number): void {
     this.#measuredFromSec = second
@@ -116,6 +118,12 @@ export class StatsAggregator {
       }
     } else if (report.stats.length > 0) {
       this.locustWorkers.add(workerId)
+    }
+    if (report.statsTotal.numRequests > 0) {
+      this.requestsByWorker.set(
+        workerId,
+        (this.requestsByWorker.get(workerId) ?? 0) + report.statsTotal.numRequests,
+      )
     }
     for (const entry of report.stats) {
       if (entry.numRequests === 0 && entry.numFailures === 0) continue

@@ -180,7 +180,9 @@ export function buildResult(plan: MasterPlan, outcome: RunOutcome): MasterRunRes
     timeSeries: buildTimeSeries(outcome),
     thresholds,
     events: outcome.events,
-    workers: outcome.registry.summaries(),
+    workers: outcome.registry
+      .summaries()
+      .map((w) => ({ ...w, requests: outcome.aggregator.requestsByWorker.get(w.id) ?? 0 })),
     percentileSource,
     warmupTotals:
       plan.warmupMs > 0 ? { requests: warmupTotal.requests, failures: warmupTotal.failures } : null,

@@ -75,3 +75,24 @@ export async function waitFor(condition: () => boolean, timeoutMs: number, what:
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
+
+export const VOTE_SCENARIO = fileURLToPath(new URL('./scenarios/vote.ts', import.meta.url))
+
+/** A Horde worker process (the built CLI: run `npm run build` first) connected to our master. */
+export function startHordeWorker(masterPort: number, host: string, scenario = VOTE_SCENARIO): Started {
+  return startProcess(
+    process.execPath,
+    [
+      'bin/horde.js',
+      'worker',
+      scenario,
+      '--master-host',
+      '127.0.0.1',
+      '--master-port',
+      String(masterPort),
+      '--host',
+      host,
+    ],
+    { env: { HORDE_LOG_LEVEL: 'warn' } },
+  )
+}

@@ -1,0 +1,72 @@
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
+import { startProcess, stopProcess, type Started } from '../helpers/processes.js'
+
+const SCENARIO = join(import.meta.dirname, '../helpers/scenarios/vote.ts')
+
+describe('horde run rejects bad input before any load (exit 104)', () => {
+  let target: DemoTarget
+  const started: Started[] = []
+  beforeAll(async () => {
+    target = await startDemoTarget()
+  })
+  afterAll(async () => {
+    for (const s of started) await stopProcess(s)
+    await target.close()
+  })
+
+  async function run(args: string[]): Promise<{ code: number | null; output: string }> {
+    const child = startProcess(process.execPath, ['bin/horde.js', 'run', ...args])
+    started.push(child)
+    const code = await child.exited
+    return { code, output: child.output() }
+  }
+
+  const cases: Array<[string, () => string[], RegExp]> = [
+    [
+      'users 0',
+      () => [SCENARIO, '--users', '0', '--duration', '5s', '--host', target.url],
+      /--users must be a whole number ≥ 1, received "0"/,
+    ],
+    [
+      'a negative spawn rate',
+      () => [SCENARIO, '--users', '2', '--spawn-rate=-1', '--duration', '5s', '--host', target.url],
+      /--spawn-rate must be a positive number/,
+    ],
+    [
+      'duration "abc"',
+      () => [SCENARIO, '--users', '2', '--duration', 'abc', '--host', target.url],
+      /--duration must be a duration such as '30s'.*received "abc"/,
+    ],
+    [
+      'more workers than users',
+      () => [SCENARIO, '--users', '2', '--workers', '3', '--duration', '5s', '--host', target.url],
+      /--workers must not exceed the users \(2\)/,
+    ],
+    [
+      'an unreachable host',
+      () => [SCENARIO, '--users', '2', '--duration', '5s', '--host', 'http://127.0.0.1:9'],
+      /HORDE_ERR_CLI_HOST_UNREACHABLE/,
+    ],
+    [
+      'a missing scenario',
+      () => ['does-not-exist.ts', '--users', '2', '--duration', '5s', '--host', target.url],
+      /scenario file not found/,
+    ],
+    ['an unknown flag', () => [SCENARIO, '--userz', '2'], /Unknown option '--userz'/],
+    [
+      'a warm-up longer than the run',
+      () => [SCENARIO, '--users', '2', '--duration', '5s', '--warmup', '10s', '--host', target.url],
+      /--warmup must be shorter than the run/,
+    ],
+  ]
+
+  it.each(cases)('%s', async (_name, args, message) => {
+    const before = target.servedTotal()
+    const { code, output } = await run(args())
+    expect(code, output).toBe(104)
+    expect(output).toMatch(message)
+    expect(target.servedTotal()).toBe(before)
+  })
+})
