@@ -29,9 +29,7 @@ function makePool(users: Record<string, UserDefinition<unknown>>) {
   })
   const stats = new RequestStats()
   const exceptions: string[] = []
-  const classes = new Map(
-    Object.entries(users).map(([n, d]) => [n, new UserClass(n, d)]),
-  )
+  const classes = new Map(Object.entries(users).map(([n, d]) => [n, new UserClass(n, d)]))
   const pool = new UserPool(
     classes,
     transport,
