@@ -138,7 +138,14 @@ export function distribution(
  */
 export function sparklineSvg(
   values: ReadonlyArray<number | null>,
-  options: { width?: number; height?: number; cls?: string; title?: string } = {},
+  options: {
+    width?: number
+    height?: number
+    cls?: string
+    title?: string
+    zero?: boolean
+    stretch?: boolean
+  } = {},
 ): string {
   const w = options.width ?? 96
   const h = options.height ?? 22
@@ -147,14 +154,16 @@ export function sparklineSvg(
     .filter((p): p is readonly [number, number] => p[1] !== null && Number.isFinite(p[1]))
   if (pts.length < 2) return ''
   const max = Math.max(...pts.map((p) => p[1]))
-  const min = Math.min(0, ...pts.map((p) => p[1]))
+  const lowest = Math.min(...pts.map((p) => p[1]))
+  // Zero-based by default (honest); trends across runs use the data's own range so a drift shows.
+  const min = options.zero === false ? lowest - (max - lowest) * 0.15 : Math.min(0, lowest)
   const span = max - min || 1
   const n = values.length - 1 || 1
   const coords = pts.map(
     ([i, v]) => `${((i / n) * (w - 2) + 1).toFixed(1)},${(h - 1 - ((v - min) / span) * (h - 2)).toFixed(1)}`,
   )
   const last = coords.at(-1)?.split(',') ?? ['0', '0']
-  return `<svg class="spark ${options.cls ?? ''}" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" aria-hidden="true"><polyline points="${coords.join(' ')}" fill="none" stroke="currentColor" stroke-width="1.3" stroke-linejoin="round"/><circle cx="${last[0]}" cy="${last[1]}" r="1.8" fill="currentColor"/></svg>`
+  return `<svg class="spark ${options.cls ?? ''}" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}"${options.stretch ? ' preserveAspectRatio="none"' : ''} aria-hidden="true"><polyline points="${coords.join(' ')}" fill="none" stroke="currentColor" stroke-width="1.3" stroke-linejoin="round" vector-effect="non-scaling-stroke"/>${options.stretch ? '' : `<circle cx="${last[0]}" cy="${last[1]}" r="1.8" fill="currentColor"/>`}</svg>`
 }
 
 /** Downsamples a series to at most `n` points by averaging (max for latency would exaggerate noise). */

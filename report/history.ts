@@ -183,7 +183,7 @@ function trend(
   return {
     label,
     latest: fmt(runs[0] === undefined ? null : pick(runs[0])),
-    svg: sparklineSvg(oldestFirst.map(pick), { width: 240, height: 44 }),
+    svg: sparklineSvg(oldestFirst.map(pick), { width: 240, height: 44, zero: false, stretch: true }),
   }
 }
 
@@ -233,7 +233,7 @@ export function renderRootIndex(byScenario: Map<string, RunSummary[]>): string {
             .reverse()
             .slice(-30)
             .map((r) => r.p95Ms),
-          { width: 120, height: 22 },
+          { width: 120, height: 22, zero: false },
         ),
       }
     })

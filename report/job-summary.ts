@@ -20,13 +20,14 @@ export interface JobSummaryOptions {
 const ICON = { pass: '✅', fail: '❌', invalid: '⚠️', stopped: '⏹️' } as const
 
 export function mdText(text: string): string {
+  // Markdown escapes first, then entities (whose own & and # must stay unescaped).
   return text
     .replace(/[\r\n\u2028\u2029]+/g, ' ')
+    .replace(/([\\`*_[\]|~#!])/g, '\\$1')
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')
     .replace(/@/g, '&#64;')
-    .replace(/([\\`*_[\]|~#!])/g, '\\$1')
 }
 
 function withDelta(value: string, d: Delta | undefined): string {
@@ -105,7 +106,7 @@ export function renderJobSummary(result: RunResult, options: JobSummaryOptions =
   }
   if (options.reportUrl !== undefined)
     lines.push(
-      `[Open the full report](${encodeURI(options.reportUrl).replace(/[()]/g, (c) => (c === '(' ? '%28' : '%29'))})`,
+      `[Open the full report](${options.reportUrl.replace(/[()\s<>]/g, (c) => encodeURIComponent(c))})`,
       '',
     )
   return lines.join('\n')

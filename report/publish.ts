@@ -33,6 +33,8 @@ export interface PublishOptions extends Omit<WriteRunReportOptions, 'historyDir'
   store?: string
   /** For GCS: print a V4 signed URL valid this long instead of the public URL. */
   signedUrlTtlMs?: number
+  /** For GCS: retries per request for transient failures (default 3). */
+  gcsRetries?: number
 }
 
 export interface PublishResult {
@@ -87,10 +89,10 @@ export async function publishRun(
   const store =
     options.store === undefined
       ? undefined
-      : openStore(
-          options.store,
-          options.signedUrlTtlMs === undefined ? {} : { signedUrlTtlMs: options.signedUrlTtlMs },
-        )
+      : openStore(options.store, {
+          ...(options.signedUrlTtlMs !== undefined ? { signedUrlTtlMs: options.signedUrlTtlMs } : {}),
+          ...(options.gcsRetries !== undefined ? { maxRetries: options.gcsRetries } : {}),
+        })
   const dir = runDir(result)
 
   if (store === undefined || store.kind === 'gcs') {

@@ -5,6 +5,8 @@ import { defaultPutOptions, type PutOptions, type Store } from './store.js'
 export interface GcsStoreOptions {
   /** When set, url() returns a V4 signed URL valid this long instead of the public URL. */
   signedUrlTtlMs?: number
+  /** Retries per request for transient failures (default 3). A failed upload never loses the run. */
+  maxRetries?: number
   /** Passed to the client; tests set nothing and point STORAGE_EMULATOR_HOST at the emulator. */
   storageOptions?: StorageOptions
 }
@@ -26,8 +28,9 @@ export function parseGcsUrl(spec: string): { bucket: string; prefix: string } {
  */
 export function gcsStore(spec: string, options: GcsStoreOptions = {}): Store {
   const { bucket: bucketName, prefix } = parseGcsUrl(spec)
+  const maxRetries = options.maxRetries ?? 3
   const storage = new Storage({
-    retryOptions: { autoRetry: true, maxRetries: 3, totalTimeout: 60 },
+    retryOptions: { autoRetry: maxRetries > 0, maxRetries, totalTimeout: 60 },
     ...options.storageOptions,
   })
   const bucket = storage.bucket(bucketName)

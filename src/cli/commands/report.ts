@@ -20,6 +20,7 @@ Options:
   --signed-url DURATION   for gs:// stores, print a signed URL valid this long (e.g. 7d) instead of the public URL
   -h, --help              show this help
 
+HORDE_GCS_RETRIES sets retries per GCS request (default 3).
 Datadog log and trace links appear when HORDE_DATADOG_SITE (or DD_SITE) is set, scoped by DD_SERVICE/DD_ENV.
 Exit codes: 0 written, 1 upload failed (everything kept on disk), 104 bad input.`
 
@@ -74,11 +75,21 @@ export async function reportCommand(argv: string[]): Promise<number> {
     )
   }
 
+  const retriesText = str(process.env.HORDE_GCS_RETRIES)
+  const retries = retriesText === undefined ? undefined : Number(retriesText)
+  if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
+    throw new ConfigError(
+      'HORDE_ERR_CLI_FLAG',
+      `HORDE_GCS_RETRIES must be a whole number of retries, received ${describeValue(retriesText)}.`,
+    )
+  }
+
   const published = await publishRun(resultPath, {
     ...(store !== undefined ? { store } : {}),
     ...(out !== undefined ? { outDir: out } : {}),
     ...(baseline !== undefined ? { baseline } : {}),
     ...(signedUrlTtlMs !== undefined ? { signedUrlTtlMs } : {}),
+    ...(retries !== undefined ? { gcsRetries: retries } : {}),
     log: (line) => process.stderr.write(`horde report: ${line}\n`),
   })
   const lines = [`report: ${published.htmlPath}`]
