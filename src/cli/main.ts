@@ -21,6 +21,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run a scenario as a Locust-protocol worker under a Horde or Locust master',
     load: async () => (await import('./commands/worker.js')).workerCommand,
   },
+  inspect: {
+    summary: 'load and validate a scenario; print its user classes, tasks, thresholds and options as JSON',
+    load: async () => (await import('./commands/inspect.js')).inspectCommand,
+  },
   report: {
     summary: 'render the HTML report for a result.json; --store DIR|gs://... keeps run history',
     load: async () => (await import('./commands/report.js')).reportCommand,

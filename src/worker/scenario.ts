@@ -77,11 +77,9 @@ const thresholdValue = z.union([
 
 const scenarioSchema = z.strictObject({
   kind: z.literal(SCENARIO_BRAND),
-  name: z
-    .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
-      message: 'must be letters, digits, ".", "_" or "-" (it names report folders)',
-    }),
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, {
+    message: 'must be letters, digits, ".", "_" or "-" (it names report folders)',
+  }),
   host: z
     .url({ protocol: /^https?$/, message: 'must be an http(s) URL such as http://127.0.0.1:8080' })
     .optional(),

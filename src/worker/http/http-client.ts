@@ -357,20 +357,18 @@ export class UserHttpClient implements HttpClient {
         reject,
         timeoutMs ?? transport.settings.timeoutMs,
       )
-      transport
-        .pool(target.origin)
-        .dispatch(
-          {
-            method,
-            path: fullPath,
-            headers,
-            body,
-            reset: transport.reset,
-            headersTimeout: timeoutMs,
-            bodyTimeout: timeoutMs,
-          },
-          handler,
-        )
+      transport.pool(target.origin).dispatch(
+        {
+          method,
+          path: fullPath,
+          headers,
+          body,
+          reset: transport.reset,
+          headersTimeout: timeoutMs,
+          bodyTimeout: timeoutMs,
+        },
+        handler,
+      )
     })
   }
 }
