@@ -82,6 +82,8 @@ export interface ReadSummariesOptions {
   /** Write summary.json back where it had to be derived from result.json. */
   repair?: boolean
   warn?: (message: string) => void
+  /** A run folder to leave out (the run being reported: its result.json may be tens of MB). */
+  exclude?: string
 }
 
 /**
@@ -106,6 +108,7 @@ export async function readRunSummaries(
     entry[file === 'summary.json' ? 'summary' : 'result'] = true
     runs.set(dir, entry)
   }
+  if (options.exclude !== undefined) runs.delete(options.exclude)
   const summaries = await mapLimit(
     [...runs.entries()],
     16,

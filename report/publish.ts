@@ -65,7 +65,7 @@ export async function writeRunReport(
   const localDir = resolve(options.outDir ?? dirname(resultJsonPath))
   const historyRoot = resolve(options.historyDir ?? dirname(localDir))
   const history = localStore(historyRoot)
-  const candidates = await safeSummaries(history, '', options.log)
+  const candidates = await safeSummaries(history, '', options.log, basename(localDir))
   const { htmlPath } = await writeLocal(result, resultJsonPath, localDir, history, candidates, options)
   if (basename(historyRoot) === slug(result.config.scenario) && options.historyDir === undefined) {
     // <base>/<scenario>/<run-id>/: keep the history pages in step.
@@ -102,7 +102,7 @@ export async function publishRun(
     let prefix = ''
     if (store !== undefined) {
       try {
-        candidates = await readRunSummaries(store, `${slug(result.config.scenario)}/`)
+        candidates = await readRunSummaries(store, `${slug(result.config.scenario)}/`, { exclude: dir })
         history = store
         prefix = `${slug(result.config.scenario)}/`
       } catch (error) {
@@ -111,7 +111,7 @@ export async function publishRun(
         )
       }
     } else {
-      candidates = await safeSummaries(history, '', log)
+      candidates = await safeSummaries(history, '', log, basename(localDir))
     }
     const written = await writeLocal(result, resultJsonPath, localDir, history, candidates, {
       ...options,
@@ -176,7 +176,7 @@ export async function publishRun(
   // Local folder store: the run is written straight into the history layout.
   const localDir = join(store.location, ...dir.split('/'))
   const prefix = `${slug(result.config.scenario)}/`
-  const candidates = await safeSummaries(store, prefix, log)
+  const candidates = await safeSummaries(store, prefix, log, dir)
   const written = await writeLocal(result, resultJsonPath, localDir, store, candidates, {
     ...options,
     inHistory: true,
@@ -202,9 +202,10 @@ async function safeSummaries(
   store: Store,
   prefix: string,
   log: ((line: string) => void) | undefined,
+  exclude: string,
 ): Promise<RunSummary[]> {
   try {
-    return await readRunSummaries(store, prefix, { warn: log ?? (() => {}) })
+    return await readRunSummaries(store, prefix, { warn: log ?? (() => {}), exclude })
   } catch (error) {
     log?.(`cannot read earlier runs from ${store.location}: ${(error as Error).message}`)
     return []

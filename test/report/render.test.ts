@@ -178,3 +178,27 @@ describe('CSV and result validation', () => {
     expect(parseRunResult(JSON.stringify(makeRunResult()), 'ok.json').runId).toBe('run-1')
   })
 })
+
+describe('budget', () => {
+  it('a 1-hour, 200-endpoint result renders in under 2 s into under 3 MB (figures: bench/report-render.ts)', () => {
+    const result = makeRunResult({
+      durationS: 3600,
+      endpoints: 200,
+      users: 2000,
+      workers: 8,
+      perEndpointSeries: true,
+    })
+    const baseline = makeRunResult({
+      seed: 9,
+      durationS: 3600,
+      endpoints: 200,
+      perEndpointSeries: false,
+      runId: 'b',
+    })
+    const started = performance.now()
+    const html = renderReport(result, { baseline })
+    expect(performance.now() - started).toBeLessThan(2000)
+    expect(Buffer.byteLength(html)).toBeLessThan(3 * 1024 * 1024)
+    expect(html.match(/<tr( class="regressed")?>\s*<td><span class="method">/g)?.length).toBe(200)
+  })
+})
