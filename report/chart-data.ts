@@ -155,9 +155,11 @@ export function sparklineSvg(
   if (pts.length < 2) return ''
   const max = Math.max(...pts.map((p) => p[1]))
   const lowest = Math.min(...pts.map((p) => p[1]))
-  // Zero-based by default (honest); trends across runs use the data's own range so a drift shows.
-  const min = options.zero === false ? lowest - (max - lowest) * 0.15 : Math.min(0, lowest)
-  const span = max - min || 1
+  // Zero-based by default (honest). Trends across runs use the data's own range so a drift shows, but
+  // never less than ±12.5 % of the value, so two nearly equal runs do not look like a cliff.
+  const range = Math.max(max - lowest, Math.abs(max) * 0.25)
+  const min = options.zero === false ? (max + lowest) / 2 - range * 0.6 : Math.min(0, lowest)
+  const span = (options.zero === false ? range * 1.2 : max - min) || 1
   const n = values.length - 1 || 1
   const coords = pts.map(
     ([i, v]) => `${((i / n) * (w - 2) + 1).toFixed(1)},${(h - 1 - ((v - min) / span) * (h - 2)).toFixed(1)}`,

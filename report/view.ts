@@ -82,7 +82,6 @@ const EVENT_CLASS: Record<string, string> = {
   paused: 'warn',
   resumed: 'warn',
   'stop-requested': 'warn',
-  stopped: 'warn',
   retargeted: 'warn',
 }
 

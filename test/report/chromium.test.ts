@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { renderReport } from '../../report/render.js'
+import { publishRun, renderReport } from '../../report/render.js'
 import { openInChromium, type OpenedPage } from '../helpers/chromium.js'
 import { MALICIOUS_ERROR, MALICIOUS_NAME, makeRunResult } from '../helpers/run-result-fixture.js'
 
@@ -133,5 +133,42 @@ describe('the report in real headless Chromium, network blocked', () => {
     expect(await o.page.locator('.verdict-badge').textContent()).toBe('INVALID')
     await mkdir(ARTIFACTS, { recursive: true })
     await o.page.screenshot({ path: join(ARTIFACTS, 'report-open-model.png'), fullPage: true })
+  })
+
+  it('history pages built from runs with markup in their names render it as text', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'horde-report-index-'))
+    const store = join(dir, 'store')
+    for (const seed of [1, 2]) {
+      const result = makeRunResult({
+        seed,
+        runId: `<img src=x onerror=window.__pwned=${seed}>`,
+        malicious: true,
+        durationS: 60,
+        startedAtMs: Date.UTC(2025, 0, seed),
+      })
+      const file = join(dir, `r${seed}.json`)
+      await writeFile(file, JSON.stringify(result))
+      await publishRun(file, { store })
+    }
+    for (const page of ['index.html', 'checkout-b-bold-b/index.html']) {
+      opened = await openInChromium(pathToFileURL(join(store, page)).href)
+      await opened.page.waitForSelector('body[data-ready="1"]')
+      expect(opened.problems).toEqual([])
+      expect(opened.dialogs).toEqual([])
+      expect(
+        await opened.page.evaluate(() => (window as unknown as { __pwned?: unknown }).__pwned),
+      ).toBeUndefined()
+      expect(await opened.page.evaluate(() => document.querySelectorAll('img, [onerror]').length)).toBe(0)
+      expect(await opened.page.locator('main').textContent()).toContain(
+        page === 'index.html' ? 'checkout <b>bold</b>' : '<img src=x onerror=window.__pwned=2>',
+      )
+      await mkdir(ARTIFACTS, { recursive: true })
+      await opened.page.screenshot({
+        path: join(ARTIFACTS, page === 'index.html' ? 'index-root.png' : 'index-scenario.png'),
+        fullPage: true,
+      })
+      await opened.close()
+      opened = undefined
+    }
   })
 })
