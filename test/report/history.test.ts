@@ -134,11 +134,12 @@ describe('run history in a local folder', () => {
 
   it('an unknown --baseline is refused, naming the runs that exist', async () => {
     const base = join(tmp, 'reports')
-    const r = await resultFile('x', { seed: 1, runId: 'only' })
-    expect(await reportCommand([r.path, '--store', base])).toBe(0)
-    await expect(reportCommand([r.path, '--store', base, '--baseline', 'ghost'])).rejects.toMatchObject({
+    const first = await resultFile('x', { seed: 1, runId: 'first', startedAtMs: T0 })
+    const second = await resultFile('y', { seed: 2, runId: 'second', startedAtMs: T0 + DAY })
+    expect(await reportCommand([first.path, '--store', base])).toBe(0)
+    await expect(reportCommand([second.path, '--store', base, '--baseline', 'ghost'])).rejects.toMatchObject({
       code: 'HORDE_ERR_REPORT_BASELINE',
-      message: expect.stringContaining('recent runs: only') as unknown,
+      message: expect.stringContaining('recent runs: first') as unknown,
     })
   })
 })
