@@ -42,11 +42,8 @@ export interface RecordSample {
   error?: Error | string | null
 }
 
-/**
- * A task body. Declared through a method signature so that a user with typed state still fits where any
- * user is accepted (method parameters are bivariant in TypeScript).
- */
-export type TaskFn<State = unknown> = { bivarianceHack(ctx: TaskContext<State>): unknown }['bivarianceHack']
+/** A task body: gets the user's context; its promise (if any) is awaited before the next task. */
+export type TaskFn<State = unknown> = (ctx: TaskContext<State>) => unknown
 
 export interface TaskDefinition<State = unknown> {
   readonly weight: number
@@ -105,7 +102,10 @@ export interface ScenarioOptions {
   name: string
   /** Base URL for `http`; --host / HORDE_HOST / the master's host override it. */
   host?: string
-  users: Record<string, UserDefinition<unknown>>
+  // `any` on purpose: each user class has its own State type, and a record of differently-typed users must
+  // accept them all (UserDefinition<State> is invariant in State). Each user() call stays fully typed.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  users: Record<string, UserDefinition<any>>
   http?: HttpOptions
   /** k6-style thresholds: { 'http_req_duration{name:/}': ['p(95)<400'], http_req_failed: ['rate<0.01'] } */
   thresholds?: Record<string, ReadonlyArray<string | { threshold: string; abortOnFail?: boolean }>>

@@ -2,7 +2,7 @@ import type { Logger } from '../shared/logger.js'
 import type { HttpTransport } from './http/http-client.js'
 import { UserAbortedError } from './http/http-client.js'
 import { isStopUser } from './scenario.js'
-import type { TaskDefinition, TaskFn, UserDefinition, WaitSpec } from './scenario-types.js'
+import type { ScenarioOptions, TaskDefinition, TaskFn, WaitSpec } from './scenario-types.js'
 import type { Recorder } from './stats.js'
 import { UserContext, errorText, recordedErrors } from './user-context.js'
 
@@ -16,7 +16,7 @@ export class UserClass {
 
   constructor(
     readonly name: string,
-    readonly definition: UserDefinition<unknown>,
+    readonly definition: ScenarioOptions['users'][string],
   ) {
     const entries: Array<TaskDefinition | TaskFn> =
       definition.sequence !== undefined && definition.sequence.length > 0
@@ -88,7 +88,7 @@ export class RunningUser {
     workerIndexOf: () => number,
     private readonly hooks: UserHooks,
   ) {
-    const state = userClass.definition.state?.()
+    const state: unknown = userClass.definition.state?.()
     this.context = new UserContext(transport, recorder, log, userClass.name, userIndex, workerIndexOf, state)
   }
 

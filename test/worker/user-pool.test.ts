@@ -5,7 +5,7 @@ import { RequestStats } from '../../src/worker/stats.js'
 import { UserPool } from '../../src/worker/user-pool.js'
 import { UserClass } from '../../src/worker/user-runner.js'
 import { StopUser, constant, constantPacing, task, user } from '../../src/worker/scenario.js'
-import type { UserDefinition } from '../../src/worker/scenario-types.js'
+import type { ScenarioOptions } from '../../src/worker/scenario-types.js'
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js'
 
 let target: TargetServer
@@ -19,7 +19,7 @@ afterAll(async () => {
 const silent = pino({ level: 'silent' })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-function makePool(users: Record<string, UserDefinition<unknown>>) {
+function makePool(users: ScenarioOptions['users']) {
   const transport = new HttpTransport({
     baseUrl: target.url,
     keepAlive: true,
