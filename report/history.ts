@@ -95,8 +95,8 @@ export async function readRunSummaries(
   prefix: string | undefined,
   options: ReadSummariesOptions = {},
 ): Promise<RunSummary[]> {
-  const keys = await store.list(prefix ?? '')
   const depth = prefix === undefined ? 3 : prefix.split('/').filter(Boolean).length + 2
+  const keys = await store.list(prefix ?? '', { maxDepth: depth })
   const runs = new Map<string, { summary: boolean; result: boolean }>()
   for (const key of keys) {
     const parts = key.split('/')

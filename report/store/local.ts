@@ -33,7 +33,8 @@ export function localStore(base: string): Store {
         throw error
       }
     },
-    async list(prefix: string) {
+    async list(prefix: string, options?: { maxDepth?: number }) {
+      const maxDepth = options?.maxDepth ?? Infinity
       const start = prefix === '' ? root : pathOf(prefix.replace(/\/+$/, ''))
       const out: string[] = []
       const walk = async (dir: string, rel: string): Promise<void> => {
@@ -41,17 +42,16 @@ export function localStore(base: string): Store {
         try {
           entries = await readdir(dir, { withFileTypes: true })
         } catch (error) {
-          if (
-            (error as NodeJS.ErrnoException).code === 'ENOENT' ||
-            (error as NodeJS.ErrnoException).code === 'ENOTDIR'
-          )
+          // A history folder may sit in a shared parent (/tmp, a workspace): skip what we cannot read.
+          if (['ENOENT', 'ENOTDIR', 'EACCES', 'EPERM'].includes((error as NodeJS.ErrnoException).code ?? ''))
             return
           throw error
         }
         await Promise.all(
           entries.map(async (e) => {
             const key = rel === '' ? e.name : `${rel}/${e.name}`
-            if (e.isDirectory()) await walk(join(dir, e.name), key)
+            // Only as deep as the caller looks: never walk a whole unrelated tree.
+            if (e.isDirectory() && key.split('/').length < maxDepth) await walk(join(dir, e.name), key)
             else if (e.isFile() && !e.name.endsWith('.tmp')) out.push(key)
           }),
         )

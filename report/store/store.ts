@@ -15,8 +15,8 @@ export interface Store {
   put(key: string, body: string | Buffer, options?: Partial<PutOptions>): Promise<void>
   /** null when the object does not exist. */
   get(key: string): Promise<Buffer | null>
-  /** Every key under the prefix ('' for all), recursively. */
-  list(prefix: string): Promise<string[]>
+  /** Every key under the prefix ('' for all), recursively; keys with more than maxDepth segments may be left out. */
+  list(prefix: string, options?: { maxDepth?: number }): Promise<string[]>
   /** Where a person opens the object: a file path, a public URL or (when asked for) a signed URL. */
   url(key: string): Promise<string>
 }

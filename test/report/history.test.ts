@@ -176,8 +176,23 @@ describe('writeRunReport (what the master calls at the end of a run)', () => {
     const dir = join(tmp, 'somewhere')
     await mkdir(dir)
     await writeFile(join(dir, 'result.json'), JSON.stringify(makeRunResult({ durationS: 60 })))
-    const { htmlPath } = await writeRunReport(join(dir, 'result.json'))
+    // Unrelated neighbours in the shared parent: a broken result.json is skipped, a deep tree is not walked.
+    await mkdir(join(tmp, 'junk'))
+    await writeFile(join(tmp, 'junk', 'result.json'), '{ not json')
+    await mkdir(join(tmp, 'deep', 'a', 'b'), { recursive: true })
+    await writeFile(
+      join(tmp, 'deep', 'a', 'b', 'result.json'),
+      JSON.stringify(makeRunResult({ runId: 'deep', startedAtMs: 0 })),
+    )
+    const warnings: string[] = []
+    const { htmlPath } = await writeRunReport(join(dir, 'result.json'), {
+      log: (line) => warnings.push(line),
+    })
     expect(htmlPath).toBe(join(dir, 'index.html'))
+    expect(warnings).toEqual([
+      expect.stringMatching(/skipping .*junk: .*junk\/result.json is not valid JSON/),
+    ])
+    expect(await readFile(htmlPath, 'utf8')).toContain('No earlier passing run to compare with.')
     expect((await readdir(dir)).sort()).toEqual([
       'failures.csv',
       'index.html',
@@ -186,6 +201,6 @@ describe('writeRunReport (what the master calls at the end of a run)', () => {
       'summary.json',
       'throughput.csv',
     ])
-    expect(await readdir(tmp)).toEqual(['somewhere'])
+    expect((await readdir(tmp)).sort()).toEqual(['deep', 'junk', 'somewhere'])
   })
 })
