@@ -41,7 +41,7 @@ describe('a Horde worker under a latest Locust master (fixture bytes)', () => {
     const received: WorkerToMaster[] = []
     let id: Buffer | undefined
     const pump = (async () => {
-      for await (const [routingId, payload] of router!) {
+      for await (const [routingId, payload] of router) {
         id = routingId
         const decoded = decodeFromWorker(payload as Buffer)
         if (decoded.ok) received.push(decoded.envelope.message)
