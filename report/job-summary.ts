@@ -1,7 +1,7 @@
 import type { RunResult } from '../src/shared/result.js'
 import { compareRuns, endpointKey, type Comparison, type Delta } from './compare.js'
 import { formatCount, formatDelta, formatMs, formatPercent, formatRate, formatTime } from './format.js'
-import { VERDICT_TEXT } from './view.js'
+import { VERDICT_TEXT, formatObserved } from './view.js'
 
 /**
  * The GitHub job summary (GITHUB_STEP_SUMMARY is GitHub-flavoured Markdown that also renders HTML): the
@@ -66,7 +66,7 @@ export function renderJobSummary(result: RunResult, options: JobSummaryOptions =
     lines.push('### Thresholds', '', '| | Metric | Condition | Observed |', '|---|---|---|---:|')
     for (const th of result.thresholds) {
       lines.push(
-        `| ${th.ok ? '✅' : '❌'} | ${mdText(th.metric)} | ${mdText(th.expression)} | ${th.observed === null ? 'no data' : String(th.observed)} |`,
+        `| ${th.ok ? '✅' : '❌'} | ${mdText(th.metric)} | ${mdText(th.expression)} | ${formatObserved(th.metric, th.expression, th.observed)} |`,
       )
     }
     lines.push('')

@@ -313,7 +313,7 @@ export function buildReportView(result: RunResult, options: ReportViewOptions) {
 export type ReportView = ReturnType<typeof buildReportView>
 
 /** Thresholds on rates are shown as percentages, durations in ms, counts as counts. */
-function formatObserved(metric: string, expression: string, observed: number | null): string {
+export function formatObserved(metric: string, expression: string, observed: number | null): string {
   if (observed === null) return 'no data'
   if (/^rate/.test(expression) || /failed|rate/.test(metric)) return formatPercent(observed, 3)
   if (/duration|latency|time|waiting/.test(metric) || /^(p\(|avg|med|min|max)/.test(expression))

@@ -45,7 +45,14 @@ describe('run history in a local folder', () => {
       await resultFile('b', { seed: 2, runId: 'run-2', startedAtMs: T0 + DAY, latencyFactor: 1.05 }),
       await resultFile('c', { seed: 3, runId: 'run-3', startedAtMs: T0 + 2 * DAY, latencyFactor: 1.6 }),
     ]
-    for (const r of runs) expect(await reportCommand([r.path, '--store', base])).toBe(0)
+    const summaryFile = join(tmp, 'step-summary.md')
+    for (const r of runs)
+      expect(await reportCommand([r.path, '--store', base, '--job-summary', summaryFile])).toBe(0)
+    const summaries = (await readFile(summaryFile, 'utf8')).split(/^(?=## )/m)
+    expect(summaries).toHaveLength(3)
+    expect(summaries[2]).toMatch(/^## (✅ PASS|❌ FAIL) — checkout-flow/)
+    expect(summaries[2]).toContain('Compared with the previous passing run `run-2`')
+    expect(summaries[2]).toContain('🔺')
 
     const scenarioIndex = await readFile(join(base, 'checkout-flow', 'index.html'), 'utf8')
     const listed = rows(scenarioIndex, 'run-row')
