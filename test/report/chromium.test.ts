@@ -116,6 +116,7 @@ describe('the report in real headless Chromium, network blocked', () => {
     expect(Number(first)).toBe(Math.max(...result.endpoints.map((e) => e.requests)))
 
     await mkdir(ARTIFACTS, { recursive: true })
+    await page.evaluate(() => window.scrollTo(0, 0))
     const shot = join(ARTIFACTS, 'report-closed-model.png')
     await page.screenshot({ path: shot, fullPage: true })
     expect((await stat(shot)).size).toBeGreaterThan(50_000)
