@@ -1,6 +1,7 @@
 // Type-aware lint: floating promises are the classic load-tool bug (a lost rejection, a user loop that never stops).
 import js from '@eslint/js'
 import tseslint from 'typescript-eslint'
+import globals from 'globals'
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.cjs', '.tmp/**', 'test/fixtures/**'] },
@@ -19,5 +20,6 @@ export default tseslint.config(
   {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: { globals: { ...globals.node } },
   },
 )

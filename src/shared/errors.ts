@@ -37,9 +37,9 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'function') return 'a function'
   try {
     const text = JSON.stringify(value)
-    if (text === undefined) return String(value)
+    if (text === undefined) return typeof value === 'symbol' ? value.toString() : 'an unserialisable value'
     return text.length > 80 ? `${text.slice(0, 77)}...` : text
   } catch {
-    return String(value)
+    return 'an unserialisable value'
   }
 }
