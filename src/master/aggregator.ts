@@ -3,12 +3,26 @@ import { decodeHistogram, decodeHordeExtension, type Histogram } from '../protoc
 import type { ErrorResult } from '../shared/result.js'
 import { StatsRow } from './stats-row.js'
 
+/** Merges rows into one "Aggregated" row (computed on demand: merging every report twice costs master CPU). */
+function sumRows(rows: Iterable<StatsRow>): StatsRow {
+  const total = new StatsRow('', 'Aggregated')
+  for (const row of rows) total.addRow(row)
+  return total
+}
+
 /** Rows of one window (warm-up or measured) plus their total. */
 export class StatsWindow {
   readonly rows = new Map<string, StatsRow>()
-  readonly total = new StatsRow('', 'Aggregated')
+  #total: StatsRow | null = null
+
+  /** All rows merged, as Locust's "Aggregated" line. Cached until the next report. */
+  get total(): StatsRow {
+    this.#total ??= sumRows(this.rows.values())
+    return this.#total
+  }
 
   row(method: string, name: string): StatsRow {
+    this.#total = null
     const key = rowKey(method, name)
     let row = this.rows.get(key)
     if (row === undefined) {
@@ -21,8 +35,8 @@ export class StatsWindow {
 
 /** One second of the time series: what completed in it, and what the master saw (users, workers). */
 export class SecondBin {
-  readonly total = new StatsRow('', 'Aggregated')
   readonly endpoints = new Map<string, StatsRow>()
+  #total: StatsRow | null = null
   /** All requests of the second, when Horde workers sent per-second histograms. */
   hdr: Histogram | null = null
   users: number | null = null
@@ -31,7 +45,14 @@ export class SecondBin {
 
   constructor(readonly second: number) {}
 
+  /** All endpoints of the second merged; cached until the next report touches this second. */
+  get total(): StatsRow {
+    this.#total ??= sumRows(this.endpoints.values())
+    return this.#total
+  }
+
   endpoint(method: string, name: string): StatsRow {
+    this.#total = null
     const key = rowKey(method, name)
     let row = this.endpoints.get(key)
     if (row === undefined) {
@@ -170,14 +191,11 @@ export class StatsAggregator {
       const whole = requests === entry.numRequests
       const share = { requests, failures, fraction: whole ? 1 : requests / total }
       window.row(method, entry.name).addShare(entry, share, whole ? histogram : null)
-      window.total.addShare(entry, share, whole ? histogram : null)
     }
     for (const [key, count] of entry.numReqsPerSec) {
       const second = Math.trunc(Number(key))
       const share = { requests: count, failures: entry.numFailPerSec.get(key) ?? 0, fraction: count / total }
-      const bin = this.bin(second)
-      bin.total.addShare(entry, share, null)
-      bin.endpoint(method, entry.name).addShare(entry, share, null)
+      this.bin(second).endpoint(method, entry.name).addShare(entry, share, null)
     }
   }
 

@@ -1,0 +1,181 @@
+/**
+ * Master benchmark: the Horde master and the Locust 2.12.1 master, side by side, under the same light generator
+ * (bench/master-load-generator.ts: 200 simulated workers, 50 endpoints each, stats every 3 s, heartbeats every
+ * 1 s). Reports the master's CPU (% of one core, from /proc over a steady window) and how many live workers it
+ * marked missing. Not part of the test suite.
+ *
+ *   npx tsx bench/master-bench.ts [--workers 200] [--endpoints 50] [--seconds 60] [--only horde|locust]
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync, mkdtempSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+
+const { values } = parseArgs({
+  options: {
+    workers: { type: 'string', default: '200' },
+    endpoints: { type: 'string', default: '50' },
+    seconds: { type: 'string', default: '60' },
+    only: { type: 'string' },
+  },
+})
+const workers = Number(values.workers)
+const seconds = Number(values.seconds)
+const CLK_TCK = 100
+
+async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
+  const port = (server.address() as { port: number }).port
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  return port
+}
+
+function cpuTicks(pid: number): number {
+  let stat: string
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  } catch {
+    return Number.NaN
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return Number(fields[11]) + Number(fields[12]) // utime + stime
+}
+
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env })
+  let text = ''
+  child.stdout?.on('data', (c: Buffer) => (text += c.toString()))
+  child.stderr?.on('data', (c: Buffer) => (text += c.toString()))
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
+  return { child, output: () => text, exited }
+}
+
+async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>> {
+  const port = await freePort()
+  const out = mkdtempSync(join(tmpdir(), `bench-${kind}-`))
+  const common = ['-u', String(workers), '-r', String(workers)]
+  const master =
+    kind === 'horde'
+      ? run(process.execPath, [
+          ...(process.env.BENCH_MASTER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+          'bin/horde.js',
+          'master',
+          'test/helpers/scenarios/vote.ts',
+          '--expect-workers',
+          String(workers),
+          ...common,
+          '-t',
+          `${seconds}s`,
+          '--master-host',
+          '127.0.0.1',
+          '--master-port',
+          String(port),
+          '--host',
+          'http://127.0.0.1:9',
+          '--skip-host-check',
+          '--api-port',
+          '0',
+          '--out',
+          out,
+          '--log-level',
+          'info',
+        ])
+      : run('/usr/bin/locust', [
+          '-f',
+          'test/helpers/locustfiles/vote_locustfile.py',
+          '--master',
+          '--headless',
+          ...common,
+          '-t',
+          `${seconds}s`,
+          '--expect-workers',
+          String(workers),
+          '--master-bind-host',
+          '127.0.0.1',
+          '--master-bind-port',
+          String(port),
+          '-H',
+          'http://127.0.0.1:9',
+          '--only-summary',
+        ])
+  await new Promise((r) => setTimeout(r, kind === 'horde' ? 1500 : 2500))
+  const generator = run(process.execPath, [
+    '--import',
+    'tsx',
+    'bench/master-load-generator.ts',
+    '--port',
+    String(port),
+    '--workers',
+    String(workers),
+    '--endpoints',
+    String(values.endpoints),
+    '--max-seconds',
+    String(seconds + 60),
+  ])
+  const pid = master.child.pid as number
+  // Steady window: from 15 s after the generator started to 10 s before the run ends.
+  await new Promise((r) => setTimeout(r, 15_000))
+  const t0 = Date.now()
+  const c0 = cpuTicks(pid)
+  const perSecond: number[] = []
+  let last = c0
+  let lastAt = t0
+  const windowMs = Math.max(10_000, (seconds - 20) * 1000)
+  while (Date.now() - t0 < windowMs) {
+    await new Promise((r) => setTimeout(r, 1000))
+    const now = Date.now()
+    const ticks = cpuTicks(pid)
+    if (Number.isNaN(ticks)) {
+      process.stderr.write(`master exited early:\n${master.output().slice(-3000)}\n`)
+      break
+    }
+    perSecond.push(((ticks - last) / CLK_TCK / ((now - lastAt) / 1000)) * 100)
+    last = ticks
+    lastAt = now
+  }
+  const avgCpu = ((last - c0) / CLK_TCK / ((lastAt - t0) / 1000)) * 100
+  const exit = await Promise.race([
+    master.exited,
+    new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 90_000)),
+  ])
+  if (exit === 'timeout') master.child.kill('SIGKILL')
+  await Promise.race([generator.exited, new Promise((r) => setTimeout(r, 10_000))])
+  if (generator.child.exitCode === null) generator.child.kill('SIGKILL')
+  const text = master.output()
+  let missing: number
+  let totals: unknown = null
+  if (kind === 'horde') {
+    const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as {
+      events: Array<{ kind: string }>
+      totals: { requests: number }
+    }
+    missing = result.events.filter((e) => e.kind === 'worker-missing').length
+    totals = result.totals.requests
+  } else {
+    missing = (text.match(/failed to send heartbeat, setting state to missing/g) ?? []).length
+    totals = /Aggregated\s+(\d+)/.exec(text)?.[1] ?? null
+  }
+  return {
+    master: kind === 'horde' ? 'horde' : 'locust 2.12.1',
+    workers,
+    endpoints: Number(values.endpoints),
+    masterCpuAvgPercent: Math.round(avgCpu * 10) / 10,
+    masterCpuMaxPercentPerSecond: Math.round(Math.max(...perSecond) * 10) / 10,
+    workersMarkedMissing: missing,
+    masterTotalRequests: totals,
+    generator: generator.output().trim().split('\n').at(-1),
+    exit,
+  }
+}
+
+const kinds = values.only === undefined ? (['horde', 'locust'] as const) : [values.only as 'horde' | 'locust']
+for (const kind of kinds) {
+  process.stdout.write(`${JSON.stringify(await bench(kind))}\n`)
+}

@@ -1,0 +1,175 @@
+/**
+ * A light load generator for benchmarking masters: N simulated workers in one process, each a real ZeroMQ
+ * DEALER speaking Locust's protocol (client_ready -1, heartbeats every 1 s, stats every 3 s with E endpoints,
+ * spawning/spawning_complete, final stats + quit). No HTTP traffic: only the master's side is measured.
+ *
+ *   npx tsx bench/master-load-generator.ts --port 5557 --workers 200 --endpoints 50
+ *
+ * Prints one JSON line at exit: requests reported, per worker state, sent messages.
+ */
+import { parseArgs } from 'node:util'
+import { WorkerSocket, makeNodeId } from '../src/protocol/transport.js'
+import { bucketResponseTime } from '../src/protocol/buckets.js'
+import type { StatsEntryWire, WorkerState } from '../src/protocol/messages.js'
+
+const { values } = parseArgs({
+  options: {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '5557' },
+    workers: { type: 'string', default: '200' },
+    endpoints: { type: 'string', default: '50' },
+    'requests-per-endpoint': { type: 'string', default: '20' },
+    'max-seconds': { type: 'string', default: '600' },
+  },
+})
+const workerCount = Number(values.workers)
+const endpointCount = Number(values.endpoints)
+const perEndpoint = Number(values['requests-per-endpoint'])
+let requestsReported = 0
+let quitCount = 0
+
+function entry(name: string, method: string, requests: number, nowSec: number): StatsEntryWire {
+  const responseTimes = new Map<number, number>()
+  const perSec = new Map<number, number>()
+  let total = 0
+  let min = Number.POSITIVE_INFINITY
+  let max = 0
+  for (let i = 0; i < requests; i++) {
+    const rt = 5 + Math.random() * Math.random() * 800
+    total += rt
+    min = Math.min(min, rt)
+    max = Math.max(max, rt)
+    const bucket = bucketResponseTime(rt)
+    responseTimes.set(bucket, (responseTimes.get(bucket) ?? 0) + 1)
+    const second = nowSec - (i % 3)
+    perSec.set(second, (perSec.get(second) ?? 0) + 1)
+  }
+  return {
+    name,
+    method,
+    lastRequestTimestamp: nowSec + 0.5,
+    startTime: nowSec - 3,
+    numRequests: requests,
+    numNoneRequests: 0,
+    numFailures: 0,
+    totalResponseTime: total,
+    maxResponseTime: max,
+    minResponseTime: requests > 0 ? min : null,
+    totalContentLength: requests * 512,
+    responseTimes,
+    numReqsPerSec: perSec,
+    numFailPerSec: new Map(),
+  }
+}
+
+function merged(entries: StatsEntryWire[], nowSec: number): StatsEntryWire {
+  const total = entry('Aggregated', '', 0, nowSec)
+  for (const e of entries) {
+    total.numRequests += e.numRequests
+    total.totalResponseTime += e.totalResponseTime
+    total.maxResponseTime = Math.max(total.maxResponseTime, e.maxResponseTime)
+    if (e.minResponseTime !== null)
+      total.minResponseTime = Math.min(total.minResponseTime ?? Infinity, e.minResponseTime)
+    total.totalContentLength += e.totalContentLength
+    for (const [k, v] of e.responseTimes) total.responseTimes.set(k, (total.responseTimes.get(k) ?? 0) + v)
+    for (const [k, v] of e.numReqsPerSec) total.numReqsPerSec.set(k, (total.numReqsPerSec.get(k) ?? 0) + v)
+  }
+  return total
+}
+
+function simulateWorker(index: number): () => Promise<void> {
+  const nodeId = makeNodeId(`bench${index % 4}`)
+  const socket = WorkerSocket.connect({ host: values.host, port: Number(values.port), nodeId })
+  let state: WorkerState = 'ready'
+  let users: Record<string, number> = { Voter: 0 }
+  let timers: NodeJS.Timeout[] = []
+  let acked = false
+  const sendStats = (): void => {
+    const running = Object.values(users).reduce((a, b) => a + b, 0)
+    const nowSec = Math.floor(Date.now() / 1000)
+    const stats =
+      running > 0
+        ? Array.from({ length: endpointCount }, (_, e) =>
+            entry(`/api/endpoint-${e}`, e % 3 === 0 ? 'POST' : 'GET', perEndpoint, nowSec),
+          )
+        : []
+    for (const s of stats) requestsReported += s.numRequests
+    socket.send({
+      type: 'stats',
+      report: {
+        stats,
+        statsTotal: merged(stats, nowSec),
+        errors: new Map(),
+        userClassesCount: users,
+        userCount: running,
+        extra: {},
+      },
+    })
+  }
+  socket.onMessage((message) => {
+    switch (message.type) {
+      case 'ack':
+        if (acked) return
+        acked = true
+        // Spread the workers' timers like real workers started at different times.
+        setTimeout(() => {
+          timers.push(
+            setInterval(
+              () => socket.send({ type: 'heartbeat', state, cpuPercent: 3, memoryBytes: 50_000_000 }),
+              1000,
+            ),
+          )
+          timers.push(setInterval(sendStats, 3000))
+        }, Math.random() * 3000)
+        return
+      case 'spawn':
+        socket.send({ type: 'spawning' })
+        users = { ...message.userClassesCount }
+        state = 'running'
+        socket.send({
+          type: 'spawningComplete',
+          userClassesCount: users,
+          userCount: Object.values(users).reduce((a, b) => a + b, 0),
+        })
+        return
+      case 'stop':
+        users = Object.fromEntries(Object.keys(users).map((k) => [k, 0]))
+        state = 'ready'
+        socket.send({ type: 'clientStopped' })
+        socket.send({ type: 'clientReady', version: -1 })
+        return
+      case 'quit':
+        if (timers.length === 0 && state === 'ready' && !acked) return
+        for (const t of timers) clearInterval(t)
+        timers = []
+        sendStats()
+        socket.send({ type: 'quit' })
+        quitCount++
+        acked = false
+        state = 'ready'
+        return
+      default:
+    }
+  })
+  socket.send({ type: 'clientReady', version: -1 })
+  return async () => {
+    for (const t of timers) clearInterval(t)
+    await socket.close({ lingerMs: 200 })
+  }
+}
+
+const closers = Array.from({ length: workerCount }, (_, i) => simulateWorker(i))
+const finish = async (): Promise<void> => {
+  await Promise.all(closers.map((close) => close()))
+  process.stdout.write(`${JSON.stringify({ workers: workerCount, requestsReported, quitCount })}\n`)
+  process.exit(0)
+}
+const watch = setInterval(() => {
+  if (quitCount >= workerCount) {
+    clearInterval(watch)
+    void finish()
+  }
+}, 200)
+setTimeout(() => void finish(), Number(values['max-seconds']) * 1000)
+process.on('SIGTERM', () => void finish())
+process.on('SIGINT', () => void finish())
