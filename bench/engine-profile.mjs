@@ -20,7 +20,7 @@ const transport = new HttpTransport({
 })
 const stats = new RequestStats()
 const histograms = new StatsHistograms()
-stats.onLog = (entry, ms) => histograms.record(entry, ms)
+stats.onLog = (entry, ms, _f, lag) => histograms.record(entry, ms, lag)
 const def = user({ wait: constant(0), tasks: { t: task(1, ({ http }) => http.get(u.pathname)) } })
 const pool = new UserPool(
   new Map([['U', new UserClass('U', def)]]),

@@ -58,6 +58,31 @@ export interface HordeStatsExtension {
   entries: HordeEntryHistogram[]
   seconds?: HordeSecondHistogram[]
   eventLoopDelayMaxMs?: number
+  /**
+   * Open model only: response times measured from each iteration's intended start (coordinated omission
+   * corrected, as wrk2 does), per (method, name), same encoding as `entries`.
+   */
+  correctedEntries?: HordeEntryHistogram[]
+  /** Open model only: iterations started and dropped (no free slot in the pool) per epoch second. */
+  iterations?: HordeIterationCounts[]
+  /** Open model only: the worker's state at report time. */
+  open?: HordeOpenModelState
+}
+
+export interface HordeOpenModelState {
+  /** This worker's share of the target rate now (iterations/s). */
+  targetRps: number
+  inFlight: number
+  maxInFlight: number
+  /** Worst lateness of an iteration start against its schedule in the interval (ms): scheduler jitter. */
+  maxStartLagMs: number
+  paused: boolean
+}
+
+export interface HordeIterationCounts {
+  second: number
+  started: number
+  dropped: number
 }
 
 /** A histogram with the range and precision both ends of the wire use. */
@@ -102,6 +127,9 @@ export function encodeHordeExtension(input: {
   entries: Array<{ method: string; name: string; histogram: Histogram }>
   seconds?: Array<{ second: number; histogram: Histogram }>
   eventLoopDelayMaxMs?: number
+  correctedEntries?: Array<{ method: string; name: string; histogram: Histogram }>
+  iterations?: HordeIterationCounts[]
+  open?: HordeOpenModelState
 }): HordeStatsExtension {
   const extension: HordeStatsExtension = {
     v: HORDE_EXTENSION_VERSION,
@@ -117,6 +145,15 @@ export function encodeHordeExtension(input: {
     extension.seconds = input.seconds.map((s) => ({ second: s.second, hist: encodeHistogram(s.histogram) }))
   }
   if (input.eventLoopDelayMaxMs !== undefined) extension.eventLoopDelayMaxMs = input.eventLoopDelayMaxMs
+  if (input.correctedEntries !== undefined && input.correctedEntries.length > 0) {
+    extension.correctedEntries = input.correctedEntries.map((e) => ({
+      method: e.method,
+      name: e.name,
+      hist: encodeHistogram(e.histogram),
+    }))
+  }
+  if (input.iterations !== undefined && input.iterations.length > 0) extension.iterations = input.iterations
+  if (input.open !== undefined) extension.open = input.open
   return extension
 }
 
@@ -127,6 +164,21 @@ const extensionSchema = z.object({
   entries: z.array(z.object({ method: z.string(), name: z.string(), hist: z.string() })),
   seconds: z.array(z.object({ second: z.number(), hist: z.string() })).optional(),
   eventLoopDelayMaxMs: z.number().optional(),
+  correctedEntries: z.array(z.object({ method: z.string(), name: z.string(), hist: z.string() })).optional(),
+  iterations: z
+    .array(
+      z.object({ second: z.number(), started: z.number().int().min(0), dropped: z.number().int().min(0) }),
+    )
+    .optional(),
+  open: z
+    .object({
+      targetRps: z.number(),
+      inFlight: z.number(),
+      maxInFlight: z.number(),
+      maxStartLagMs: z.number(),
+      paused: z.boolean(),
+    })
+    .optional(),
 })
 
 /**
@@ -137,7 +189,7 @@ export function decodeHordeExtension(extra: Record<string, unknown> | undefined)
   const value = extra?.[HORDE_EXTENSION_KEY]
   if (value === undefined || value === null) return null
   const parsed = extensionSchema.safeParse(value instanceof Map ? mapToObject(value) : value)
-  return parsed.success ? (parsed.data) : null
+  return parsed.success ? parsed.data : null
 }
 
 /** msgpackr may decode maps as Map when asked to keep integer keys; turn them back into plain objects. */

@@ -94,7 +94,15 @@ export interface StatsDelta {
 
 /** Where requests are recorded. The HTTP client, `measure` and `record` all write here. */
 export interface Recorder {
-  log(method: string, name: string, responseTimeMs: number | null, bytes: number, error: string | null): void
+  /** `lagMs`: open model only, how late the iteration started (for the coordinated-omission-corrected time). */
+  log(
+    method: string,
+    name: string,
+    responseTimeMs: number | null,
+    bytes: number,
+    error: string | null,
+    lagMs?: number,
+  ): void
 }
 
 export class RequestStats implements Recorder {
@@ -102,7 +110,8 @@ export class RequestStats implements Recorder {
   private total: StatsEntry
   private errors = new Map<string, ErrorRow>()
   /** Called for every logged request after the Locust bookkeeping (e.g. a high-resolution histogram). */
-  onLog: ((entry: StatsEntry, responseTimeMs: number | null, failed: boolean) => void) | null = null
+  onLog: ((entry: StatsEntry, responseTimeMs: number | null, failed: boolean, lagMs: number) => void) | null =
+    null
 
   constructor(private readonly clock: () => number = Date.now) {
     this.total = new StatsEntry('Aggregated', '', clock() / 1000)
@@ -114,6 +123,7 @@ export class RequestStats implements Recorder {
     responseTimeMs: number | null,
     bytes: number,
     error: string | null,
+    lagMs = 0,
   ): void {
     const nowMs = this.clock()
     let methods = this.byName.get(name)
@@ -130,7 +140,7 @@ export class RequestStats implements Recorder {
     entry.log(responseTimeMs, bytes, failed, nowMs)
     this.total.log(responseTimeMs, bytes, failed, nowMs)
     if (failed) this.logError(method, name, error, nowMs / 1000)
-    if (this.onLog !== null) this.onLog(entry, responseTimeMs, failed)
+    if (this.onLog !== null) this.onLog(entry, responseTimeMs, failed, lagMs)
   }
 
   private logError(method: string, name: string, error: string, nowSec: number): void {

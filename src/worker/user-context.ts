@@ -15,6 +15,8 @@ export class UserContext<State = unknown> implements TaskContext<State>, Request
   state: State
   /** Hard stop: no new request starts; in-flight ones end the task. */
   aborted = false
+  /** Open model: lateness of the current iteration against its schedule (see RequestGate). */
+  scheduleLagMs = 0
   private controller: AbortController | null = null
 
   constructor(
@@ -54,11 +56,11 @@ export class UserContext<State = unknown> implements TaskContext<State>, Request
       result = await fn()
     } catch (error) {
       if (this.aborted) throw error
-      this.recorder.log(type, name, performance.now() - startedAt, 0, errorText(error))
+      this.recorder.log(type, name, performance.now() - startedAt, 0, errorText(error), this.scheduleLagMs)
       if (typeof error === 'object' && error !== null) recordedErrors.add(error)
       throw error
     }
-    this.recorder.log(type, name, performance.now() - startedAt, byteLength(result), null)
+    this.recorder.log(type, name, performance.now() - startedAt, byteLength(result), null, this.scheduleLagMs)
     return result
   }
 

@@ -1,7 +1,7 @@
 import type { Logger } from '../shared/logger.js'
 import type { HttpTransport } from './http/http-client.js'
 import type { Recorder } from './stats.js'
-import { RunningUser, type UserClass, type UserHooks } from './user-runner.js'
+import { PauseGate, RunningUser, type UserClass, type UserHooks } from './user-runner.js'
 
 /**
  * The users running in one worker, grouped by the class name the master asked for. `setCounts` applies an
@@ -11,6 +11,7 @@ export class UserPool {
   private readonly byWireClass = new Map<string, RunningUser[]>()
   private readonly exiting = new Set<Promise<void>>()
   private nextUserIndex = 0
+  private readonly pauseGate = new PauseGate()
   private warnedUnknown = new Set<string>()
 
   constructor(
@@ -51,6 +52,15 @@ export class UserPool {
         for (const user of users.splice(target)) this.stopUser(user, stopTimeoutMs)
       }
     }
+  }
+
+  /** Paused users finish their current task and start no other until resumed. */
+  setPaused(paused: boolean): void {
+    this.pauseGate.set(paused)
+  }
+
+  get paused(): boolean {
+    return this.pauseGate.paused
   }
 
   /** Stops every user: gracefully for up to `stopTimeoutMs`, then at once. Resolves when all loops ended. */
@@ -107,6 +117,7 @@ export class UserPool {
       this.nextUserIndex++,
       this.workerIndexOf,
       hooks,
+      this.pauseGate,
     )
     user.start()
     return user

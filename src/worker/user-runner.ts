@@ -30,6 +30,11 @@ export class UserClass {
     this.wait = definition.wait
   }
 
+  /** Number of tasks (the length of a sequence). */
+  get steps(): number {
+    return this.fns.length
+  }
+
   get weight(): number {
     return this.definition.weight ?? 1
   }
@@ -62,6 +67,25 @@ export function waitAfterTaskMs(wait: WaitSpec | undefined, taskStartedAt: numbe
 /** Consecutive no-wait tasks after which a user yields to the event loop, so a CPU-only task cannot starve I/O. */
 const YIELD_EVERY_ITERATIONS = 64
 
+/** Shared by every user of a pool: while paused, users finish their task and wait before the next one. */
+export class PauseGate {
+  paused = false
+  private waiters = new Set<() => void>()
+
+  wait(resolve: () => void): void {
+    this.waiters.add(resolve)
+  }
+
+  set(paused: boolean): void {
+    this.paused = paused
+    if (!paused) {
+      const waiters = this.waiters
+      this.waiters = new Set()
+      for (const resolve of waiters) resolve()
+    }
+  }
+}
+
 export interface UserHooks {
   /** An uncaught task error: sent to the master as an `exception`. */
   onException(userClass: string, error: unknown): void
@@ -87,6 +111,7 @@ export class RunningUser {
     userIndex: number,
     workerIndexOf: () => number,
     private readonly hooks: UserHooks,
+    private readonly pauseGate: PauseGate,
   ) {
     const state: unknown = userClass.definition.state?.()
     this.context = new UserContext(transport, recorder, log, userClass.name, userIndex, workerIndexOf, state)
@@ -147,6 +172,14 @@ export class RunningUser {
       let step = 0
       let withoutYield = 0
       while (!this.stopping) {
+        if (this.pauseGate.paused) {
+          await new Promise<void>((resolve) => {
+            this.wake = resolve
+            this.pauseGate.wait(resolve)
+          })
+          this.wake = null
+          continue
+        }
         const startedAt = performance.now()
         const fn = userClass.taskAt(step++)
         try {

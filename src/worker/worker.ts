@@ -11,6 +11,8 @@ import type { Scenario } from './scenario-types.js'
 import { RequestStats } from './stats.js'
 import { StatsHistograms } from './stats-histograms.js'
 import { HORDE_EXTENSION_KEY } from '../protocol/horde-extension.js'
+import { HORDE_CONTROL_MESSAGE, parseHordeControl, type HordeControl } from '../protocol/horde-control.js'
+import { OpenModelRunner } from './open-model.js'
 import { UserPool } from './user-pool.js'
 import { UserClass, errorText } from './user-runner.js'
 
@@ -60,6 +62,9 @@ export class HordeWorker {
   private readonly histograms = new StatsHistograms()
   private readonly transport: HttpTransport
   private readonly pool: UserPool
+  private readonly classes: ReadonlyMap<string, UserClass>
+  /** Set while the master runs this worker in the open model (target rate). */
+  private open: OpenModelRunner | null = null
   private readonly health = new HealthMonitor()
   private state: WorkerState = 'ready'
   private workerIndex = 0
@@ -97,10 +102,12 @@ export class HordeWorker {
       timeoutMs: parseDurationMs(scenario.http?.timeout ?? '30s') ?? 30_000,
       headers: scenario.http?.headers ?? {},
     })
-    this.stats.onLog = (entry, responseTimeMs) => this.histograms.record(entry, responseTimeMs)
+    this.stats.onLog = (entry, responseTimeMs, _failed, lagMs) =>
+      this.histograms.record(entry, responseTimeMs, lagMs)
     const classes = new Map(
       Object.entries(scenario.users).map(([name, def]) => [name, new UserClass(name, def)]),
     )
+    this.classes = classes
     this.pool = new UserPool(
       classes,
       this.transport,
@@ -184,10 +191,19 @@ export class HordeWorker {
         this.log.warn({}, 'master asked us to reconnect; resetting the connection')
         this.socket.reconnect()
         return
+      case 'custom':
+        if (message.name === HORDE_CONTROL_MESSAGE) {
+          const control = parseHordeControl(message.data)
+          if (control === null)
+            this.log.warn({ data: message.data }, 'ignored a malformed horde_control message')
+          else this.onControl(control)
+          return
+        }
+        this.log.debug({ name: message.name }, 'ignored a custom message')
+        return
       case 'spawningComplete':
       case 'updateUserClass':
       case 'locustfileReply':
-      case 'custom':
         this.log.debug({ type: message.type }, 'ignored a master message')
         return
     }
@@ -288,12 +304,65 @@ export class HordeWorker {
     this.log.info({ users: counts, total: this.pool.userCount }, 'users spawned')
   }
 
+  /** Horde master only: pause/resume, and the open model's rate and pool. */
+  private onControl(control: HordeControl): void {
+    if (this.finished) return
+    if (control.open !== undefined) {
+      if (control.open === null) {
+        if (this.open !== null) void this.open.stop(this.stopTimeoutMs)
+        this.open = null
+        this.histograms.openModel = false
+      } else if (this.open === null) {
+        if (this.state === 'ready') {
+          this.stats.clear()
+          this.histograms.clear()
+        }
+        this.open = new OpenModelRunner(
+          {
+            classes: this.classes,
+            transport: this.transport,
+            recorder: this.stats,
+            log: this.log,
+            workerIndexOf: () => this.workerIndex,
+            onException: (userClass, error) => this.reportException(userClass, error),
+          },
+          control.open.rps,
+          control.open.maxInFlight,
+        )
+        this.histograms.openModel = true
+        this.state = 'running'
+        this.open.start()
+      } else {
+        this.open.resize(control.open.maxInFlight)
+        this.open.retarget(control.open.rps, control.open.rampMs)
+      }
+    }
+    if (control.paused !== undefined) {
+      this.pool.setPaused(control.paused)
+      this.open?.setPaused(control.paused)
+    }
+    this.log.info(
+      { paused: control.paused, targetRps: control.open?.rps, maxInFlight: control.open?.maxInFlight },
+      'control applied',
+    )
+  }
+
+  /** Stops the closed-model users and the open-model iterations alike. */
+  private async stopAllLoad(stopTimeoutMs: number): Promise<void> {
+    const open = this.open
+    this.open = null
+    this.histograms.openModel = false
+    await Promise.all([this.pool.stopAll(stopTimeoutMs), open?.stop(stopTimeoutMs)])
+  }
+
   private async onStop(): Promise<void> {
     if (this.finished) return
     this.log.info({ stopTimeoutMs: this.stopTimeoutMs }, 'stopping users')
-    await this.pool.stopAll(this.stopTimeoutMs)
+    this.pool.setPaused(false)
+    const open = this.open
+    await this.stopAllLoad(this.stopTimeoutMs)
     this.socket.send({ type: 'clientStopped' })
-    this.sendStats()
+    this.sendStats(open)
     // Locust workers wait stop_timeout before announcing themselves ready again.
     await new Promise((resolve) => setTimeout(resolve, this.stopTimeoutMs))
     if (this.finished) return
@@ -306,11 +375,13 @@ export class HordeWorker {
     if (this.finished) return
     this.finished = true
     for (const timer of this.timers) clearInterval(timer)
-    const stopping = this.pool.stopAll(0)
+    this.pool.setPaused(false)
+    const open = this.open
+    const stopping = this.stopAllLoad(0)
     // Aborted users refuse new requests; the ones in flight complete and are recorded, so totals match
     // what the target served, then the final report goes out inside the master's 0.5 s grace period.
-    await this.pool.drain(QUIT_DRAIN_MS)
-    if (this.acked) this.sendStats()
+    await Promise.race([this.pool.drain(QUIT_DRAIN_MS), stopping])
+    if (this.acked) this.sendStats(open)
     this.socket.send({ type: 'quit' })
     await this.socket.flush(1000)
     await this.finish({ code, reason }, stopping)
@@ -331,15 +402,33 @@ export class HordeWorker {
     this.resolveExit(exit)
   }
 
-  private sendStats(): void {
+  /** `open`: the open-model runner whose counts go into this report (still passed while it stops). */
+  private sendStats(open: OpenModelRunner | null = this.open): void {
     const delta = this.stats.takeDelta()
+    const openState =
+      open === null
+        ? undefined
+        : {
+            targetRps: open.targetRps,
+            inFlight: open.inFlight,
+            maxInFlight: open.maxInFlight,
+            maxStartLagMs: Math.round(open.maxStartLagMs * 100) / 100,
+            paused: this.pool.paused,
+          }
+    if (open !== null) open.maxStartLagMs = 0
     const report: StatsReport = {
       stats: delta.stats,
       statsTotal: delta.statsTotal,
       errors: delta.errors,
       userClassesCount: this.pool.counts(),
       userCount: this.pool.userCount,
-      extra: { [HORDE_EXTENSION_KEY]: this.histograms.take(this.lastHealth?.loopDelayMaxMs) },
+      extra: {
+        [HORDE_EXTENSION_KEY]: this.histograms.take(
+          this.lastHealth?.loopDelayMaxMs,
+          open?.takeCounts() ?? [],
+          openState,
+        ),
+      },
     }
     this.socket.send({ type: 'stats', report })
   }

@@ -22,6 +22,8 @@ export interface TargetServer {
   /** Connections the server accepted. */
   connections(): number
   lastRequest(): { method: string; url: string; headers: IncomingMessage['headers']; body: string } | null
+  /** Holds every response (new and in flight) until `ms` from now: a target that stalls once. */
+  stallFor(ms: number): void
   close(): Promise<void>
 }
 
@@ -33,6 +35,7 @@ export async function startTargetServer(): Promise<TargetServer> {
   let total = 0
   let connections = 0
   let last: ReturnType<TargetServer['lastRequest']> = null
+  let stalledUntil = 0
   const served = (req: IncomingMessage, res: ServerResponse): void => {
     res.on('finish', () => {
       const key = `${req.method} ${(req.url ?? '/').split('?')[0]}`
@@ -47,6 +50,11 @@ export async function startTargetServer(): Promise<TargetServer> {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
+      const stallMs = stalledUntil - Date.now()
+      if (stallMs > 0) {
+        setTimeout(() => req.emit('end'), stallMs)
+        return
+      }
       const path = (req.url ?? '/').split('?')[0] ?? '/'
       last = {
         method: req.method ?? '',
@@ -86,6 +94,9 @@ export async function startTargetServer(): Promise<TargetServer> {
     arrivalsPerSecond: () => new Map(arrivals),
     connections: () => connections,
     lastRequest: () => last,
+    stallFor: (ms) => {
+      stalledUntil = Date.now() + ms
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

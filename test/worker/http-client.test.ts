@@ -21,7 +21,7 @@ function client(overrides: Partial<ConstructorParameters<typeof HttpTransport>[0
     ...overrides,
   })
   const stats = new RequestStats()
-  const gate = { aborted: false }
+  const gate = { aborted: false, scheduleLagMs: 0 }
   return { http: new UserHttpClient(transport, stats, gate), stats, transport, gate }
 }
 

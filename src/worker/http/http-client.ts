@@ -112,6 +112,11 @@ export class HttpTransport {
 export interface RequestGate {
   /** True once the user must not start or finish anything more (hard stop). */
   readonly aborted: boolean
+  /**
+   * Open model: how late the current iteration started against its schedule (ms). Added to each request's
+   * response time for the coordinated-omission-corrected latency. 0 in the closed model.
+   */
+  readonly scheduleLagMs: number
 }
 
 const EMPTY_CHUNKS: Buffer[] = []
@@ -242,7 +247,14 @@ class RequestHandler implements Dispatcher.DispatchHandler {
     response.ok = error === null
     response.error = error
     // Recorded even when the user was stopped meanwhile: the target served it, so the totals must count it.
-    this.recorder.log(this.method, this.name, response.durationMs, response.bytes, error)
+    this.recorder.log(
+      this.method,
+      this.name,
+      response.durationMs,
+      response.bytes,
+      error,
+      this.gate.scheduleLagMs,
+    )
     if (this.gate.aborted) this.reject(new UserAbortedError())
     else this.resolve(response)
   }
@@ -258,7 +270,14 @@ class RequestHandler implements Dispatcher.DispatchHandler {
     const code = (err as { code?: string }).code
     response.ok = false
     response.error = `${err.name}${code !== undefined ? ` ${code}` : ''}: ${err.message}`
-    this.recorder.log(this.method, this.name, response.durationMs, response.bytes, response.error)
+    this.recorder.log(
+      this.method,
+      this.name,
+      response.durationMs,
+      response.bytes,
+      response.error,
+      this.gate.scheduleLagMs,
+    )
     this.resolve(response)
   }
 }
