@@ -412,7 +412,8 @@ export class Coordinator {
         } else if (node.state !== 'stopped') {
           node.state = message.state
         }
-        this.#send(id, { type: 'heartbeat' })
+        // Locust < 2.19 does not know master heartbeats and would log a warning for each one (D2).
+        if (understands(node.version, 2, 19)) this.#send(id, { type: 'heartbeat' })
         return
       }
       case 'stats': {
@@ -684,6 +685,19 @@ export class Coordinator {
     this.#log.info({ event: kind, workerId, ...details }, message)
     this.#options.onEvent?.(event)
   }
+}
+
+/**
+ * Whether a worker that announced `version` understands a master message added in Locust major.minor.
+ * Horde and Boomer (-1) do; Debian's 2.12.1 announces '' and does not.
+ */
+export function understands(version: string | number | null, major: number, minor: number): boolean {
+  if (version === -1) return true
+  if (typeof version !== 'string' || version === '') return false
+  const match = /^(\d+)\.(\d+)/.exec(version)
+  if (match === null) return true
+  const [vMajor, vMinor] = [Number(match[1]), Number(match[2])]
+  return vMajor > major || (vMajor === major && vMinor >= minor)
 }
 
 function describeKind(version: string | number | null): string {
