@@ -1,5 +1,10 @@
 import type { StatsEntryWire, StatsReport } from '../protocol/messages.js'
-import { decodeHistogram, decodeHordeExtension, type Histogram } from '../protocol/horde-extension.js'
+import {
+  createResponseTimeHistogram,
+  decodeHistogram,
+  decodeHordeExtension,
+  type Histogram,
+} from '../protocol/horde-extension.js'
 import type { ErrorResult } from '../shared/result.js'
 import { StatsRow } from './stats-row.js'
 
@@ -75,6 +80,11 @@ export class SecondBin {
   }
 }
 
+interface EntryHistograms {
+  whole: string | null
+  bySecond: Map<number, string>
+}
+
 export function rowKey(method: string, name: string): string {
   return `${method} ${name}`
 }
@@ -119,10 +129,19 @@ export class StatsAggregator {
 
   addReport(workerId: string, report: StatsReport, nowMs = Date.now()): void {
     const extension = decodeHordeExtension(report.extra)
-    const entryHistograms = new Map<string, string>()
+    const entryHistograms = new Map<string, EntryHistograms>()
     if (extension !== null) {
       this.hordeWorkers.add(workerId)
-      for (const entry of extension.entries) entryHistograms.set(rowKey(entry.method, entry.name), entry.hist)
+      for (const entry of extension.entries) {
+        const key = rowKey(entry.method, entry.name)
+        let histograms = entryHistograms.get(key)
+        if (histograms === undefined) {
+          histograms = { whole: null, bySecond: new Map() }
+          entryHistograms.set(key, histograms)
+        }
+        if (entry.second === undefined) histograms.whole = entry.hist
+        else histograms.bySecond.set(Math.trunc(entry.second), entry.hist)
+      }
       for (const second of extension.seconds ?? []) {
         const histogram = decodeHistogram(second.hist)
         if (histogram === null) continue
@@ -149,15 +168,12 @@ export class StatsAggregator {
     for (const entry of report.stats) {
       if (entry.numRequests === 0 && entry.numFailures === 0) continue
       const method = entry.method ?? ''
-      const encoded = entryHistograms.get(rowKey(method, entry.name))
-      const histogram = encoded === undefined ? null : decodeHistogram(encoded)
-      this.#addEntry(method, entry, histogram, nowMs)
-      histogram?.destroy()
+      this.#addEntry(method, entry, entryHistograms.get(rowKey(method, entry.name)) ?? null, nowMs)
     }
     for (const error of report.errors.values()) this.#addError(error)
   }
 
-  #addEntry(method: string, entry: StatsEntryWire, histogram: Histogram | null, nowMs: number): void {
+  #addEntry(method: string, entry: StatsEntryWire, histograms: EntryHistograms | null, nowMs: number): void {
     const boundary = this.#measuredFromSec
     let reqBefore = 0
     let reqAfter = 0
@@ -186,17 +202,56 @@ export class StatsAggregator {
       [this.warmup, reqBefore, failBefore],
       [this.measured, reqAfter, failAfter],
     ]
+    // Per-second histograms (decoded once) serve both the window split and the time series.
+    const perSecond = new Map<number, Histogram | null>()
+    const secondHistogram = (second: number): Histogram | null => {
+      if (!perSecond.has(second)) {
+        const text = histograms?.bySecond.get(second)
+        perSecond.set(second, text === undefined ? null : decodeHistogram(text))
+      }
+      return perSecond.get(second) ?? null
+    }
+    const hasPerSecond = histograms !== null && histograms.bySecond.size > 0
+    const whole = histograms?.whole == null ? null : decodeHistogram(histograms.whole)
     for (const [window, requests, failures] of sides) {
       if (requests === 0 && failures === 0) continue
-      const whole = requests === entry.numRequests
-      const share = { requests, failures, fraction: whole ? 1 : requests / total }
-      window.row(method, entry.name).addShare(entry, share, whole ? histogram : null)
+      const isWhole = requests === entry.numRequests
+      const share = { requests, failures, fraction: isWhole ? 1 : requests / total }
+      let histogram: Histogram | null = null
+      if (isWhole && whole !== null) histogram = whole
+      else if (hasPerSecond) histogram = this.#mergeSeconds(entry, window === this.measured, secondHistogram)
+      window.row(method, entry.name).addShare(entry, share, histogram)
+      if (histogram !== whole) histogram?.destroy()
     }
     for (const [key, count] of entry.numReqsPerSec) {
       const second = Math.trunc(Number(key))
       const share = { requests: count, failures: entry.numFailPerSec.get(key) ?? 0, fraction: count / total }
-      this.bin(second).endpoint(method, entry.name).addShare(entry, share, null)
+      this.bin(second)
+        .endpoint(method, entry.name)
+        .addShare(entry, share, hasPerSecond ? secondHistogram(second) : null)
     }
+    whole?.destroy()
+    for (const histogram of perSecond.values()) histogram?.destroy()
+  }
+
+  /** Merges an entry's per-second histograms of one side of the warm-up boundary; null if one is missing. */
+  #mergeSeconds(
+    entry: StatsEntryWire,
+    measured: boolean,
+    secondHistogram: (s: number) => Histogram | null,
+  ): Histogram | null {
+    const merged = createResponseTimeHistogram()
+    for (const key of entry.numReqsPerSec.keys()) {
+      const second = Math.trunc(Number(key))
+      if (second >= this.#measuredFromSec !== measured) continue
+      const histogram = secondHistogram(second)
+      if (histogram === null) {
+        merged.destroy()
+        return null
+      }
+      merged.add(histogram)
+    }
+    return merged
   }
 
   #addError(error: {

@@ -10,8 +10,12 @@
  *   v: 1,
  *   unit: 'us',               // histogram values are integer microseconds
  *   sigDigits: 3,             // HdrHistogram significant digits ⇒ relative error ≤ 0.1 %
- *   entries: [                // one per stats entry of the same report (same interval, same (method, name))
+ *   entries: [                // per stats entry of the same report (same interval, same (method, name)) ...
  *     { method: 'GET', name: '/results', hist: '<HdrHistogram V2 compressed base64>' },
+ *                             // ... or, better, per (method, name, completion second): the master then splits
+ *                             // a report that straddles the warm-up boundary exactly, and per-endpoint
+ *                             // per-second percentiles are exact too. Do not mix both forms for one row.
+ *     { method: 'POST', name: '/vote', second: 1767225600, hist: '<base64>' },
  *   ],
  *   seconds: [                // optional: all requests of the report per completion second (epoch s)
  *     { second: 1767225600, hist: '<base64>' },
@@ -43,6 +47,8 @@ const HIGHEST_TRACKABLE_US = 3_600_000_000
 export interface HordeEntryHistogram {
   method: string
   name: string
+  /** Epoch second in which these requests completed; absent when the histogram covers the whole report. */
+  second?: number
   hist: string
 }
 
@@ -124,7 +130,7 @@ export function histogramPercentileMs(histogram: Histogram, percentile: number):
 
 /** Builds the extension value a Horde worker puts under `report.extra.horde`. */
 export function encodeHordeExtension(input: {
-  entries: Array<{ method: string; name: string; histogram: Histogram }>
+  entries: Array<{ method: string; name: string; second?: number; histogram: Histogram }>
   seconds?: Array<{ second: number; histogram: Histogram }>
   eventLoopDelayMaxMs?: number
   correctedEntries?: Array<{ method: string; name: string; histogram: Histogram }>
@@ -138,6 +144,7 @@ export function encodeHordeExtension(input: {
     entries: input.entries.map((e) => ({
       method: e.method,
       name: e.name,
+      ...(e.second !== undefined ? { second: e.second } : {}),
       hist: encodeHistogram(e.histogram),
     })),
   }
@@ -161,7 +168,9 @@ const extensionSchema = z.object({
   v: z.literal(HORDE_EXTENSION_VERSION),
   unit: z.literal('us'),
   sigDigits: z.number().int().min(1).max(5),
-  entries: z.array(z.object({ method: z.string(), name: z.string(), hist: z.string() })),
+  entries: z.array(
+    z.object({ method: z.string(), name: z.string(), second: z.number().optional(), hist: z.string() }),
+  ),
   seconds: z.array(z.object({ second: z.number(), hist: z.string() })).optional(),
   eventLoopDelayMaxMs: z.number().optional(),
   correctedEntries: z.array(z.object({ method: z.string(), name: z.string(), hist: z.string() })).optional(),

@@ -102,8 +102,9 @@ describe('Horde master with Horde workers', () => {
     const outcome = await coordinator.run()
     const result = buildResult(plan, outcome)
     const start = outcome.loadStartedAtMs as number
+    // The users the workers reported in the last sample taken at or before `ms` into the load.
     const usersAt = (ms: number): number | undefined =>
-      outcome.samples.find((s) => s.second * 1000 >= start + ms)?.users
+      [...outcome.samples].reverse().find((s) => s.second * 1000 <= start + ms)?.users
     expect(usersAt(0.5 * 1000)).toBeLessThanOrEqual(4) // ramping at 2/s
     expect(usersAt(3000)).toBe(4)
     expect(usersAt(7000)).toBe(8)

@@ -171,6 +171,38 @@ describe('stats merge', () => {
   })
 })
 
+describe('Horde per-second histograms', () => {
+  it('split a report straddling the warm-up boundary exactly, keeping 0.1 % percentiles', () => {
+    const warm = [5, 6, 7]
+    const measured = Array.from({ length: 200 }, (_, i) => 100 + i * 3.3)
+    const e = entry('GET', '/x', [...warm, ...measured], 1001)
+    e.numReqsPerSec = new Map([
+      [1001, warm.length],
+      [1002, measured.length],
+    ])
+    const h1 = createResponseTimeHistogram()
+    for (const t of warm) recordResponseTimeMs(h1, t)
+    const h2 = createResponseTimeHistogram()
+    for (const t of measured) recordResponseTimeMs(h2, t)
+    const extension = encodeHordeExtension({
+      entries: [
+        { method: 'GET', name: '/x', second: 1001, histogram: h1 },
+        { method: 'GET', name: '/x', second: 1002, histogram: h2 },
+      ],
+    })
+    const aggregator = new StatsAggregator()
+    aggregator.setMeasuredFromSec(1002)
+    aggregator.addReport('w1', report([e], { horde: extension }))
+    const row = aggregator.measured.row('GET', '/x')
+    expect(row.requests).toBe(200)
+    expect(row.highResolution).toBe(true)
+    const exact = [...measured].sort((x, y) => x - y)[189] as number
+    expect(Math.abs((row.percentileMs(0.95) as number) - exact) / exact).toBeLessThan(0.001 + 1e-6)
+    expect(aggregator.warmup.row('GET', '/x').percentileMs(1)).toBeCloseTo(7, 1)
+    expect(aggregator.seconds.get(1002)?.endpoints.get('GET /x')?.highResolution).toBe(true)
+  })
+})
+
 describe('thresholds', () => {
   it('parses k6 vocabulary and rejects typos with the fix', () => {
     expect(
