@@ -23,7 +23,11 @@ export function parseDurationMs(input: string | number): number | undefined {
 }
 
 /** Like parseDurationMs, but throws a message naming the field, the value and the fix. */
-export function requireDurationMs(field: string, input: unknown, makeError: (message: string) => Error): number {
+export function requireDurationMs(
+  field: string,
+  input: unknown,
+  makeError: (message: string) => Error,
+): number {
   const ms = typeof input === 'string' || typeof input === 'number' ? parseDurationMs(input) : undefined
   if (ms === undefined) {
     throw makeError(
