@@ -81,6 +81,35 @@ describe('Horde master with Horde workers', () => {
     expect(avg(after)).toBeGreaterThan(avg(before) * 0.7)
   })
 
+  it('rebalances when workers join and leave mid-test (HPA scale up, then a graceful scale down)', async () => {
+    target = await startDemoTarget()
+    const plan = testPlan({ host: target.url, users: 6, spawnRate: 6, durationMs: 16_000, expectWorkers: 1 })
+    const coordinator = await Coordinator.start({ plan, bindHost: '127.0.0.1', bindPort: 0, logger })
+    workers.push(startHordeWorker(coordinator.port, target.url))
+    const running = coordinator.run()
+    await waitFor(() => coordinator.registry.reportedUsers() === 6, 20_000, 'first worker at 6 users')
+    const joiner = startHordeWorker(coordinator.port, target.url)
+    workers.push(joiner)
+    await waitFor(() => coordinator.registry.active().length === 2, 20_000, 'second worker')
+    await waitFor(
+      () => coordinator.registry.active().every((n) => n.userCount === 3),
+      5000,
+      'each worker at 3 users after the join',
+    )
+    // Scale down: SIGTERM makes the worker quit gracefully; its users move to the other at once.
+    process.kill(joiner.child.pid as number, 'SIGTERM')
+    await waitFor(() => coordinator.registry.active().length === 1, 10_000, 'worker removed')
+    await waitFor(() => coordinator.registry.reportedUsers() === 6, 5000, 'users back on the survivor')
+    const outcome = await running
+    const result = buildResult(plan, outcome)
+    expect(result.events.map((e) => e.kind)).toEqual(
+      expect.arrayContaining(['worker-joined', 'worker-removed']),
+    )
+    expect(result.events.some((e) => e.kind === 'worker-missing')).toBe(false)
+    expect(result.verdict, result.verdictReasons.join(' ')).toBe('pass')
+    expect(result.totals.requests).toBe(target.servedTotal())
+  })
+
   it('ramps stages as declared (users over time from the time series) and keeps warm-up out of the totals', async () => {
     target = await startDemoTarget()
     const plan = testPlan({
