@@ -33,6 +33,8 @@ export function startLocalWorkers(options: {
   host: string | null
   logDir: string
   logger: Logger
+  /** Called when a worker process exits, with its index, exit code and log file. */
+  onExit?: (index: number, code: number | null, logFile: string) => void
 }): LocalWorkers {
   mkdirSync(options.logDir, { recursive: true })
   const bin = hordeBin()
@@ -52,11 +54,13 @@ export function startLocalWorkers(options: {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, HORDE_LOG_LEVEL: process.env.HORDE_WORKER_LOG_LEVEL ?? 'info' },
     })
-    const log = createWriteStream(join(options.logDir, `worker-${i}.log`))
+    const logFile = join(options.logDir, `worker-${i}.log`)
+    const log = createWriteStream(logFile)
     child.stdout?.pipe(log)
     child.stderr?.pipe(log)
     child.on('exit', (code, signal) => {
       if (code !== 0) options.logger.warn({ worker: i, pid: child.pid, code, signal }, 'local worker exited')
+      options.onExit?.(i, code, logFile)
     })
     children.push(child)
   }

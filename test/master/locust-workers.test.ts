@@ -42,4 +42,25 @@ describe('Horde master driving real Locust 2.12.1 workers', () => {
     const peak = Math.max(...result.timeSeries.map((p) => p.users))
     expect(peak).toBe(6)
   })
+
+  it('an abortOnFail threshold ends the run early with verdict fail', async () => {
+    target = await startDemoTarget()
+    const plan = testPlan({
+      host: target.url,
+      users: 2,
+      spawnRate: 2,
+      durationMs: 60_000,
+      thresholds: [{ metric: 'http_req_duration', expression: 'max<0.001', abortOnFail: true }],
+    })
+    coordinator = await Coordinator.start({ plan, bindHost: '127.0.0.1', bindPort: 0, logger })
+    workers.push(startLocustWorker(coordinator.port))
+    const started = Date.now()
+    const outcome = await coordinator.run()
+    expect(Date.now() - started).toBeLessThan(25_000)
+    const result = buildResult(plan, outcome)
+    expect(result.verdict).toBe('fail')
+    expect(result.stopCause).toBe('threshold')
+    expect(result.events.some((e) => e.kind === 'threshold-aborted')).toBe(true)
+    expect(result.verdictReasons.join(' ')).toMatch(/aborted early by an abortOnFail threshold/)
+  })
 })

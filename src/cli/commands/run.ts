@@ -78,6 +78,16 @@ export async function runCommand(argv: string[]): Promise<number> {
           host: settings.host,
           logDir: resolve(settings.out ?? `horde-results/${plan.runId}`, 'workers'),
           logger,
+          onExit: (index, code, logFile) => {
+            // A worker that dies before the load starts (a scenario error, a crash) will never come: say so now
+            // rather than after the 30 s wait.
+            if (coordinator.phase === 'waiting') {
+              coordinator.requestStop(
+                `local worker ${index} exited with code ${String(code)} before the load started (see ${logFile})`,
+                'workers-never-came',
+              )
+            }
+          },
         })
       },
     })
