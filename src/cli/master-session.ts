@@ -107,10 +107,10 @@ async function renderReportIfAvailable(outDir: string, logger: Logger): Promise<
     const module = (await import(pathToFileURL(path).href)) as Record<string, unknown>
     const write = module.writeRunReport
     if (typeof write !== 'function') return null
-    const written = (await (write as (file: string, options: object) => Promise<{ htmlPath: string }>)(
+    const written = await (write as (file: string, options: object) => Promise<{ htmlPath: string }>)(
       join(outDir, 'result.json'),
       { outDir, log: (line: string) => logger.info({}, line) },
-    ))
+    )
     return written.htmlPath
   } catch (error) {
     logger.warn({ err: error }, 'html report could not be rendered; result.json and CSVs are written')
