@@ -20,7 +20,8 @@ export function createLogger(context: LoggerContext): Logger {
   const options: LoggerOptions = {
     level: context.level ?? process.env.HORDE_LOG_LEVEL ?? 'info',
     messageKey: 'message',
-    timestamp: pino.stdTimeFunctions.isoTime,
+    // Datadog reads `timestamp`; pino's isoTime would name the field `time`.
+    timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
     formatters: { level: (label) => ({ level: label }) },
     base: {
       service: process.env.DD_SERVICE ?? 'horde',

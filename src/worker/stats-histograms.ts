@@ -16,7 +16,8 @@ import type { StatsEntry } from './stats.js'
  * time + how late the iteration started). Plain Locust masters ignore all of it.
  */
 export class StatsHistograms {
-  private byEntry = new Map<StatsEntry, Histogram>()
+  /** Per endpoint and completion second, so a Horde master can split a report at the warm-up boundary. */
+  private byEntry = new Map<StatsEntry, Map<number, Histogram>>()
   private correctedByEntry = new Map<StatsEntry, Histogram>()
   private bySecond = new Map<number, Histogram>()
   /** Set while the worker runs the open model. */
@@ -24,8 +25,14 @@ export class StatsHistograms {
 
   record(entry: StatsEntry, responseTimeMs: number | null, lagMs: number): void {
     if (responseTimeMs === null) return
-    recordResponseTimeMs(histogramFor(this.byEntry, entry), responseTimeMs)
-    recordResponseTimeMs(histogramFor(this.bySecond, Math.floor(Date.now() / 1000)), responseTimeMs)
+    const second = Math.floor(Date.now() / 1000)
+    let perSecond = this.byEntry.get(entry)
+    if (perSecond === undefined) {
+      perSecond = new Map()
+      this.byEntry.set(entry, perSecond)
+    }
+    recordResponseTimeMs(histogramFor(perSecond, second), responseTimeMs)
+    recordResponseTimeMs(histogramFor(this.bySecond, second), responseTimeMs)
     if (this.openModel)
       recordResponseTimeMs(histogramFor(this.correctedByEntry, entry), responseTimeMs + lagMs)
   }
@@ -38,8 +45,16 @@ export class StatsHistograms {
   ): HordeStatsExtension {
     const perEntry = (map: Map<StatsEntry, Histogram>) =>
       [...map].map(([entry, histogram]) => ({ method: entry.method, name: entry.name, histogram }))
+    const entries = [...this.byEntry].flatMap(([entry, perSecond]) =>
+      [...perSecond].map(([second, histogram]) => ({
+        method: entry.method,
+        name: entry.name,
+        second,
+        histogram,
+      })),
+    )
     const extension = encodeHordeExtension({
-      entries: perEntry(this.byEntry),
+      entries,
       seconds: [...this.bySecond].map(([second, histogram]) => ({ second, histogram })),
       correctedEntries: perEntry(this.correctedByEntry),
       iterations,

@@ -117,8 +117,9 @@ export class RunningUser {
     this.context = new UserContext(transport, recorder, log, userClass.name, userIndex, workerIndexOf, state)
   }
 
+  /** Starts the loop on the next turn of the event loop, so a spawn is acknowledged before any task runs. */
   start(): void {
-    this.done = this.run()
+    this.done = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.run())
   }
 
   /** Ask the user to finish its current task; it stops at the next boundary (a wait ends at once). */
@@ -168,6 +169,8 @@ export class RunningUser {
     const userClass = this.userClass
     const definition = userClass.definition
     try {
+      // Stopped before its first turn (a spawn immediately followed by a smaller one): never started.
+      if (this.stopping) return
       if (definition.onStart !== undefined && !(await this.callHook(definition.onStart))) return
       let step = 0
       let withoutYield = 0
