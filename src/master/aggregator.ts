@@ -6,7 +6,7 @@ import {
   type Histogram,
 } from '../protocol/horde-extension.js'
 import type { ErrorResult } from '../shared/result.js'
-import { StatsRow } from './stats-row.js'
+import { StatsRow, type EntryShare } from './stats-row.js'
 
 /** Merges rows into one "Aggregated" row (computed on demand: merging every report twice costs master CPU). */
 function sumRows(rows: Iterable<StatsRow>): StatsRow {
@@ -86,8 +86,8 @@ interface EntryHistograms {
 }
 
 /** Timed requests in a share of an entry (requests without a response time are spread like the rest). */
-function timedShare(entry: StatsEntryWire, share: { requests: number; fraction: number }): number {
-  return share.requests - entry.numNoneRequests * share.fraction
+function timedShare(entry: StatsEntryWire, share: EntryShare): number {
+  return share.requests - entry.numNoneRequests * (share.to - share.from)
 }
 
 export function rowKey(method: string, name: string): string {
@@ -218,10 +218,15 @@ export class StatsAggregator {
     }
     const hasPerSecond = histograms !== null && histograms.bySecond.size > 0
     const whole = histograms?.whole == null ? null : decodeHistogram(histograms.whole)
+    let cumulative = 0
     for (const [window, requests, failures] of sides) {
+      const from = cumulative / total
+      cumulative += requests
       if (requests === 0 && failures === 0) continue
       const isWhole = requests === entry.numRequests
-      const share = { requests, failures, fraction: isWhole ? 1 : requests / total }
+      const share: EntryShare = isWhole
+        ? { requests, failures, from: 0, to: 1 }
+        : { requests, failures, from, to: cumulative / total }
       let histogram: Histogram | null = null
       if (isWhole && whole !== null) histogram = whole
       else if (hasPerSecond) histogram = this.#mergeSeconds(entry, window === this.measured, secondHistogram)
@@ -231,9 +236,16 @@ export class StatsAggregator {
       window.row(method, entry.name).addShare(entry, share, covers ? histogram : null)
       if (histogram !== whole) histogram?.destroy()
     }
+    let done = 0
     for (const [key, count] of entry.numReqsPerSec) {
       const second = Math.trunc(Number(key))
-      const share = { requests: count, failures: entry.numFailPerSec.get(key) ?? 0, fraction: count / total }
+      const share: EntryShare = {
+        requests: count,
+        failures: entry.numFailPerSec.get(key) ?? 0,
+        from: done / total,
+        to: (done + count) / total,
+      }
+      done += count
       const histogram = hasPerSecond ? secondHistogram(second) : null
       const covers = histogram !== null && Math.abs(histogram.totalCount - timedShare(entry, share)) < 0.5
       this.bin(second)

@@ -29,6 +29,20 @@ export interface PlanThreshold {
   delayAbortEvalMs?: number
 }
 
+/** Open model (target rate): the rate moves linearly to `rps` over `durationMs`, from the previous stage. */
+export interface PlanRateStage {
+  durationMs: number
+  rps: number
+}
+
+export interface OpenModelPlan {
+  /** Global iterations per second at the start (the whole run when there are no stages). */
+  startRps: number
+  stages: PlanRateStage[] | null
+  /** Dropped iterations do not make the run invalid (the scenario expects them). */
+  dropsExpected: boolean
+}
+
 export interface MasterPlan {
   runId: string
   scenarioName: string
@@ -49,6 +63,11 @@ export interface MasterPlan {
   expectWorkers: number
   /** How long to wait for them; the run is `invalid` if they never come. */
   expectWorkersTimeoutMs: number
+  /**
+   * Open model: iterations start at a global rate split across workers; `users` is then the global bound on
+   * iterations in flight. null: the closed model (users loop over their tasks).
+   */
+  open: OpenModelPlan | null
   /** Free-form labels copied into result.json (CI run URL, ...). */
   labels: Record<string, string>
   gitCommit: string | null
@@ -57,7 +76,38 @@ export interface MasterPlan {
 /** Total scheduled run time of a plan, in ms. */
 export function planDurationMs(plan: MasterPlan): number {
   if (plan.durationMs !== null) return plan.durationMs
+  if (plan.open?.stages != null) return plan.open.stages.reduce((sum, stage) => sum + stage.durationMs, 0)
   return (plan.stages ?? []).reduce((sum, stage) => sum + stage.durationMs, 0)
+}
+
+export interface RateNow {
+  /** The global rate at this instant. */
+  rps: number
+  /** Where the current stage is heading, and in how long (0 without stages or after the last). */
+  targetRps: number
+  remainingMs: number
+  /** -1 without stages. */
+  stage: number
+}
+
+/** The open model's global rate `elapsedMs` after the load started: linear within each stage. */
+export function rateAt(open: OpenModelPlan, elapsedMs: number): RateNow {
+  if (open.stages === null || open.stages.length === 0) {
+    return { rps: open.startRps, targetRps: open.startRps, remainingMs: 0, stage: -1 }
+  }
+  let start = 0
+  let from = open.startRps
+  for (let index = 0; index < open.stages.length; index++) {
+    const stage = open.stages[index] as PlanRateStage
+    if (elapsedMs < start + stage.durationMs) {
+      const into = elapsedMs - start
+      const rps = stage.durationMs > 0 ? from + ((stage.rps - from) * into) / stage.durationMs : stage.rps
+      return { rps, targetRps: stage.rps, remainingMs: start + stage.durationMs - elapsedMs, stage: index }
+    }
+    start += stage.durationMs
+    from = stage.rps
+  }
+  return { rps: from, targetRps: from, remainingMs: 0, stage: open.stages.length - 1 }
 }
 
 /** The user target and spawn rate in force `elapsedMs` after the load started. */

@@ -6,6 +6,17 @@ import {
 } from '../protocol/horde-extension.js'
 
 /**
+ * A share of a report entry: exact request and failure counts, and the slice [from, to) of the entry's other
+ * sums (0–1, cumulative) that belongs to it when the entry is split by completion second.
+ */
+export interface EntryShare {
+  requests: number
+  failures: number
+  from: number
+  to: number
+}
+
+/**
  * Aggregated statistics of one (method, name) row, or of all rows, over some window. Merging follows Locust's
  * `StatsEntry.extend` exactly (sums, min/max, key-wise bucket sums), and percentiles use Locust's formula on its
  * buckets unless every contribution also carried a Horde high-resolution histogram.
@@ -35,12 +46,8 @@ export class StatsRow {
    * the other sums are scaled by `fraction` when a report straddles a window boundary. `histogram` must hold
    * exactly the timed requests of this share, or be null (then percentiles fall back to Locust's buckets).
    */
-  addShare(
-    entry: StatsEntryWire,
-    share: { requests: number; failures: number; fraction: number },
-    histogram: Histogram | null,
-  ): void {
-    const { fraction } = share
+  addShare(entry: StatsEntryWire, share: EntryShare, histogram: Histogram | null): void {
+    const fraction = share.to - share.from
     this.requests += share.requests
     this.failures += share.failures
     const noneRequests = entry.numNoneRequests * fraction
@@ -54,9 +61,14 @@ export class StatsRow {
         this.minResponseTimeMs = entry.minResponseTime
       }
     }
+    const whole = share.from === 0 && share.to === 1
     for (const [key, count] of entry.responseTimes) {
+      // Integer apportioning (cumulative rounding): the shares of a bucket add up to its count exactly, and
+      // integer counts stay small integers in V8, where fractional ones cost a heap allocation per update.
+      const part = whole ? count : Math.round(count * share.to) - Math.round(count * share.from)
+      if (part === 0) continue
       const bucket = Number(key)
-      this.buckets.set(bucket, (this.buckets.get(bucket) ?? 0) + count * fraction)
+      this.buckets.set(bucket, (this.buckets.get(bucket) ?? 0) + part)
     }
     if (timed > 0) this.addHistogram(histogram, true)
   }
