@@ -21,6 +21,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'run a scenario as a Locust-protocol worker under a Horde or Locust master',
     load: async () => (await import('./commands/worker.js')).workerCommand,
   },
+  ctl: {
+    summary: 'control a running master: status, stats, pause, resume, set --users N | --rps N, stop',
+    load: async () => (await import('./commands/ctl.js')).ctlCommand,
+  },
   inspect: {
     summary: 'load and validate a scenario; print its user classes, tasks, thresholds and options as JSON',
     load: async () => (await import('./commands/inspect.js')).inspectCommand,

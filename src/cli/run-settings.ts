@@ -4,7 +4,7 @@ import { z } from 'zod'
 import { ConfigError, describeValue } from '../shared/errors.js'
 import { parseDurationMs } from '../shared/duration.js'
 import type { Scenario } from '../worker/scenario-types.js'
-import type { MasterPlan, PlanStage, PlanThreshold } from '../master/plan.js'
+import type { MasterPlan, OpenModelPlan, PlanRateStage, PlanStage, PlanThreshold } from '../master/plan.js'
 import { parseThreshold } from '../master/thresholds.js'
 import { flagOrEnv } from './flags.js'
 
@@ -14,6 +14,8 @@ export const LOAD_FLAGS = {
   'spawn-rate': { type: 'string', short: 'r' },
   duration: { type: 'string', short: 't' },
   stages: { type: 'string' },
+  rps: { type: 'string' },
+  'rate-stages': { type: 'string' },
   host: { type: 'string' },
   warmup: { type: 'string' },
   'stop-timeout': { type: 'string' },
@@ -32,6 +34,10 @@ export const LOAD_FLAGS_HELP = `Load (flags win over the scenario, then HORDE_* 
   -r, --spawn-rate R      users started (or stopped) per second (HORDE_SPAWN_RATE, default 10)
   -t, --duration D        total run time including warm-up, e.g. 30s, 2m (HORDE_DURATION)
   --stages LIST           load shape, e.g. 10s:5:1,30s:20:2,10s:0 as duration:users[:rate] (HORDE_STAGES)
+Open model (a target rate instead of looping users; --users then bounds iterations in flight):
+  --rps N                 start iterations at N per second across all workers (HORDE_RPS)
+  --rate-stages LIST      rate shape, e.g. 10s:100,30s:500,10s:0 as duration:rps, linear within each
+                          stage, starting from --rps or 0 (HORDE_RATE_STAGES)
   --warmup D              excluded from results and thresholds, e.g. 10s (HORDE_WARMUP)
   --stop-timeout D        time users get to finish their task at the end (HORDE_STOP_TIMEOUT, default 2s)
   --host URL              target base URL sent to workers (HORDE_HOST; default: the scenario's host)
@@ -47,6 +53,8 @@ Output and control:
 
 export interface LoadSettings {
   users: number | null
+  rps: number | null
+  rateStages: PlanRateStage[] | null
   spawnRate: number
   durationMs: number | null
   stages: PlanStage[] | null
@@ -80,6 +88,20 @@ function duration(flag: string, text: string | undefined, allowZero: boolean): n
   if (ms === undefined) fail(flag, text, "must be a duration such as '30s', '2m' or '1h30m'")
   if (!allowZero && ms <= 0) fail(flag, text, 'must be longer than 0s')
   return ms
+}
+
+/** `10s:100,30s:500` → open-model stages; each part is duration:rps. */
+export function parseRateStages(flag: string, text: string): PlanRateStage[] {
+  return text.split(',').map((part) => {
+    const [d, r, extra] = part.trim().split(':')
+    if (d === undefined || r === undefined || extra !== undefined) {
+      fail(flag, part, "must be a list of duration:rps such as '10s:100,30s:500'")
+    }
+    const rps = Number(r)
+    if (!(rps >= 0) || !Number.isFinite(rps) || r.trim() === '')
+      fail(`${flag} rps`, r, 'must be a number ≥ 0')
+    return { durationMs: duration(`${flag} duration`, d, false) as number, rps }
+  })
 }
 
 /** `10s:5:1,30s:20` → stages; each part is duration:users[:spawnRate]. */
@@ -118,6 +140,15 @@ export function parseLoadSettings(
     }
   }
   const stagesText = get('stages', 'HORDE_STAGES')
+  const rpsText = get('rps', 'HORDE_RPS')
+  let rps: number | null = null
+  if (rpsText !== undefined) {
+    rps = Number(rpsText)
+    if (!(rps > 0) || !Number.isFinite(rps)) {
+      fail('--rps', rpsText, 'must be a positive number of iterations per second, e.g. 300')
+    }
+  }
+  const rateStagesText = get('rate-stages', 'HORDE_RATE_STAGES')
   const host = get('host', 'HORDE_HOST') ?? null
   if (host !== null && !z.url({ protocol: /^https?$/ }).safeParse(host).success) {
     fail('--host', host, 'must be an http(s) URL such as http://127.0.0.1:8080')
@@ -130,6 +161,8 @@ export function parseLoadSettings(
   }
   return {
     users,
+    rps,
+    rateStages: rateStagesText === undefined ? null : parseRateStages('--rate-stages', rateStagesText),
     spawnRate,
     durationMs: duration('--duration', get('duration', 'HORDE_DURATION'), false),
     stages: stagesText === undefined ? null : parseStages('--stages', stagesText),
@@ -158,6 +191,8 @@ export function buildPlan(
   settings: LoadSettings,
   workers: { expect: number; timeoutMs: number },
 ): MasterPlan {
+  const open = buildOpenModel(scenario, settings)
+  if (open !== null) return buildPlanCommon(scenario, scenarioFile, settings, workers, null, open)
   const stages =
     settings.stages ??
     scenario.stages?.map((s) => {
@@ -166,6 +201,48 @@ export function buildPlan(
       return stage
     }) ??
     null
+  return buildPlanCommon(scenario, scenarioFile, settings, workers, stages, null)
+}
+
+/** The open model from flags (which win) or the scenario's `rate`; null for the closed model. */
+function buildOpenModel(scenario: Scenario, settings: LoadSettings): OpenModelPlan | null {
+  const fromScenario = scenario.rate
+  let startRps = settings.rps
+  let stages = settings.rateStages
+  if (startRps === null && stages === null && fromScenario !== undefined) {
+    if (typeof fromScenario === 'number') startRps = fromScenario
+    else stages = fromScenario.map((s) => ({ durationMs: parseDurationMs(s.duration) as number, rps: s.rps }))
+  }
+  if (startRps === null && stages === null) return null
+  if (settings.stages !== null) {
+    fail(
+      '--stages',
+      settings.stages,
+      'is for users (closed model); with --rps or --rate-stages use --rate-stages',
+    )
+  }
+  return { startRps: startRps ?? 0, stages, dropsExpected: scenario.dropsExpected ?? false }
+}
+
+function buildPlanCommon(
+  scenario: Scenario,
+  scenarioFile: string,
+  settings: LoadSettings,
+  workers: { expect: number; timeoutMs: number },
+  stages: PlanStage[] | null,
+  open: OpenModelPlan | null,
+): MasterPlan {
+  if (open !== null) {
+    const peakRps = Math.max(open.startRps, ...(open.stages ?? []).map((s) => s.rps))
+    if (!(peakRps > 0)) fail('--rate-stages', settings.rateStages, 'must reach a rate above 0')
+    const rateTotal = open.stages?.reduce((sum, s) => sum + s.durationMs, 0) ?? null
+    const durationMs = settings.durationMs ?? rateTotal
+    if (durationMs === null) fail('--duration', undefined, 'is required with --rps: pass e.g. --duration 1m')
+    // The pool: by default one second of the peak rate in flight, at least 50, so a target answering within
+    // ~1 s never makes the generator drop arrivals.
+    const users = settings.users ?? Math.max(50, Math.ceil(peakRps))
+    return finishPlan(scenario, scenarioFile, settings, workers, null, open, users, durationMs)
+  }
   if (stages === null && settings.users === null) {
     fail(
       '--users',
@@ -177,6 +254,22 @@ export function buildPlan(
   const durationMs = settings.durationMs ?? stagesTotal
   if (durationMs === null)
     fail('--duration', undefined, 'is required without stages: pass e.g. --duration 1m')
+  const users = settings.users ?? Math.max(...(stages ?? []).map((s) => s.users))
+  const peak = stages === null ? users : Math.max(...stages.map((s) => s.users))
+  if (peak < 1) fail('--stages', settings.stages, 'must reach at least 1 user')
+  return finishPlan(scenario, scenarioFile, settings, workers, stages, null, users, durationMs)
+}
+
+function finishPlan(
+  scenario: Scenario,
+  scenarioFile: string,
+  settings: LoadSettings,
+  workers: { expect: number; timeoutMs: number },
+  stages: PlanStage[] | null,
+  open: OpenModelPlan | null,
+  users: number,
+  durationMs: number,
+): MasterPlan {
   const warmupMs =
     settings.warmupMs || (scenario.warmup === undefined ? 0 : (parseDurationMs(scenario.warmup) as number))
   if (warmupMs >= durationMs) {
@@ -186,9 +279,7 @@ export function buildPlan(
       `must be shorter than the run (${durationMs / 1000}s), or nothing is measured`,
     )
   }
-  const users = settings.users ?? Math.max(...(stages ?? []).map((s) => s.users))
   const peak = stages === null ? users : Math.max(...stages.map((s) => s.users))
-  if (peak < 1) fail('--stages', settings.stages, 'must reach at least 1 user')
   if (workers.expect > peak) {
     fail(
       '--workers',
@@ -227,6 +318,7 @@ export function buildPlan(
     spawnRate: settings.spawnRate,
     durationMs,
     stages,
+    open,
     warmupMs,
     stopTimeoutMs,
     thresholds,

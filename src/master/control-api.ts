@@ -5,6 +5,8 @@ import { z } from 'zod'
 import type { Logger } from '../shared/logger.js'
 import type { Coordinator } from './coordinator.js'
 import { endpointResult, latencySummary } from './result-builder.js'
+import { parseDurationMs } from '../shared/duration.js'
+import { describeValue } from '../shared/errors.js'
 
 export interface ControlApiOptions {
   coordinator: Coordinator
@@ -16,6 +18,20 @@ export interface ControlApiOptions {
 }
 
 const stopBody = z.object({ reason: z.string().max(500).optional() }).strict()
+const targetBody = z
+  .object({
+    users: z.number().int().min(0).optional(),
+    spawnRate: z.number().positive().optional(),
+    rps: z.number().min(0).optional(),
+    ramp: z
+      .string()
+      .refine((text) => parseDurationMs(text) !== undefined, { message: "must be a duration such as '10s'" })
+      .optional(),
+  })
+  .strict()
+  .refine((body) => body.users !== undefined || body.rps !== undefined, {
+    message: 'give users (closed model) or rps (open model)',
+  })
 
 /**
  * The master's HTTP control API, for the platform and for people: status, live stats, stop. Bound to 127.0.0.1
@@ -24,6 +40,9 @@ const stopBody = z.object({ reason: z.string().max(500).optional() }).strict()
  *   GET  /status  → { runId, phase, elapsedMs, users, targetUsers, workers: [...] }
  *   GET  /stats   → { totals, endpoints, errors } of the measured window so far
  *   POST /stop    → 202 { stopping: true }; body optional: { "reason": "..." }
+ *   POST /pause   → 200 { paused: true }: no new tasks/iterations start; in-flight ones finish
+ *   POST /resume  → 200 { paused: false }
+ *   POST /target  → 200 { ok: true }; body { "users": N, "spawnRate"?: R } or { "rps": N, "ramp"?: "10s" }
  */
 export class ControlApi {
   readonly #server: Server
@@ -106,6 +125,53 @@ export class ControlApi {
       })
       return
     }
+    if (req.method === 'POST' && (path === '/pause' || path === '/resume')) {
+      const pause = path === '/pause'
+      const changed = pause ? coordinator.pause() : coordinator.resume()
+      if (!changed && coordinator.phase !== 'running') {
+        this.#json(res, 409, {
+          error: `the run is ${coordinator.phase}, not running: nothing to ${path.slice(1)}`,
+        })
+        return
+      }
+      this.#json(res, 200, { paused: coordinator.paused, changed })
+      return
+    }
+    if (req.method === 'POST' && path === '/target') {
+      let parsed: unknown
+      const text = await readBody(req, 4096)
+      try {
+        parsed = JSON.parse(text)
+      } catch {
+        this.#json(res, 400, {
+          error: `body must be JSON such as {"users": 50} or {"rps": 200, "ramp": "10s"}, received ${describeValue(text)}`,
+        })
+        return
+      }
+      const body = targetBody.safeParse(parsed)
+      if (!body.success) {
+        const issue = body.error.issues[0]
+        this.#json(res, 400, {
+          error: `${issue?.path.join('.') || 'body'} ${issue?.message ?? 'is invalid'}, received ${describeValue(parsed)}: send {"users": N, "spawnRate"?: R} or {"rps": N, "ramp"?: "10s"}`,
+        })
+        return
+      }
+      const { ramp, ...change } = body.data
+      const result = coordinator.retarget({
+        ...change,
+        ...(ramp !== undefined ? { rampMs: parseDurationMs(ramp) } : {}),
+      })
+      if (!result.ok) {
+        this.#json(res, 409, { error: result.error })
+        return
+      }
+      this.#json(res, 200, {
+        ok: true,
+        targetUsers: coordinator.targetUsers,
+        targetRps: coordinator.targetRps,
+      })
+      return
+    }
     if (req.method === 'POST' && path === '/stop') {
       const text = await readBody(req, 4096)
       let reason = 'stop requested through the control API'
@@ -130,7 +196,7 @@ export class ControlApi {
       return
     }
     this.#json(res, 404, {
-      error: `no route ${req.method ?? ''} ${path}: use GET /status, GET /stats or POST /stop`,
+      error: `no route ${req.method ?? ''} ${path}: use GET /status, GET /stats, POST /stop, /pause, /resume or /target`,
     })
   }
 
@@ -144,6 +210,8 @@ export class ControlApi {
       users: c.registry.reportedUsers(),
       targetUsers: c.targetUsers,
       dispatchedUsers: c.dispatchedUsers,
+      paused: c.paused,
+      targetRps: c.targetRps,
       workers: [...c.registry.nodes.values()].map((n) => ({
         id: n.id,
         index: n.index,

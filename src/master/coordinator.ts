@@ -4,7 +4,10 @@ import type { Logger } from '../shared/logger.js'
 import type { RunEvent, RunEventKind, ThresholdResult } from '../shared/result.js'
 import { StatsAggregator } from './aggregator.js'
 import { UserSequence, nextRampTotal, rampStep, sortWorkers } from './dispatch.js'
-import { planDurationMs, targetAt, type MasterPlan } from './plan.js'
+import { planDurationMs, rateAt, targetAt, type MasterPlan, type RateNow } from './plan.js'
+import { OpenModelStats } from './open-model-stats.js'
+import { decodeHordeExtension } from '../protocol/horde-extension.js'
+import { HORDE_CONTROL_MESSAGE, type HordeControl } from '../protocol/horde-control.js'
 import { evaluateThreshold, parseThreshold, type ParsedThreshold } from './thresholds.js'
 import {
   CPU_SATURATED_PERCENT,
@@ -27,6 +30,9 @@ export interface Sample {
   workers: number
   phase: string
   warmup: boolean
+  /** Open model: the global rate the master asked for in this second. */
+  targetRps?: number
+  paused?: boolean
 }
 
 export interface Progress {
@@ -66,6 +72,17 @@ export interface RunOutcome {
   exceptions: Array<{ count: number; msg: string; traceback: string; nodes: string[] }>
   /** Workers lost (missing or gone without quit) and never replaced. */
   lostWorkers: string[]
+  /** Open model only: iterations, target rate and corrected latency. */
+  open?: OpenModelStats | null
+}
+
+/** A change asked for while the run goes on (control API, `horde ctl`). */
+export interface Retarget {
+  users?: number
+  spawnRate?: number
+  rps?: number
+  /** Open model: reach `rps` by a linear ramp over this long (0: at once). */
+  rampMs?: number
 }
 
 const RATE_WINDOW_SECONDS = 3
@@ -109,6 +126,14 @@ export class Coordinator {
   #warmupEnded = false
   #lostWorkers = new Set<string>()
   #stopWaiter: (() => void) | null = null
+  readonly openStats: OpenModelStats | null
+  #paused = false
+  /** Set by a retarget: replaces the plan's users schedule for the rest of the run. */
+  #usersOverride: { users: number; spawnRate: number } | null = null
+  /** Set by a retarget: replaces the plan's rate schedule for the rest of the run. */
+  #rateOverride: { fromRps: number; toRps: number; startMs: number; rampMs: number } | null = null
+  #rateStage = -2
+  #warnedNotOpen = new Set<string>()
 
   private constructor(options: CoordinatorOptions, socket: MasterSocket) {
     this.plan = options.plan
@@ -117,6 +142,7 @@ export class Coordinator {
     this.#socket = socket
     this.#sequence = new UserSequence(options.plan.userClasses)
     this.#thresholds = options.plan.thresholds.map(parseThreshold)
+    this.openStats = options.plan.open === null ? null : new OpenModelStats()
     socket.onMessage((routingId, envelope) => this.#onMessage(routingId, envelope))
     socket.onDrop((routingId, reason) => this.#onDrop(routingId, reason))
   }
@@ -194,7 +220,81 @@ export class Coordinator {
       abortedBy: this.#abortedBy,
       exceptions: [...this.#exceptions.values()].map((e) => ({ ...e, nodes: [...e.nodes] })),
       lostWorkers: [...this.#lostWorkers],
+      open: this.openStats,
     }
+  }
+
+  get paused(): boolean {
+    return this.#paused
+  }
+
+  /** Open model: the global rate asked for now (null in the closed model). */
+  get targetRps(): number | null {
+    return this.plan.open === null || this.#loadStartMs === null ? null : this.#rateNow(Date.now()).rps
+  }
+
+  /**
+   * Stops starting new tasks/iterations; in-flight ones finish and stats keep flowing. Horde workers pause
+   * themselves; Locust workers cannot, so their users are stopped (spawn 0) and started again on resume.
+   */
+  pause(reason = 'paused through the control API'): boolean {
+    if (this.#phase !== 'running' || this.#paused) return false
+    this.#paused = true
+    this.#event('paused', reason)
+    this.#broadcastControl({ v: 1, paused: true })
+    this.#rebalance()
+    return true
+  }
+
+  resume(reason = 'resumed through the control API'): boolean {
+    if (this.#phase !== 'running' || !this.#paused) return false
+    this.#paused = false
+    this.#event('resumed', reason)
+    this.#broadcastControl({ v: 1, paused: false })
+    this.#rebalance()
+    return true
+  }
+
+  /** Changes users (closed model, ramped at the spawn rate) or the rate (open model) for the rest of the run. */
+  retarget(change: Retarget): { ok: true } | { ok: false; error: string } {
+    if (this.#phase !== 'running') return { ok: false, error: `the run is ${this.#phase}, not running` }
+    if (this.plan.open !== null) {
+      if (change.rps === undefined) {
+        return {
+          ok: false,
+          error: 'this run is in the open model: retarget it with rps (and optionally rampMs)',
+        }
+      }
+      const now = Date.now()
+      const fromRps = this.#rateNow(now).rps
+      this.#rateOverride = { fromRps, toRps: change.rps, startMs: now, rampMs: change.rampMs ?? 0 }
+      this.#event(
+        'retargeted',
+        `rate ${round1(fromRps)}/s → ${change.rps}/s over ${(change.rampMs ?? 0) / 1000} s`,
+        {
+          fromRps,
+          toRps: change.rps,
+          rampMs: change.rampMs ?? 0,
+        },
+      )
+      this.#sendOpenRates()
+      return { ok: true }
+    }
+    if (change.users === undefined) {
+      return {
+        ok: false,
+        error: 'this run is in the closed model: retarget it with users (and optionally spawnRate)',
+      }
+    }
+    const spawnRate = change.spawnRate ?? this.#spawnRate
+    this.#usersOverride = { users: change.users, spawnRate }
+    this.#event('retargeted', `users ${this.#target} → ${change.users} at ${spawnRate}/s`, {
+      fromUsers: this.#target,
+      toUsers: change.users,
+      spawnRate,
+    })
+    this.#applySchedule()
+    return { ok: true }
   }
 
   /** Closes the socket without a run (errors before the run started). */
@@ -236,6 +336,7 @@ export class Coordinator {
     if (this.plan.warmupMs > 0) {
       this.aggregator.setMeasuredFromSec(Math.ceil((this.#loadStartMs + this.plan.warmupMs) / 1000))
     }
+    if (this.openStats !== null) this.openStats.measuredFromSec = this.aggregator.measuredFromSec
     this.#log.info(
       { users: this.plan.users, spawnRate: this.plan.spawnRate, workers: this.registry.active().length },
       'load started',
@@ -297,8 +398,15 @@ export class Coordinator {
   /** Applies the stage (or constant target) in force now; called at start and every tick. */
   #applySchedule(): void {
     if (this.#phase !== 'running' || this.#loadStartMs === null) return
+    if (this.plan.open !== null) {
+      this.#applyRateSchedule()
+      return
+    }
     const elapsed = Date.now() - this.#loadStartMs
-    const { users, spawnRate, stage } = targetAt(this.plan, elapsed)
+    const { users, spawnRate, stage } =
+      this.#usersOverride === null
+        ? targetAt(this.plan, elapsed)
+        : { ...this.#usersOverride, stage: this.#stage }
     if (stage !== this.#stage) {
       if (stage >= 0) {
         this.#event(
@@ -344,6 +452,14 @@ export class Coordinator {
     this.#dispatched = total
     const workers = sortWorkers(this.registry.active().map((n) => n.id))
     const table = this.#sequence.distribute(total, workers)
+    if (this.#paused) {
+      // Locust workers cannot pause: their users stop (spawn 0) until resume. Horde workers pause themselves.
+      for (const [id, counts] of table) {
+        if (this.registry.get(id)?.version !== -1) {
+          table.set(id, Object.fromEntries(Object.keys(counts).map((name) => [name, 0])))
+        }
+      }
+    }
     let timestamp = Date.now() / 1000
     for (const [id, userClassesCount] of table) {
       // Strictly increasing, never integral (P7): workers drop a spawn whose timestamp is not newer.
@@ -361,10 +477,103 @@ export class Coordinator {
     }
   }
 
-  /** Redistributes the current users over the current workers at once (join, loss, recovery). */
+  /** Redistributes the current users (or rate) over the current workers at once (join, loss, recovery). */
   #rebalance(): void {
     if (this.#phase !== 'running') return
-    this.#sendTable(this.#dispatched)
+    if (this.plan.open !== null) this.#sendOpenRates()
+    else this.#sendTable(this.#dispatched)
+  }
+
+  // ---- open model --------------------------------------------------------------------------------
+
+  /** The global rate now and where it is heading: the plan's stages, or the last retarget. */
+  #rateNow(now: number): RateNow {
+    const open = this.plan.open
+    if (open === null || this.#loadStartMs === null)
+      return { rps: 0, targetRps: 0, remainingMs: 0, stage: -1 }
+    const override = this.#rateOverride
+    if (override !== null) {
+      const into = now - override.startMs
+      if (override.rampMs <= 0 || into >= override.rampMs) {
+        return { rps: override.toRps, targetRps: override.toRps, remainingMs: 0, stage: this.#rateStage }
+      }
+      const rps = override.fromRps + ((override.toRps - override.fromRps) * into) / override.rampMs
+      return { rps, targetRps: override.toRps, remainingMs: override.rampMs - into, stage: this.#rateStage }
+    }
+    return rateAt(open, now - this.#loadStartMs)
+  }
+
+  #applyRateSchedule(): void {
+    const now = this.#rateNow(Date.now())
+    if (this.#rateOverride === null && now.stage !== this.#rateStage) {
+      this.#rateStage = now.stage
+      if (now.stage >= 0) {
+        this.#event(
+          'stage-started',
+          `rate stage ${now.stage + 1} of ${this.plan.open?.stages?.length ?? 0}: to ${now.targetRps}/s over ${Math.round(now.remainingMs / 1000)} s`,
+          { stage: now.stage, targetRps: now.targetRps },
+        )
+      }
+      this.#sendOpenRates()
+    } else if (this.#rateStage === -2) {
+      this.#rateStage = now.stage
+      this.#sendOpenRates()
+    }
+  }
+
+  /** Workers that can run the open model: Horde (and Boomer) announce -1; Locust workers cannot. */
+  #openWorkers(): WorkerNode[] {
+    const workers = this.registry.active()
+    for (const node of workers) {
+      if (node.version !== -1 && !this.#warnedNotOpen.has(node.id)) {
+        this.#warnedNotOpen.add(node.id)
+        this.#log.warn(
+          { workerId: node.id, version: node.version },
+          'a Locust worker cannot run the open model (target rate): it gets no load; use Horde workers',
+        )
+      }
+    }
+    return workers.filter((node) => node.version === -1)
+  }
+
+  /**
+   * Splits the global rate and the in-flight bound across the Horde workers: the rate now at once, then the
+   * ramp to where the stage (or retarget) is heading in the time left. Called at start, at each stage, and
+   * whenever the worker set changes, so the target keeps receiving the same rate when a worker dies.
+   */
+  #sendOpenRates(): void {
+    if (this.#phase !== 'running' || this.plan.open === null) return
+    const workers = this.#openWorkers()
+    if (workers.length === 0) return
+    const now = this.#rateNow(Date.now())
+    const maxInFlight = Math.max(1, Math.ceil(this.plan.users / workers.length))
+    for (const node of workers) {
+      this.#send(
+        node.id,
+        this.#control({ v: 1, open: { rps: now.rps / workers.length, maxInFlight, rampMs: 0 } }),
+      )
+      if (now.remainingMs > 0 && now.targetRps !== now.rps) {
+        this.#send(
+          node.id,
+          this.#control({
+            v: 1,
+            open: { rps: now.targetRps / workers.length, maxInFlight, rampMs: now.remainingMs },
+          }),
+        )
+      }
+      if (this.#paused) this.#send(node.id, this.#control({ v: 1, paused: true }))
+    }
+  }
+
+  #control(data: HordeControl): MasterToWorker {
+    return { type: 'custom', name: HORDE_CONTROL_MESSAGE, data }
+  }
+
+  /** Control for Horde workers only: a Locust worker would log "unknown message" for each. */
+  #broadcastControl(data: HordeControl): void {
+    for (const node of this.registry.active()) {
+      if (node.version === -1) this.#send(node.id, this.#control(data))
+    }
   }
 
   // ---- messages ----------------------------------------------------------------------------------
@@ -418,6 +627,10 @@ export class Coordinator {
       }
       case 'stats': {
         this.aggregator.addReport(id, message.report, now)
+        if (this.openStats !== null) {
+          const extension = decodeHordeExtension(message.report.extra)
+          if (extension !== null) this.openStats.add(extension)
+        }
         if (node === undefined) return
         if (message.report.extra.horde !== undefined) node.sentHorde = true
         node.userCount = message.report.userCount
@@ -619,8 +832,9 @@ export class Coordinator {
     const workers = this.registry.active().length
     const warmup = this.#loadStartMs !== null && second < this.aggregator.measuredFromSec
     if (this.#phase === 'running' || this.#phase === 'stopping') {
-      const phase = this.#stage >= 0 ? `stage-${this.#stage + 1}` : warmup ? 'warmup' : 'steady'
-      this.samples.push({
+      const stage = this.plan.open !== null ? this.#rateStage : this.#stage
+      const phase = this.#paused ? 'paused' : stage >= 0 ? `stage-${stage + 1}` : warmup ? 'warmup' : 'steady'
+      const sample: Sample = {
         second,
         targetUsers: this.#target,
         dispatchedUsers: this.#dispatched,
@@ -628,7 +842,14 @@ export class Coordinator {
         workers,
         phase,
         warmup,
-      })
+        paused: this.#paused,
+      }
+      if (this.plan.open !== null && this.#phase === 'running') {
+        const targetRps = this.#paused ? 0 : this.#rateNow(now).rps
+        sample.targetRps = targetRps
+        this.openStats?.targetRps.set(second, targetRps)
+      }
+      this.samples.push(sample)
       const bin = this.aggregator.bin(second)
       bin.users = users
       bin.workers = workers
@@ -704,4 +925,8 @@ function describeKind(version: string | number | null): string {
   if (version === -1) return 'Horde/Boomer'
   if (version === '') return 'Locust, empty version (Debian 2.12.1)'
   return `Locust ${String(version)}`
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10
 }

@@ -79,7 +79,16 @@ export class OpenModelStats {
   correctedSummary(filter?: (method: string, name: string) => boolean): LatencySummary {
     const h = filter === undefined ? this.correctedTotal : this.correctedHistogram(filter)
     if (h === null || h.totalCount === 0) {
-      return { minMs: null, maxMs: null, avgMs: null, p50Ms: null, p90Ms: null, p95Ms: null, p99Ms: null, p999Ms: null }
+      return {
+        minMs: null,
+        maxMs: null,
+        avgMs: null,
+        p50Ms: null,
+        p90Ms: null,
+        p95Ms: null,
+        p99Ms: null,
+        p999Ms: null,
+      }
     }
     const p = (q: number) => round(histogramPercentileMs(h, q))
     return {

@@ -13,7 +13,8 @@ import type { SecondBin } from './aggregator.js'
 import type { RunOutcome } from './coordinator.js'
 import { planDurationMs, type MasterPlan } from './plan.js'
 import { bucketHistogram, type StatsRow } from './stats-row.js'
-import { evaluateThreshold, parseThreshold } from './thresholds.js'
+import { evaluateThreshold, parseThreshold, type OpenWindow } from './thresholds.js'
+import type { OpenModelStats } from './open-model-stats.js'
 import { decideVerdict } from './verdict.js'
 
 /** Fields Horde adds to result.json beyond src/shared/result.ts (additive; schemaVersion unchanged). */
@@ -26,6 +27,26 @@ export interface MasterResultExtras {
   exceptions: Array<{ count: number; msg: string; traceback: string; nodes: string[] }>
   /** Why the load ended: duration, person, threshold, no-workers, workers-never-came. */
   stopCause: string
+  /** Open model (target rate) only. */
+  openModel: OpenModelResult | null
+}
+
+export interface OpenModelResult {
+  /** The rate asked for at the start, and the stages of { durationMs, rps } if any. */
+  startRps: number
+  rateStages: Array<{ durationMs: number; rps: number }> | null
+  /** Iterations in the measured window: started and dropped (no free slot within 2 s). */
+  startedIterations: number
+  droppedIterations: number
+  /** dropped / (started + dropped). */
+  droppedRate: number
+  /** Mean of the rate asked for over the measured window, and what was achieved. */
+  targetRps: number
+  achievedRps: number
+  dropsExpected: boolean
+  /** Response times measured from each iteration's intended start (coordinated omission corrected). */
+  correctedLatency: LatencySummary
+  correctedEndpoints: Array<{ method: string; name: string } & LatencySummary>
 }
 
 export type MasterRunResult = RunResult & MasterResultExtras
@@ -66,6 +87,7 @@ function timePoint(
   second: number,
   previous: TimePoint | undefined,
   warmup: boolean,
+  open: OpenModelStats | null,
 ): TimePoint {
   const point: TimePoint = {
     timeMs: second * 1000,
@@ -88,6 +110,13 @@ function timePoint(
   }
   const phase = bin?.phase ?? previous?.phase
   if (phase !== undefined) point.phase = phase
+  if (open !== null) {
+    const target = open.targetRps.get(second)
+    if (target !== undefined) point.targetRps = round(target, 1) ?? 0
+    const counts = open.iterations.get(second)
+    point.iterationsStarted = counts?.started ?? 0
+    point.droppedIterations = counts?.dropped ?? 0
+  }
   return point
 }
 
@@ -99,7 +128,15 @@ export function buildTimeSeries(outcome: RunOutcome): TimePoint[] {
   const points: TimePoint[] = []
   for (let second = first; second <= last; second++) {
     const warmup = second < outcome.aggregator.measuredFromSec
-    points.push(timePoint(outcome.aggregator.seconds.get(second), second, points[points.length - 1], warmup))
+    points.push(
+      timePoint(
+        outcome.aggregator.seconds.get(second),
+        second,
+        points[points.length - 1],
+        warmup,
+        outcome.open ?? null,
+      ),
+    )
   }
   return points
 }
@@ -110,8 +147,8 @@ export function runConfig(plan: MasterPlan, workers: number): RunConfig {
     scenarioFile: plan.scenarioFile,
     host: plan.host,
     users: plan.stages === null ? plan.users : null,
-    spawnRate: plan.spawnRate,
-    targetRps: null,
+    spawnRate: plan.open === null ? plan.spawnRate : null,
+    targetRps: plan.open === null ? null : plan.open.startRps,
     durationMs: planDurationMs(plan),
     warmupMs: plan.warmupMs,
     workers,
@@ -128,9 +165,44 @@ export function runConfig(plan: MasterPlan, workers: number): RunConfig {
 
 export function evaluateThresholds(plan: MasterPlan, outcome: RunOutcome): ThresholdResult[] {
   const measuredSeconds = Math.max(0.001, (outcome.measuredToMs - outcome.measuredFromMs) / 1000)
+  const open = openWindow(outcome)
   return plan.thresholds.map((t) =>
-    evaluateThreshold(parseThreshold(t), outcome.aggregator.measured, measuredSeconds),
+    evaluateThreshold(parseThreshold(t), outcome.aggregator.measured, measuredSeconds, open),
   )
+}
+
+/** The open model's figures over the measured window, for thresholds and the verdict. */
+export function openWindow(outcome: RunOutcome): OpenWindow | null {
+  const open = outcome.open ?? null
+  if (open === null) return null
+  const fromSec = Math.floor(outcome.measuredFromMs / 1000)
+  const toSec = Math.ceil(outcome.measuredToMs / 1000)
+  return { stats: open, ...open.countsBetween(fromSec, toSec) }
+}
+
+function openModelResult(
+  plan: MasterPlan,
+  outcome: RunOutcome,
+  measuredSeconds: number,
+): OpenModelResult | null {
+  const window = openWindow(outcome)
+  if (plan.open === null || window === null) return null
+  const fromSec = Math.floor(outcome.measuredFromMs / 1000)
+  const toSec = Math.ceil(outcome.measuredToMs / 1000)
+  const targets = [...window.stats.targetRps].filter(([s]) => s >= fromSec && s < toSec).map(([, r]) => r)
+  const scheduled = window.started + window.dropped
+  return {
+    startRps: plan.open.startRps,
+    rateStages: plan.open.stages,
+    startedIterations: window.started,
+    droppedIterations: window.dropped,
+    droppedRate: scheduled > 0 ? (round(window.dropped / scheduled, 6) ?? 0) : 0,
+    targetRps: round(targets.reduce((a, b) => a + b, 0) / Math.max(1, targets.length), 1) ?? 0,
+    achievedRps: round(window.started / measuredSeconds, 1) ?? 0,
+    dropsExpected: plan.open.dropsExpected,
+    correctedLatency: window.stats.correctedSummary(),
+    correctedEndpoints: window.stats.correctedEndpoints(),
+  }
 }
 
 /** Turns a finished run into result.json's model, verdict included. */
@@ -138,7 +210,8 @@ export function buildResult(plan: MasterPlan, outcome: RunOutcome): MasterRunRes
   const measured = outcome.aggregator.measured
   const measuredSeconds = Math.max(0.001, (outcome.measuredToMs - outcome.measuredFromMs) / 1000)
   const thresholds = evaluateThresholds(plan, outcome)
-  const { verdict, reasons } = decideVerdict(plan, outcome, thresholds)
+  const { verdict, reasons } = decideVerdict(plan, outcome, thresholds, openWindow(outcome))
+  const openModel = openModelResult(plan, outcome, measuredSeconds)
   const rows = [...measured.rows.values()].sort(
     (a, b) => a.name.localeCompare(b.name) || a.method.localeCompare(b.method),
   )
@@ -171,6 +244,7 @@ export function buildResult(plan: MasterPlan, outcome: RunOutcome): MasterRunRes
       rps: round(total.requests / measuredSeconds) ?? 0,
       totalBytes: Math.round(total.totalBytes),
       ...latencySummary(total),
+      ...(openModel !== null ? { droppedIterations: openModel.droppedIterations } : {}),
     },
     endpoints: rows.map((row) => endpointResult(row, measuredSeconds)),
     errors: [...outcome.aggregator.errors.values()].sort((a, b) => b.occurrences - a.occurrences),
@@ -188,5 +262,6 @@ export function buildResult(plan: MasterPlan, outcome: RunOutcome): MasterRunRes
       plan.warmupMs > 0 ? { requests: warmupTotal.requests, failures: warmupTotal.failures } : null,
     exceptions: outcome.exceptions,
     stopCause: outcome.cause,
+    openModel,
   }
 }

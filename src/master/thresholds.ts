@@ -3,6 +3,13 @@ import type { ThresholdResult } from '../shared/result.js'
 import type { StatsWindow } from './aggregator.js'
 import type { PlanThreshold } from './plan.js'
 import { StatsRow } from './stats-row.js'
+import type { IterationCounts, OpenModelStats } from './open-model-stats.js'
+import { histogramPercentileMs } from '../protocol/horde-extension.js'
+
+/** The open model's figures over the measured window (null in the closed model). */
+export interface OpenWindow extends IterationCounts {
+  stats: OpenModelStats
+}
 
 /**
  * k6's threshold vocabulary on Locust-style stats. `http_*` metrics look only at rows whose method is an HTTP
@@ -15,6 +22,12 @@ const METRICS = {
   req_duration: { kind: 'duration', httpOnly: false },
   req_failed: { kind: 'failed', httpOnly: false },
   reqs: { kind: 'count', httpOnly: false },
+  // Open model: response times from each iteration's intended start (coordinated omission corrected).
+  http_req_duration_corrected: { kind: 'corrected', httpOnly: true },
+  req_duration_corrected: { kind: 'corrected', httpOnly: false },
+  // Open model: iterations dropped for want of a free slot, and iterations started.
+  dropped_iterations: { kind: 'iterations', httpOnly: false },
+  iterations: { kind: 'iterations', httpOnly: false },
 } as const
 type MetricName = keyof typeof METRICS
 type MetricKind = (typeof METRICS)[MetricName]['kind']
@@ -23,6 +36,8 @@ const AGGREGATIONS: Record<MetricKind, string[]> = {
   duration: ['avg', 'min', 'med', 'max', 'p(N)'],
   failed: ['rate'],
   count: ['count', 'rate'],
+  corrected: ['avg', 'min', 'med', 'max', 'p(N)'],
+  iterations: ['count', 'rate'],
 }
 
 const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT'])
@@ -125,14 +140,49 @@ function selectRows(threshold: ParsedThreshold, window: StatsWindow): StatsRow {
   return merged
 }
 
+/** Open-model metrics: iteration counts and the corrected latency. */
+function observeOpen(threshold: ParsedThreshold, open: OpenWindow, measuredSeconds: number): number | null {
+  const kind = METRICS[threshold.metric].kind
+  if (kind === 'iterations') {
+    const count = threshold.metric === 'dropped_iterations' ? open.dropped : open.started
+    if (threshold.aggregation === 'count') return count
+    return measuredSeconds > 0 ? count / measuredSeconds : null
+  }
+  const httpOnly = METRICS[threshold.metric].httpOnly
+  const histogram = open.stats.correctedHistogram(
+    (method, name) =>
+      (!httpOnly || HTTP_METHODS.has(method.toUpperCase())) &&
+      (threshold.filters.name === undefined || name === threshold.filters.name) &&
+      (threshold.filters.method === undefined ||
+        method.toUpperCase() === threshold.filters.method.toUpperCase()),
+  )
+  if (histogram === null || histogram.totalCount === 0) return null
+  switch (threshold.aggregation) {
+    case 'avg':
+      return histogram.mean / 1000
+    case 'min':
+      return histogram.minNonZeroValue / 1000
+    case 'max':
+      return histogram.maxValue / 1000
+    case 'med':
+      return histogramPercentileMs(histogram, 50)
+    default:
+      return histogramPercentileMs(histogram, threshold.percentile ?? 100)
+  }
+}
+
 /** The value the threshold compares, or null when no request matched (such a threshold fails: it proved nothing). */
 export function observe(
   threshold: ParsedThreshold,
   window: StatsWindow,
   measuredSeconds: number,
+  open: OpenWindow | null = null,
 ): number | null {
-  const row = selectRows(threshold, window)
   const kind = METRICS[threshold.metric].kind
+  if (kind === 'corrected' || kind === 'iterations') {
+    return open === null ? null : observeOpen(threshold, open, measuredSeconds)
+  }
+  const row = selectRows(threshold, window)
   if (kind === 'count') {
     if (threshold.aggregation === 'count') return row.requests
     return measuredSeconds > 0 ? row.requests / measuredSeconds : null
@@ -174,8 +224,9 @@ export function evaluateThreshold(
   threshold: ParsedThreshold,
   window: StatsWindow,
   measuredSeconds: number,
+  open: OpenWindow | null = null,
 ): ThresholdResult {
-  const observed = observe(threshold, window, measuredSeconds)
+  const observed = observe(threshold, window, measuredSeconds, open)
   return {
     metric: threshold.source.metric,
     expression: threshold.source.expression,

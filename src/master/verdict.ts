@@ -1,12 +1,15 @@
 import type { ThresholdResult, Verdict } from '../shared/result.js'
 import type { RunOutcome } from './coordinator.js'
 import type { MasterPlan } from './plan.js'
+import type { OpenWindow } from './thresholds.js'
 
 /** A worker saturated for this share of the measured window (or 5 s, whichever is longer) makes the run invalid. */
 export const SATURATED_SHARE = 0.1
 /** Users below 95 % of what was dispatched for more than this share of the measured window: invalid. */
 export const UNDER_TARGET_SHARE = 0.2
 export const UNDER_TARGET_RATIO = 0.95
+/** Open model: more than this share of scheduled iterations dropped means the generator fell short. */
+export const DROPPED_SHARE = 0.01
 
 export interface VerdictDecision {
   verdict: Verdict
@@ -22,6 +25,7 @@ export function decideVerdict(
   plan: MasterPlan,
   outcome: RunOutcome,
   thresholds: ThresholdResult[],
+  open: OpenWindow | null = null,
 ): VerdictDecision {
   const invalid: string[] = []
   const measuredSamples = outcome.samples.filter((s) => !s.warmup && s.second * 1000 < outcome.measuredToMs)
@@ -58,11 +62,22 @@ export function decideVerdict(
   }
   if (outcome.loadStartedAtMs !== null && measuredSamples.length > 0) {
     const under = measuredSamples.filter(
-      (s) => s.dispatchedUsers > 0 && s.users < Math.floor(UNDER_TARGET_RATIO * s.dispatchedUsers),
+      (s) =>
+        s.paused !== true &&
+        s.dispatchedUsers > 0 &&
+        s.users < Math.floor(UNDER_TARGET_RATIO * s.dispatchedUsers),
     ).length
     if (under / measuredSamples.length > UNDER_TARGET_SHARE) {
       invalid.push(
         `Workers ran fewer users than dispatched for ${under} of ${measuredSamples.length} measured seconds (below ${UNDER_TARGET_RATIO * 100} % of target).`,
+      )
+    }
+  }
+  if (open !== null && !(plan.open?.dropsExpected ?? false)) {
+    const scheduled = open.started + open.dropped
+    if (scheduled > 0 && open.dropped / scheduled > DROPPED_SHARE) {
+      invalid.push(
+        `The generator dropped ${open.dropped} of ${scheduled} scheduled iterations (${((100 * open.dropped) / scheduled).toFixed(1)} %): too few slots (--users ${plan.users}) for rate × latency, so the target never saw the asked-for rate. Raise --users or add workers; set dropsExpected: true in the scenario if drops are the point.`,
       )
     }
   }

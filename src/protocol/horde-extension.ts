@@ -133,7 +133,7 @@ export function encodeHordeExtension(input: {
   entries: Array<{ method: string; name: string; second?: number; histogram: Histogram }>
   seconds?: Array<{ second: number; histogram: Histogram }>
   eventLoopDelayMaxMs?: number
-  correctedEntries?: Array<{ method: string; name: string; histogram: Histogram }>
+  correctedEntries?: Array<{ method: string; name: string; second?: number; histogram: Histogram }>
   iterations?: HordeIterationCounts[]
   open?: HordeOpenModelState
 }): HordeStatsExtension {
@@ -156,6 +156,7 @@ export function encodeHordeExtension(input: {
     extension.correctedEntries = input.correctedEntries.map((e) => ({
       method: e.method,
       name: e.name,
+      ...(e.second !== undefined ? { second: e.second } : {}),
       hist: encodeHistogram(e.histogram),
     }))
   }
@@ -173,7 +174,11 @@ const extensionSchema = z.object({
   ),
   seconds: z.array(z.object({ second: z.number(), hist: z.string() })).optional(),
   eventLoopDelayMaxMs: z.number().optional(),
-  correctedEntries: z.array(z.object({ method: z.string(), name: z.string(), hist: z.string() })).optional(),
+  correctedEntries: z
+    .array(
+      z.object({ method: z.string(), name: z.string(), second: z.number().optional(), hist: z.string() }),
+    )
+    .optional(),
   iterations: z
     .array(
       z.object({ second: z.number(), started: z.number().int().min(0), dropped: z.number().int().min(0) }),

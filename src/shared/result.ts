@@ -59,6 +59,8 @@ export interface TimePoint {
   /** Open model (target RPS): targeted and achieved rate, dropped iterations. */
   targetRps?: number
   droppedIterations?: number
+  /** Open model: iterations started in this second (the achieved rate). */
+  iterationsStarted?: number
   /** A phase label (stage index, 'paused', ...). */
   phase?: string
 }

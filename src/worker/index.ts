@@ -34,5 +34,6 @@ export type {
   WaitSpec,
   HttpOptions,
   Stage,
+  RateStage,
 } from './scenario-types.js'
 export type { HttpClient, HttpResponse, RequestOptions } from './http/http-types.js'

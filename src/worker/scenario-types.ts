@@ -91,6 +91,12 @@ export interface HttpOptions {
   headers?: Record<string, string>
 }
 
+/** An open-model stage: the rate moves linearly from the previous stage's rate to `rps` over `duration`. */
+export interface RateStage {
+  duration: string
+  rps: number
+}
+
 export interface Stage {
   duration: string
   users: number
@@ -111,6 +117,14 @@ export interface ScenarioOptions {
   thresholds?: Record<string, ReadonlyArray<string | { threshold: string; abortOnFail?: boolean }>>
   /** Load shape: stages of { duration, users, spawnRate }, run in order. */
   stages?: Stage[]
+  /**
+   * Open model: iterations (one task by weight, or one pass of a `sequence`) start at this global rate per
+   * second, split across workers, whatever the target's latency. Or stages of { duration, rps }, each ramping
+   * linearly from the previous rate. `users` (or --users) then bounds the iterations in flight.
+   */
+  rate?: number | RateStage[]
+  /** Open model: dropped iterations are expected (a stress test), so they do not make the run `invalid`. */
+  dropsExpected?: boolean
   /** Excluded from headline numbers and thresholds. */
   warmup?: string
   /** How long users get to finish their task when stopped ('0s' default: stop at once). */

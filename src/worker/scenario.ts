@@ -119,6 +119,20 @@ const scenarioSchema = z.strictObject({
     )
     .min(1)
     .optional(),
+  rate: z
+    .union([
+      z.number().positive({ message: 'must be a positive number of iterations per second' }),
+      z
+        .array(
+          z.strictObject({
+            duration,
+            rps: z.number().min(0, { message: 'must be ≥ 0 iterations per second' }),
+          }),
+        )
+        .min(1, { message: 'needs at least one { duration, rps } stage' }),
+    ])
+    .optional(),
+  dropsExpected: z.boolean().optional(),
   warmup: duration.optional(),
   stopTimeout: duration.optional(),
 })

@@ -9,32 +9,33 @@ import {
 } from '../protocol/horde-extension.js'
 import type { StatsEntry } from './stats.js'
 
+type PerSecond = Map<number, Histogram>
+
 /**
- * High-resolution response-time histograms for the Horde extension of the stats report: one per endpoint
- * and one per completion second, so a Horde master gets percentiles within 0.1 % instead of Locust's
- * 2-significant-digit buckets. In the open model also the coordinated-omission-corrected times (response
- * time + how late the iteration started). Plain Locust masters ignore all of it.
+ * High-resolution response-time histograms for the Horde extension of the stats report, per endpoint and
+ * completion second (so a Horde master can split a report at the warm-up edge and keep percentiles within
+ * 0.1 % instead of Locust's 2-significant-digit buckets), plus one per second for all requests. In the open
+ * model also the coordinated-omission-corrected times (response time + how late the iteration started).
+ * Plain Locust masters ignore all of it.
  */
 export class StatsHistograms {
-  /** Per endpoint and completion second, so a Horde master can split a report at the warm-up boundary. */
-  private byEntry = new Map<StatsEntry, Map<number, Histogram>>()
-  private correctedByEntry = new Map<StatsEntry, Histogram>()
-  private bySecond = new Map<number, Histogram>()
+  private byEntry = new Map<StatsEntry, PerSecond>()
+  private correctedByEntry = new Map<StatsEntry, PerSecond>()
+  private bySecond: PerSecond = new Map()
   /** Set while the worker runs the open model. */
   openModel = false
 
   record(entry: StatsEntry, responseTimeMs: number | null, lagMs: number): void {
     if (responseTimeMs === null) return
     const second = Math.floor(Date.now() / 1000)
-    let perSecond = this.byEntry.get(entry)
-    if (perSecond === undefined) {
-      perSecond = new Map()
-      this.byEntry.set(entry, perSecond)
-    }
-    recordResponseTimeMs(histogramFor(perSecond, second), responseTimeMs)
+    recordResponseTimeMs(histogramFor(perSecondOf(this.byEntry, entry), second), responseTimeMs)
     recordResponseTimeMs(histogramFor(this.bySecond, second), responseTimeMs)
-    if (this.openModel)
-      recordResponseTimeMs(histogramFor(this.correctedByEntry, entry), responseTimeMs + lagMs)
+    if (this.openModel) {
+      recordResponseTimeMs(
+        histogramFor(perSecondOf(this.correctedByEntry, entry), second),
+        responseTimeMs + lagMs,
+      )
+    }
   }
 
   /** The extension for the report being sent, then a reset (reports are deltas). */
@@ -43,20 +44,10 @@ export class StatsHistograms {
     iterations: HordeIterationCounts[] = [],
     open?: HordeOpenModelState,
   ): HordeStatsExtension {
-    const perEntry = (map: Map<StatsEntry, Histogram>) =>
-      [...map].map(([entry, histogram]) => ({ method: entry.method, name: entry.name, histogram }))
-    const entries = [...this.byEntry].flatMap(([entry, perSecond]) =>
-      [...perSecond].map(([second, histogram]) => ({
-        method: entry.method,
-        name: entry.name,
-        second,
-        histogram,
-      })),
-    )
     const extension = encodeHordeExtension({
-      entries,
+      entries: flatten(this.byEntry),
       seconds: [...this.bySecond].map(([second, histogram]) => ({ second, histogram })),
-      correctedEntries: perEntry(this.correctedByEntry),
+      correctedEntries: flatten(this.correctedByEntry),
       iterations,
       ...(open !== undefined ? { open } : {}),
       ...(eventLoopDelayMaxMs !== undefined ? { eventLoopDelayMaxMs } : {}),
@@ -70,6 +61,26 @@ export class StatsHistograms {
     this.correctedByEntry = new Map()
     this.bySecond = new Map()
   }
+}
+
+function flatten(map: Map<StatsEntry, PerSecond>) {
+  return [...map].flatMap(([entry, perSecond]) =>
+    [...perSecond].map(([second, histogram]) => ({
+      method: entry.method,
+      name: entry.name,
+      second,
+      histogram,
+    })),
+  )
+}
+
+function perSecondOf(map: Map<StatsEntry, PerSecond>, entry: StatsEntry): PerSecond {
+  let perSecond = map.get(entry)
+  if (perSecond === undefined) {
+    perSecond = new Map()
+    map.set(entry, perSecond)
+  }
+  return perSecond
 }
 
 function histogramFor<K>(map: Map<K, Histogram>, key: K): Histogram {

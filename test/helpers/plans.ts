@@ -12,6 +12,7 @@ export function testPlan(overrides: Partial<MasterPlan> = {}): MasterPlan {
     spawnRate: 4,
     durationMs: 6000,
     stages: null,
+    open: null,
     warmupMs: 0,
     stopTimeoutMs: 2000,
     thresholds: [],
