@@ -12,6 +12,7 @@ import { evaluateThreshold, parseThreshold, type ParsedThreshold } from './thres
 import {
   CPU_SATURATED_PERCENT,
   HEARTBEAT_TIMEOUT_MS,
+  HORDE_HEARTBEAT_TIMEOUT_MS,
   LOOP_BLOCKED_MS,
   MISSING_REMOVAL_MS,
   WorkerRegistry,
@@ -122,6 +123,7 @@ export class Coordinator {
   #stage = -2
   #rampTimer: NodeJS.Timeout | null = null
   #tick: NodeJS.Timeout | null = null
+  #livenessTick: NodeJS.Timeout | null = null
   #lastSpawnTimestamp = 0
   #warmupEnded = false
   #lostWorkers = new Set<string>()
@@ -191,6 +193,8 @@ export class Coordinator {
   /** Waits for workers, runs the load for the plan's duration (or until stopped), and stops the workers. */
   async run(): Promise<RunOutcome> {
     this.#tick = setInterval(() => this.#onTick(), 1000)
+    // Liveness is checked four times a second so a lost worker's load moves within a heartbeat timeout.
+    this.#livenessTick = setInterval(() => this.#safely(() => this.#checkLiveness(Date.now(), false)), 250)
     try {
       const came = await this.#waitForWorkers()
       if (came) {
@@ -200,6 +204,7 @@ export class Coordinator {
       await this.#stopWorkers()
     } finally {
       if (this.#tick !== null) clearInterval(this.#tick)
+      if (this.#livenessTick !== null) clearInterval(this.#livenessTick)
       if (this.#rampTimer !== null) clearTimeout(this.#rampTimer)
       this.#phase = 'done'
       await this.#socket.close()
@@ -460,21 +465,25 @@ export class Coordinator {
         }
       }
     }
-    let timestamp = Date.now() / 1000
     for (const [id, userClassesCount] of table) {
-      // Strictly increasing, never integral (P7): workers drop a spawn whose timestamp is not newer.
-      if (timestamp <= this.#lastSpawnTimestamp) timestamp = this.#lastSpawnTimestamp + 0.0001
-      if (Number.isInteger(timestamp)) timestamp += 0.0001
-      this.#lastSpawnTimestamp = timestamp
       this.#send(id, {
         type: 'spawn',
-        timestamp,
+        timestamp: this.#nextSpawnTimestamp(),
         userClassesCount,
         host: this.plan.host,
         stopTimeoutSec: this.plan.stopTimeoutMs / 1000,
         parsedOptions: {},
       })
     }
+  }
+
+  /** Strictly increasing, never integral (P7): workers drop a spawn whose timestamp is not newer. */
+  #nextSpawnTimestamp(): number {
+    let timestamp = Date.now() / 1000
+    if (timestamp <= this.#lastSpawnTimestamp) timestamp = this.#lastSpawnTimestamp + 0.0001
+    if (Number.isInteger(timestamp)) timestamp += 0.0001
+    this.#lastSpawnTimestamp = timestamp
+    return timestamp
   }
 
   /** Redistributes the current users (or rate) over the current workers at once (join, loss, recovery). */
@@ -548,6 +557,15 @@ export class Coordinator {
     const now = this.#rateNow(Date.now())
     const maxInFlight = Math.max(1, Math.ceil(this.plan.users / workers.length))
     for (const node of workers) {
+      // A spawn with no users first: it carries the host and stop_timeout, and starts the test on the worker.
+      this.#send(node.id, {
+        type: 'spawn',
+        timestamp: this.#nextSpawnTimestamp(),
+        userClassesCount: Object.fromEntries(this.plan.userClasses.map((c) => [c.name, 0])),
+        host: this.plan.host,
+        stopTimeoutSec: this.plan.stopTimeoutMs / 1000,
+        parsedOptions: {},
+      })
       this.#send(
         node.id,
         this.#control({ v: 1, open: { rps: now.rps / workers.length, maxInFlight, rampMs: 0 } }),
@@ -753,7 +771,7 @@ export class Coordinator {
   #onTick(): void {
     try {
       const now = Date.now()
-      this.#checkLiveness(now)
+      this.#checkLiveness(now, true)
       this.#applySchedule()
       this.#checkWarmup(now)
       this.#sample(now)
@@ -763,7 +781,16 @@ export class Coordinator {
     }
   }
 
-  #checkLiveness(now: number): void {
+  #safely(fn: () => void): void {
+    try {
+      fn()
+    } catch (error) {
+      this.#log.error({ err: error }, 'master tick failed')
+    }
+  }
+
+  /** `everySecond`: also count saturated seconds (once per second, not on the quick liveness ticks). */
+  #checkLiveness(now: number, everySecond: boolean): void {
     for (const node of [...this.registry.nodes.values()]) {
       if (node.state === 'quit') continue
       if (node.state === 'missing') {
@@ -778,7 +805,8 @@ export class Coordinator {
         }
         continue
       }
-      if (now - node.lastHeartbeatMs > HEARTBEAT_TIMEOUT_MS) {
+      const timeoutMs = node.version === -1 ? HORDE_HEARTBEAT_TIMEOUT_MS : HEARTBEAT_TIMEOUT_MS
+      if (now - node.lastHeartbeatMs > timeoutMs) {
         node.state = 'missing'
         node.missingSinceMs = now
         node.missingEvents += 1
@@ -799,6 +827,7 @@ export class Coordinator {
         }
         continue
       }
+      if (!everySecond) continue
       const loopDelay = this.aggregator.eventLoopDelayMaxMs.get(node.id) ?? 0
       if (
         this.#phase === 'running' &&

@@ -3,6 +3,11 @@ import type { WorkerSummary } from '../shared/result.js'
 
 /** Locust marks a worker missing 4–5 s after its last heartbeat (§5.2); we check against wall time each second. */
 export const HEARTBEAT_TIMEOUT_MS = 4000
+/**
+ * Horde workers heartbeat every second and never block their loop for long (they say so when they do), so
+ * three missed beats are enough: their users (or their share of the rate) move sooner.
+ */
+export const HORDE_HEARTBEAT_TIMEOUT_MS = 3000
 /** A missing worker is forgotten after a minute, as Locust does (HEARTBEAT_DEAD_INTERNAL = -60). */
 export const MISSING_REMOVAL_MS = 60_000
 /** Locust's CPU warning threshold (CPU_WARNING_THRESHOLD). */
