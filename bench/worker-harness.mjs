@@ -3,24 +3,39 @@
 // messages per second, so nearly all the CPU measured is the worker's.
 //   node bench/worker-harness.mjs closed USERS SECONDS   → {"rps":N, ...} last line
 //   node bench/worker-harness.mjs idle USERS             → {"users":N,"rssBytes":..,"bytesPerUser":..}
+//   node bench/worker-harness.mjs open RPS SECONDS       → {"targetRps":N,"achievedRps":..,"jitterP99Ms":..}
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { MasterSocket } from '../dist/src/protocol/index.js'
+import { decodeHistogram, createResponseTimeHistogram } from '../dist/src/protocol/horde-extension.js'
 
 const [mode = 'closed', usersArg = '64', secondsArg = '10'] = process.argv.slice(2)
 const users = Number(usersArg)
 const seconds = Number(secondsArg)
 const root = fileURLToPath(new URL('..', import.meta.url))
-const scenario = mode === 'idle' ? 'bench/scenarios/idle-users.ts' : 'bench/scenarios/closed-small.ts'
-const userClass = mode === 'idle' ? 'Sleeper' : 'Hammer'
+const scenario = {
+  idle: 'bench/scenarios/idle-users.ts',
+  closed: 'bench/scenarios/closed-small.ts',
+  open: 'bench/scenarios/open-small.ts',
+}[mode]
+const userClass = { idle: 'Sleeper', closed: 'Hammer', open: 'Arrival' }[mode]
+// Open model: per-second started/dropped iterations and the scheduler's start lag.
+const iterations = new Map()
+const startLag = createResponseTimeHistogram()
 
 const master = await MasterSocket.bind({ host: '127.0.0.1', port: 0 })
+// Extra node flags for the worker, e.g. HORDE_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+// The worker gets the same young-generation size `horde run` gives its workers (src/cli/worker-node-flags.ts).
+const nodeArgs = [
+  '--max-semi-space-size=64',
+  ...(process.env.HORDE_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+]
 const worker = spawn(
   process.execPath,
-  ['bin/horde.js', 'worker', scenario, '--master-port', String(master.port)],
+  [...nodeArgs, 'bin/horde.js', 'worker', scenario, '--master-port', String(master.port)],
   {
     cwd: root,
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.HORDE_BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit'],
     env: { ...process.env, HORDE_LOG_LEVEL: 'warn' },
   },
 )
@@ -40,15 +55,35 @@ const quitPromise = new Promise((resolve) => {
       master.send(id, {
         type: 'spawn',
         timestamp: Date.now() / 1000 + 0.000123,
-        userClassesCount: { [userClass]: users },
+        userClassesCount: { [userClass]: mode === 'open' ? 0 : users },
         host: null,
         stopTimeoutSec: 0,
         parsedOptions: {},
       })
+      if (mode === 'open') {
+        master.send(id, {
+          type: 'custom',
+          name: 'horde_control',
+          data: { v: 1, open: { rps: users, maxInFlight: 1000, rampMs: 0 } },
+        })
+      }
       spawnedAt = performance.now()
     } else if (message.type === 'spawningComplete') spawned()
-    else if (message.type === 'stats') requests += message.report.statsTotal.numRequests
-    else if (message.type === 'heartbeat') {
+    else if (message.type === 'stats') {
+      requests += message.report.statsTotal.numRequests
+      const ext = message.report.extra.horde
+      for (const c of ext?.iterations ?? []) {
+        const e = iterations.get(c.second) ?? { started: 0, dropped: 0 }
+        e.started += c.started
+        e.dropped += c.dropped
+        iterations.set(c.second, e)
+      }
+      // Steady state only: the first report covers start-up (JIT, first connections), like a warm-up.
+      if (ext?.open?.startLagHist && performance.now() - spawnedAt > 3500) {
+        const h = decodeHistogram(ext.open.startLagHist)
+        if (h) startLag.add(h)
+      }
+    } else if (message.type === 'heartbeat') {
       lastRss = message.memoryBytes ?? lastRss
       master.send(id, { type: 'heartbeat' })
     } else if (message.type === 'quit') resolve()
@@ -63,6 +98,28 @@ if (mode === 'idle') {
   master.send(nodeId, { type: 'quit' })
   await quitPromise
   console.log(JSON.stringify({ users, rssBytes: rssIdle, rssMB: Math.round(rssIdle / 1e6) }))
+} else if (mode === 'open') {
+  await new Promise((r) => setTimeout(r, seconds * 1000))
+  master.send(nodeId, { type: 'quit' })
+  await quitPromise
+  // Whole seconds only, skipping the first three (start-up, as a warm-up would) and the last (quit).
+  const whole = [...iterations].sort((a, b) => a[0] - b[0]).slice(3, -1)
+  if (process.env.HORDE_BENCH_VERBOSE)
+    console.error(JSON.stringify([...iterations].sort((a, b) => a[0] - b[0])))
+  const started = whole.reduce((s, [, c]) => s + c.started, 0)
+  const dropped = whole.reduce((s, [, c]) => s + c.dropped, 0)
+  const achievedRps = Math.round(started / Math.max(1, whole.length))
+  console.log(
+    JSON.stringify({
+      targetRps: users,
+      achievedRps,
+      ratio: Math.round((achievedRps / users) * 10000) / 10000,
+      dropped,
+      jitterP99Ms: Math.round((startLag.getValueAtPercentile(99) / 1000) * 1000) / 1000,
+      jitterMaxMs: Math.round(startLag.maxValue) / 1000,
+      seconds: whole.length,
+    }),
+  )
 } else {
   await new Promise((r) => setTimeout(r, seconds * 1000))
   master.send(nodeId, { type: 'quit' })

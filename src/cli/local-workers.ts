@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
+import { WORKER_NODE_FLAGS } from './worker-node-flags.js'
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -41,6 +42,7 @@ export function startLocalWorkers(options: {
   const children: ChildProcess[] = []
   for (let i = 0; i < options.count; i++) {
     const args = [
+      ...WORKER_NODE_FLAGS,
       bin,
       'worker',
       options.scenarioFile,

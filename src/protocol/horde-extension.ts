@@ -82,6 +82,8 @@ export interface HordeOpenModelState {
   maxInFlight: number
   /** Worst lateness of an iteration start against its schedule in the interval (ms): scheduler jitter. */
   maxStartLagMs: number
+  /** Lateness of every iteration start against its schedule in the interval (µs, encoded histogram). */
+  startLagHist?: string
   paused: boolean
 }
 
@@ -190,6 +192,7 @@ const extensionSchema = z.object({
       inFlight: z.number(),
       maxInFlight: z.number(),
       maxStartLagMs: z.number(),
+      startLagHist: z.string().optional(),
       paused: z.boolean(),
     })
     .optional(),

@@ -1,5 +1,10 @@
 import type { Logger } from '../shared/logger.js'
-import type { HordeIterationCounts } from '../protocol/horde-extension.js'
+import {
+  createResponseTimeHistogram,
+  recordResponseTimeMs,
+  type Histogram,
+  type HordeIterationCounts,
+} from '../protocol/horde-extension.js'
 import { ArrivalSchedule } from './arrival-schedule.js'
 import { UserAbortedError, type HttpTransport } from './http/http-client.js'
 import { isStopUser } from './scenario.js'
@@ -11,6 +16,8 @@ import type { UserClass } from './user-runner.js'
 class Slot {
   readonly contexts = new Map<string, UserContext>()
   inFlight: Promise<void> | null = null
+  /** Taken out of the pool by a resize while busy: not returned when its iteration ends. */
+  retired = false
 }
 
 /** The scheduler wakes at least this often, so pause and retarget take effect quickly. */
@@ -58,6 +65,8 @@ export class OpenModelRunner {
   private nextUserIndex = 0
   /** Worst lateness of a tick against the earliest due arrival it served, since the last report (ms). */
   maxStartLagMs = 0
+  /** Lateness of each iteration start against its schedule, since the last report: the scheduler's jitter. */
+  startLag: Histogram = createResponseTimeHistogram(32)
 
   constructor(
     private readonly deps: OpenModelDeps,
@@ -108,6 +117,7 @@ export class OpenModelRunner {
     }
     while (this.slots.length > maxInFlight) {
       const slot = this.slots.pop() as Slot
+      slot.retired = true
       const freeIndex = this.free.indexOf(slot)
       if (freeIndex >= 0) this.free.splice(freeIndex, 1)
     }
@@ -164,18 +174,25 @@ export class OpenModelRunner {
   private tick = (): void => {
     this.timer = null
     if (!this.running || this.paused) return
-    const now = performance.now()
+    this.admitDue(performance.now())
+    const nextDue = this.schedule.dueAt(this.issued)
+    const delay = Math.min(MAX_TICK_MS, Math.max(0, nextDue - performance.now()))
+    this.timer = setTimeout(this.tick, delay)
+  }
+
+  /**
+   * Queues every arrival due by `now` and starts what the free slots allow. Called from the timer and also
+   * whenever an iteration ends: under load the event loop is busy with responses, and starting due arrivals
+   * right there keeps the start-time jitter near the gap between two completions instead of a timer tick.
+   */
+  private admitDue(now: number): void {
     const due = Math.floor(this.schedule.dueBy(now))
     if (due > this.issued) {
       const lag = now - this.schedule.dueAt(this.issued)
       if (lag > this.maxStartLagMs) this.maxStartLagMs = lag
+      while (this.issued < due) this.queue.push(this.schedule.dueAt(this.issued++))
     }
-    const second = Math.floor(Date.now() / 1000)
-    while (this.issued < due) this.queue.push(this.schedule.dueAt(this.issued++))
-    this.drainQueue(now, second)
-    const nextDue = this.schedule.dueAt(this.issued)
-    const delay = Math.min(MAX_TICK_MS, Math.max(0, nextDue - performance.now()))
-    this.timer = setTimeout(this.tick, delay)
+    if (this.queueHead < this.queue.length) this.drainQueue(now, Math.floor(Date.now() / 1000))
   }
 
   /** Starts queued arrivals in free slots; drops the ones that waited longer than maxQueueMs. */
@@ -192,6 +209,7 @@ export class OpenModelRunner {
       if (slot === undefined) break
       this.queueHead++
       this.count(second, 1, 0)
+      recordResponseTimeMs(this.startLag, now - intendedAt)
       this.startIteration(slot, intendedAt)
     }
     // Compact now and then rather than shifting on every start.
@@ -229,11 +247,9 @@ export class OpenModelRunner {
     slot.inFlight = this.runIteration(slot, intendedAt).finally(() => {
       slot.inFlight = null
       // A slot removed by resize() while busy is simply not returned to the pool.
-      if (!this.stopped && this.slots.includes(slot)) {
+      if (!this.stopped && !slot.retired) {
         this.free.push(slot)
-        if (this.running && !this.paused && this.queued > 0) {
-          this.drainQueue(performance.now(), Math.floor(Date.now() / 1000))
-        }
+        if (this.running && !this.paused) this.admitDue(performance.now())
       }
     })
   }

@@ -10,7 +10,7 @@ import { HealthMonitor, type HealthSample } from './health.js'
 import type { Scenario } from './scenario-types.js'
 import { RequestStats } from './stats.js'
 import { StatsHistograms } from './stats-histograms.js'
-import { HORDE_EXTENSION_KEY } from '../protocol/horde-extension.js'
+import { HORDE_EXTENSION_KEY, encodeHistogram } from '../protocol/horde-extension.js'
 import { HORDE_CONTROL_MESSAGE, parseHordeControl, type HordeControl } from '../protocol/horde-control.js'
 import { OpenModelRunner } from './open-model.js'
 import { UserPool } from './user-pool.js'
@@ -413,9 +413,13 @@ export class HordeWorker {
             inFlight: open.inFlight,
             maxInFlight: open.maxInFlight,
             maxStartLagMs: Math.round(open.maxStartLagMs * 100) / 100,
+            startLagHist: encodeHistogram(open.startLag),
             paused: this.pool.paused,
           }
-    if (open !== null) open.maxStartLagMs = 0
+    if (open !== null) {
+      open.maxStartLagMs = 0
+      open.startLag.reset()
+    }
     const report: StatsReport = {
       stats: delta.stats,
       statsTotal: delta.statsTotal,
