@@ -862,7 +862,16 @@ export class Coordinator {
     const warmup = this.#loadStartMs !== null && second < this.aggregator.measuredFromSec
     if (this.#phase === 'running' || this.#phase === 'stopping') {
       const stage = this.plan.open !== null ? this.#rateStage : this.#stage
-      const phase = this.#paused ? 'paused' : stage >= 0 ? `stage-${stage + 1}` : warmup ? 'warmup' : 'steady'
+      const phase =
+        this.#phase === 'stopping'
+          ? 'stopping'
+          : this.#paused
+            ? 'paused'
+            : stage >= 0
+              ? `stage-${stage + 1}`
+              : warmup
+                ? 'warmup'
+                : 'steady'
       const sample: Sample = {
         second,
         targetUsers: this.#target,

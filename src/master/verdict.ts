@@ -64,6 +64,8 @@ export function decideVerdict(
     const under = measuredSamples.filter(
       (s) =>
         s.paused !== true &&
+        // Users leave while the run stops: those seconds say nothing about the generator.
+        s.phase !== 'stopping' &&
         s.dispatchedUsers > 0 &&
         s.users < Math.floor(UNDER_TARGET_RATIO * s.dispatchedUsers),
     ).length
