@@ -25,9 +25,10 @@ const startLag = createResponseTimeHistogram()
 
 const master = await MasterSocket.bind({ host: '127.0.0.1', port: 0 })
 // Extra node flags for the worker, e.g. HORDE_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
-// The worker gets the same young-generation size `horde run` gives its workers (src/cli/worker-node-flags.ts).
+// In the open model the worker gets the young generation `horde run` gives open-model workers
+// (src/cli/worker-node-flags.ts).
 const nodeArgs = [
-  '--max-semi-space-size=64',
+  ...(mode === 'open' ? ['--max-semi-space-size=64'] : []),
   ...(process.env.HORDE_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
 ]
 const worker = spawn(

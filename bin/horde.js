@@ -1,3 +1,3 @@
-#!/usr/bin/env -S node --max-semi-space-size=64
+#!/usr/bin/env node
 // The compiled CLI lives in dist/ (built by `npm install` via the prepare script, or `npm run build`).
 import '../dist/src/cli/main.js'

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { WORKER_NODE_FLAGS } from './worker-node-flags.js'
+import { OPEN_MODEL_NODE_FLAGS } from './worker-node-flags.js'
 import { createWriteStream, existsSync, mkdirSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -32,6 +32,8 @@ export function startLocalWorkers(options: {
   scenarioFile: string
   masterPort: number
   host: string | null
+  /** Open model: workers get a larger young generation (WORKER_NODE_FLAGS) for a steadier start schedule. */
+  openModel?: boolean
   logDir: string
   logger: Logger
   /** Called when a worker process exits, with its index, exit code and log file. */
@@ -42,7 +44,7 @@ export function startLocalWorkers(options: {
   const children: ChildProcess[] = []
   for (let i = 0; i < options.count; i++) {
     const args = [
-      ...WORKER_NODE_FLAGS,
+      ...(options.openModel === true ? OPEN_MODEL_NODE_FLAGS : []),
       bin,
       'worker',
       options.scenarioFile,

@@ -76,6 +76,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           scenarioFile,
           masterPort: coordinator.port,
           host: settings.host,
+          openModel: plan.open !== null,
           logDir: resolve(settings.out ?? `horde-results/${plan.runId}`, 'workers'),
           logger,
           onExit: (index, code, logFile) => {
