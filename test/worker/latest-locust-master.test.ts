@@ -32,7 +32,7 @@ describe('a Horde worker under a latest Locust master (fixture bytes)', () => {
     const port = Number(router.lastEndpoint?.split(':').at(-1))
     const worker = startHorde([
       'worker',
-      `${REPO_ROOT}test/scenarios/lifecycle.ts`,
+      `${REPO_ROOT}test/scenarios/interop.ts`,
       '--master-port',
       String(port),
       '--host',
@@ -59,7 +59,8 @@ describe('a Horde worker under a latest Locust master (fixture bytes)', () => {
     const send = (name: string) => router!.send([id!, fixture(name)])
     await send('latest-003-m2w-ack.bin')
     await send('latest-005-m2w-heartbeat.bin')
-    // The spec's spawn names MyUser/OtherUser, which this scenario does not define: served by weight.
+    // The spec's spawn names MyUser/OtherUser, which this scenario does not define: served by weight (every
+    // class of interop.ts makes HTTP requests, so the target sees load whichever is picked).
     await send('latest-007-m2w-spawn.bin')
     const complete = (await waitFor('spawningComplete')) as Extract<
       WorkerToMaster,
