@@ -512,6 +512,7 @@ export class Coordinator {
     return rateAt(open, now - this.#loadStartMs)
   }
 
+  /** Sends rates at load start (#rateStage starts at -2, which no stage has) and at each stage change. */
   #applyRateSchedule(): void {
     const now = this.#rateNow(Date.now())
     if (this.#rateOverride === null && now.stage !== this.#rateStage) {
@@ -523,9 +524,6 @@ export class Coordinator {
           { stage: now.stage, targetRps: now.targetRps },
         )
       }
-      this.#sendOpenRates()
-    } else if (this.#rateStage === -2) {
-      this.#rateStage = now.stage
       this.#sendOpenRates()
     }
   }

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { LOCUST_BIN } from './locust.js'
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
-export const LOCUST_BIN = '/usr/bin/locust'
+export { LOCUST_BIN }
 export const VOTE_LOCUSTFILE = fileURLToPath(new URL('./locustfiles/vote_locustfile.py', import.meta.url))
 
 export interface Started {
