@@ -57,7 +57,10 @@ describe('open model in one worker', () => {
     const started = extensions()
       .flatMap((e) => e.iterations ?? [])
       .reduce((s, c) => s + c.started, 0)
-    expect(started).toBe(served)
+    // An iteration started in the very tick the quit arrives is aborted before its request leaves: started
+    // may exceed served by the few arrivals of that instant, never the other way round.
+    expect(started - served).toBeGreaterThanOrEqual(0)
+    expect(started - served).toBeLessThanOrEqual(3)
     // Per-second arrivals at the target stay at the rate (full seconds only).
     const perSecond = [...target!.arrivalsPerSecond().values()].slice(1, -1)
     for (const n of perSecond) expect(Math.abs(n - 300)).toBeLessThan(15)
