@@ -3,15 +3,20 @@
 // messages per second, so nearly all the CPU measured is the worker's.
 //   node bench/worker-harness.mjs closed USERS SECONDS   → {"rps":N, ...} last line
 //   node bench/worker-harness.mjs idle USERS             → {"users":N,"rssBytes":..,"bytesPerUser":..}
-//   node bench/worker-harness.mjs open RPS SECONDS       → {"targetRps":N,"achievedRps":..,"jitterP99Ms":..}
+//   node bench/worker-harness.mjs open RPS SECONDS [WARMUP_SECONDS=10]
+//        → {"targetRps":N,"achievedRps":..,"jitterP99Ms":..} over the steady state after the warm-up, plus the
+//          warm-up's own figures (start-up and JIT compilation, which share the worker's core)
+// HORDE_BENCH_WORKER_CPU=N pins the worker alone to CPU N (run the harness itself elsewhere, e.g. with
+// `taskset -c 0`): the harness plays the master, and a real master does not share its workers' cores.
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { MasterSocket } from '../dist/src/protocol/index.js'
 import { decodeHistogram, createResponseTimeHistogram } from '../dist/src/protocol/horde-extension.js'
 
-const [mode = 'closed', usersArg = '64', secondsArg = '10'] = process.argv.slice(2)
+const [mode = 'closed', usersArg = '64', secondsArg = '10', warmupArg = '10'] = process.argv.slice(2)
 const users = Number(usersArg)
 const seconds = Number(secondsArg)
+const warmupMs = Number(warmupArg) * 1000
 const root = fileURLToPath(new URL('..', import.meta.url))
 const scenario = {
   idle: 'bench/scenarios/idle-users.ts',
@@ -19,9 +24,11 @@ const scenario = {
   open: 'bench/scenarios/open-small.ts',
 }[mode]
 const userClass = { idle: 'Sleeper', closed: 'Hammer', open: 'Arrival' }[mode]
-// Open model: per-second started/dropped iterations and the scheduler's start lag.
+// Open model: per-second started/dropped iterations and the scheduler's start lag, in the steady state and
+// during the warm-up.
 const iterations = new Map()
 const startLag = createResponseTimeHistogram()
+const warmupStartLag = createResponseTimeHistogram()
 
 const master = await MasterSocket.bind({ host: '127.0.0.1', port: 0 })
 // Extra node flags for the worker, e.g. HORDE_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
@@ -31,9 +38,11 @@ const nodeArgs = [
   ...(mode === 'open' ? ['--max-semi-space-size=64'] : []),
   ...(process.env.HORDE_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
 ]
+const workerCpu = process.env.HORDE_BENCH_WORKER_CPU
+const workerArgs = [...nodeArgs, 'bin/horde.js', 'worker', scenario, '--master-port', String(master.port)]
 const worker = spawn(
-  process.execPath,
-  [...nodeArgs, 'bin/horde.js', 'worker', scenario, '--master-port', String(master.port)],
+  workerCpu ? 'taskset' : process.execPath,
+  workerCpu ? ['-c', workerCpu, process.execPath, ...workerArgs] : workerArgs,
   {
     cwd: root,
     stdio: ['ignore', process.env.HORDE_BENCH_VERBOSE ? 'inherit' : 'ignore', 'inherit'],
@@ -62,11 +71,16 @@ const quitPromise = new Promise((resolve) => {
         parsedOptions: {},
       })
       if (mode === 'open') {
-        master.send(id, {
-          type: 'custom',
-          name: 'horde_control',
-          data: { v: 1, open: { rps: users, maxInFlight: 1000, rampMs: 0 } },
-        })
+        // HORDE_BENCH_RAMP_S=N: reach the rate by a linear ramp from ~0 over N seconds, as a rate stage would.
+        const rampMs = Number(process.env.HORDE_BENCH_RAMP_S ?? 0) * 1000
+        for (const open of rampMs > 0
+          ? [
+              { rps: 1, maxInFlight: 1000, rampMs: 0 },
+              { rps: users, maxInFlight: 1000, rampMs },
+            ]
+          : [{ rps: users, maxInFlight: 1000, rampMs: 0 }]) {
+          master.send(id, { type: 'custom', name: 'horde_control', data: { v: 1, open } })
+        }
       }
       spawnedAt = performance.now()
     } else if (message.type === 'spawningComplete') spawned()
@@ -79,11 +93,9 @@ const quitPromise = new Promise((resolve) => {
         e.dropped += c.dropped
         iterations.set(c.second, e)
       }
-      // Steady state only: the first report covers start-up (JIT, first connections), like a warm-up.
-      if (ext?.open?.startLagHist && performance.now() - spawnedAt > 3500) {
-        const h = decodeHistogram(ext.open.startLagHist)
-        if (h) startLag.add(h)
-      }
+      // A report covers the 3 s before it: those that end after the warm-up are the steady state.
+      const h = ext?.open?.startLagHist ? decodeHistogram(ext.open.startLagHist) : null
+      if (h) (performance.now() - spawnedAt - 3000 >= warmupMs ? startLag : warmupStartLag).add(h)
     } else if (message.type === 'heartbeat') {
       lastRss = message.memoryBytes ?? lastRss
       master.send(id, { type: 'heartbeat' })
@@ -100,25 +112,35 @@ if (mode === 'idle') {
   await quitPromise
   console.log(JSON.stringify({ users, rssBytes: rssIdle, rssMB: Math.round(rssIdle / 1e6) }))
 } else if (mode === 'open') {
+  const spawnedAtS = Date.now() / 1000
   await new Promise((r) => setTimeout(r, seconds * 1000))
   master.send(nodeId, { type: 'quit' })
   await quitPromise
-  // Whole seconds only, skipping the first three (start-up, as a warm-up would) and the last (quit).
-  const whole = [...iterations].sort((a, b) => a[0] - b[0]).slice(3, -1)
+  // Whole seconds after the warm-up, without the last (quit).
+  const whole = [...iterations]
+    .sort((a, b) => a[0] - b[0])
+    .filter(([second]) => second >= Math.ceil(spawnedAtS + warmupMs / 1000))
+    .slice(0, -1)
   if (process.env.HORDE_BENCH_VERBOSE)
     console.error(JSON.stringify([...iterations].sort((a, b) => a[0] - b[0])))
   const started = whole.reduce((s, [, c]) => s + c.started, 0)
   const dropped = whole.reduce((s, [, c]) => s + c.dropped, 0)
   const achievedRps = Math.round(started / Math.max(1, whole.length))
+  const ms = (us) => Math.round(us) / 1000
   console.log(
     JSON.stringify({
       targetRps: users,
       achievedRps,
       ratio: Math.round((achievedRps / users) * 10000) / 10000,
       dropped,
-      jitterP99Ms: Math.round((startLag.getValueAtPercentile(99) / 1000) * 1000) / 1000,
-      jitterMaxMs: Math.round(startLag.maxValue) / 1000,
+      jitterP99Ms: ms(startLag.getValueAtPercentile(99)),
+      jitterMaxMs: ms(startLag.maxValue),
       seconds: whole.length,
+      warmup: {
+        seconds: warmupMs / 1000,
+        jitterP99Ms: ms(warmupStartLag.getValueAtPercentile(99)),
+        jitterMaxMs: ms(warmupStartLag.maxValue),
+      },
     }),
   )
 } else {
