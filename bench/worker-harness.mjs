@@ -21,7 +21,7 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 const scenario = {
   idle: 'bench/scenarios/idle-users.ts',
   closed: 'bench/scenarios/closed-small.ts',
-  open: 'bench/scenarios/open-small.ts',
+  open: process.env.HORDE_BENCH_SCENARIO ?? 'bench/scenarios/open-small.ts',
 }[mode]
 const userClass = { idle: 'Sleeper', closed: 'Hammer', open: 'Arrival' }[mode]
 // Open model: per-second started/dropped iterations and the scheduler's start lag, in the steady state and
