@@ -1,13 +1,13 @@
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
-import { startProcess, stopProcess, type Started } from '../helpers/processes.js'
+import { startProcess, stopProcess, type TestProcess } from '../helpers/processes.js'
 
 const SCENARIO = join(import.meta.dirname, '../helpers/scenarios/vote.ts')
 
 describe('horde run rejects bad input before any load (exit 104)', () => {
   let target: DemoTarget
-  const started: Started[] = []
+  const started: TestProcess[] = []
   beforeAll(async () => {
     target = await startDemoTarget()
   })
@@ -16,7 +16,7 @@ describe('horde run rejects bad input before any load (exit 104)', () => {
     await target.close()
   })
 
-  async function run(args: string[]): Promise<{ code: number | null; output: string }> {
+  async function run(args: string[]): Promise<{ code: number | string; output: string }> {
     const child = startProcess(process.execPath, ['bin/horde.js', 'run', ...args])
     started.push(child)
     const code = await child.exited

@@ -5,15 +5,9 @@ import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
 import type { MasterRunResult } from '../../src/master/result-builder.js'
-import {
-  VOTE_SCENARIO,
-  startHordeWorker,
-  startLocustWorker,
-  startProcess,
-  stopProcess,
-  waitFor,
-  type Started,
-} from '../helpers/processes.js'
+import { startProcess, stopProcess, waitFor, type TestProcess } from '../helpers/processes.js'
+import { startLocustWorker } from '../helpers/locust.js'
+import { startHordeWorker, VOTE_SCENARIO } from '../helpers/horde-cli.js'
 
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -25,7 +19,7 @@ async function freePort(): Promise<number> {
 
 describe('horde master (headless, for a cluster)', () => {
   let target: DemoTarget | undefined
-  const started: Started[] = []
+  const started: TestProcess[] = []
   let out: string
 
   beforeAll(() => {

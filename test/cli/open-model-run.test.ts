@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { MasterRunResult } from '../../src/master/result-builder.js'
 import { REPO_ROOT, startHorde } from '../helpers/horde-cli.js'
-import { freePort, killAllStarted, type TestProcess } from '../helpers/child-processes.js'
+import { freePort, killAllStarted, type TestProcess } from '../helpers/processes.js'
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js'
 
 let target: TargetServer | undefined

@@ -4,17 +4,17 @@ import { join } from 'node:path'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
 import type { MasterRunResult } from '../../src/master/result-builder.js'
-import { startProcess, stopProcess, type Started } from '../helpers/processes.js'
+import { startProcess, stopProcess, type TestProcess } from '../helpers/processes.js'
 
 const SCENARIOS = join(import.meta.dirname, '../helpers/scenarios')
 
-function hordeRun(args: string[]): Started {
+function hordeRun(args: string[]): TestProcess {
   return startProcess(process.execPath, ['bin/horde.js', 'run', ...args])
 }
 
 describe('horde run (master in-process, local Horde workers on loopback)', () => {
   let target: DemoTarget | undefined
-  let run: Started | undefined
+  let run: TestProcess | undefined
   let out: string
 
   beforeAll(() => {

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { startProcess, type TestProcess } from './child-processes.js'
+import { REPO_ROOT, startProcess, type TestProcess } from './processes.js'
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export { REPO_ROOT }
+export const VOTE_SCENARIO = fileURLToPath(new URL('./scenarios/vote.ts', import.meta.url))
 export const HORDE_BIN = `${REPO_ROOT}bin/horde.js`
 
 /** Runs the built CLI (`npm test` builds first; run `npm run build` before `npx vitest`). */
@@ -14,4 +15,23 @@ export function startHorde(args: string[], env: NodeJS.ProcessEnv = {}): TestPro
     cwd: REPO_ROOT,
     env: { ...process.env, HORDE_LOG_LEVEL: 'info', ...env },
   })
+}
+
+/** A Horde worker process (the built CLI: run `npm run build` first) connected to our master. */
+export function startHordeWorker(masterPort: number, host: string, scenario = VOTE_SCENARIO): TestProcess {
+  return startProcess(
+    process.execPath,
+    [
+      'bin/horde.js',
+      'worker',
+      scenario,
+      '--master-host',
+      '127.0.0.1',
+      '--master-port',
+      String(masterPort),
+      '--host',
+      host,
+    ],
+    { env: { HORDE_LOG_LEVEL: 'warn' } },
+  )
 }

@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs'
-import { startProcess, type TestProcess } from './child-processes.js'
+import { fileURLToPath } from 'node:url'
+import { startProcess, type TestProcess } from './processes.js'
 
 /** Debian's Locust 2.12.1 (python3-locust), installed by scripts/install-test-deps.sh. */
 export const LOCUST_BIN = '/usr/bin/locust'
+export const VOTE_LOCUSTFILE = fileURLToPath(new URL('./locustfiles/vote_locustfile.py', import.meta.url))
 
 export interface LocustMasterOptions {
   locustfile: string
@@ -77,4 +79,19 @@ function parseCsvLine(line: string): string[] {
   }
   out.push(current)
   return out
+}
+
+/** A real Debian Locust 2.12.1 worker connected to our master. */
+export function startLocustWorker(masterPort: number, locustfile = VOTE_LOCUSTFILE): TestProcess {
+  return startProcess(LOCUST_BIN, [
+    '-f',
+    locustfile,
+    '--worker',
+    '--master-host',
+    '127.0.0.1',
+    '--master-port',
+    String(masterPort),
+    '--loglevel',
+    'WARNING',
+  ])
 }

@@ -1,72 +1,127 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createWriteStream } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { LOCUST_BIN } from './locust.js'
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
-export { LOCUST_BIN }
-export const VOTE_LOCUSTFILE = fileURLToPath(new URL('./locustfiles/vote_locustfile.py', import.meta.url))
 
-export interface Started {
+/** A child process a test started: output captured, killed by PID at the end whatever happens. */
+export interface TestProcess {
   child: ChildProcess
-  output: () => string
-  exited: Promise<number | null>
+  pid: number
+  output(): string
+  /** Resolves when a line matching `pattern` appears (stdout or stderr), rejects after `timeoutMs`. */
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<string>
+  /** Resolves with the exit code (or signal name) when the process ends. */
+  exited: Promise<number | string>
+  kill(signal?: NodeJS.Signals): void
 }
 
-/** Starts a process we own; tests kill it by PID in finally/afterEach. Output is kept for failure messages. */
-export function startProcess(
-  command: string,
-  args: string[],
-  options: { env?: NodeJS.ProcessEnv; logFile?: string } = {},
-): Started {
+export interface StartOptions {
+  /** Defaults to the repository root. */
+  cwd?: string
+  /** Added to this process's environment. */
+  env?: NodeJS.ProcessEnv
+}
+
+const started = new Set<TestProcess>()
+/** Output kept per process: enough for failure messages without growing without bound. */
+const MAX_OUTPUT_CHARS = 4_000_000
+
+export function startProcess(command: string, args: string[], options: StartOptions = {}): TestProcess {
   const child = spawn(command, args, {
-    cwd: REPO_ROOT,
+    cwd: options.cwd ?? REPO_ROOT,
     env: { ...process.env, ...options.env },
-    stdio: ['pipe', 'pipe', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
-  let text = ''
-  const log = options.logFile === undefined ? null : createWriteStream(options.logFile)
-  const keep = (chunk: Buffer): void => {
-    text += chunk.toString('utf8')
-    if (text.length > 200_000) text = text.slice(-100_000)
-    log?.write(chunk)
+  if (child.pid === undefined) throw new Error(`could not start ${command}`)
+  let output = ''
+  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = []
+  const onData = (chunk: Buffer): void => {
+    output += chunk.toString()
+    if (output.length > MAX_OUTPUT_CHARS) output = output.slice(-MAX_OUTPUT_CHARS / 2)
+    for (const waiter of [...waiters]) {
+      const match = output.match(waiter.pattern)
+      if (match) {
+        waiters.splice(waiters.indexOf(waiter), 1)
+        waiter.resolve(match[0])
+      }
+    }
   }
-  child.stdout?.on('data', keep)
-  child.stderr?.on('data', keep)
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
-  return { child, output: () => text, exited }
+  child.stdout?.on('data', onData)
+  child.stderr?.on('data', onData)
+  const exited = new Promise<number | string>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? signal ?? -1))
+  })
+  const proc: TestProcess = {
+    child,
+    pid: child.pid,
+    output: () => output,
+    exited,
+    waitFor(pattern, timeoutMs) {
+      const match = output.match(pattern)
+      if (match) return Promise.resolve(match[0])
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1)
+          reject(
+            new Error(
+              `timed out after ${timeoutMs} ms waiting for ${pattern} in output of ${command}:\n${output.slice(-3000)}`,
+            ),
+          )
+        }, timeoutMs)
+        const waiter = {
+          pattern,
+          resolve: (line: string) => {
+            clearTimeout(timer)
+            resolve(line)
+          },
+        }
+        waiters.push(waiter)
+      })
+    },
+    kill(signal = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(child.pid as number, signal)
+        } catch {
+          // already gone
+        }
+      }
+    },
+  }
+  started.add(proc)
+  void exited.then(() => started.delete(proc))
+  return proc
 }
 
-/** A real Debian Locust 2.12.1 worker connected to our master. */
-export function startLocustWorker(masterPort: number, locustfile = VOTE_LOCUSTFILE): Started {
-  return startProcess(LOCUST_BIN, [
-    '-f',
-    locustfile,
-    '--worker',
-    '--master-host',
-    '127.0.0.1',
-    '--master-port',
-    String(masterPort),
-    '--loglevel',
-    'WARNING',
-  ])
+/** Kills every process this helper started that is still running (call in afterEach). */
+export async function killAllStarted(): Promise<void> {
+  const running = [...started]
+  for (const proc of running) proc.kill('SIGKILL')
+  await Promise.all(running.map((p) => p.exited))
 }
 
-/** Kills a process we started (by its PID) and waits for it to exit. */
+/** A free TCP port on 127.0.0.1 (for programs that cannot bind port 0 and report it). */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net')
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address()
+      const port = typeof address === 'object' && address !== null ? address.port : 0
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+/** Kills a process we started (by its PID) and waits up to 5 s for it to exit. */
 export async function stopProcess(
-  started: Started | undefined,
+  proc: TestProcess | undefined,
   signal: NodeJS.Signals = 'SIGKILL',
 ): Promise<void> {
-  if (started === undefined) return
-  const { child } = started
-  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-    try {
-      process.kill(child.pid, signal)
-    } catch {
-      // already gone
-    }
-    await Promise.race([started.exited, new Promise((resolve) => setTimeout(resolve, 5000))])
-  }
+  if (proc === undefined) return
+  proc.kill(signal)
+  await Promise.race([proc.exited, new Promise((resolve) => setTimeout(resolve, 5000))])
 }
 
 export async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
@@ -75,25 +130,4 @@ export async function waitFor(condition: () => boolean, timeoutMs: number, what:
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
-}
-
-export const VOTE_SCENARIO = fileURLToPath(new URL('./scenarios/vote.ts', import.meta.url))
-
-/** A Horde worker process (the built CLI: run `npm run build` first) connected to our master. */
-export function startHordeWorker(masterPort: number, host: string, scenario = VOTE_SCENARIO): Started {
-  return startProcess(
-    process.execPath,
-    [
-      'bin/horde.js',
-      'worker',
-      scenario,
-      '--master-host',
-      '127.0.0.1',
-      '--master-port',
-      String(masterPort),
-      '--host',
-      host,
-    ],
-    { env: { HORDE_LOG_LEVEL: 'warn' } },
-  )
 }

@@ -4,19 +4,15 @@ import { ControlApi } from '../../src/master/control-api.js'
 import { buildResult } from '../../src/master/result-builder.js'
 import { createLogger } from '../../src/shared/logger.js'
 import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
-import {
-  startHordeWorker,
-  startLocustWorker,
-  stopProcess,
-  waitFor,
-  type Started,
-} from '../helpers/processes.js'
+import { stopProcess, waitFor, type TestProcess } from '../helpers/processes.js'
+import { startLocustWorker } from '../helpers/locust.js'
+import { startHordeWorker } from '../helpers/horde-cli.js'
 import { testPlan } from '../helpers/plans.js'
 
 const logger = createLogger({ role: 'master', level: process.env.HORDE_TEST_LOG ?? 'silent' })
 
 describe('Horde master with Horde workers', () => {
-  const workers: Started[] = []
+  const workers: TestProcess[] = []
   let target: DemoTarget | undefined
 
   afterEach(async () => {
@@ -55,7 +51,7 @@ describe('Horde master with Horde workers', () => {
       30_000,
       'load',
     )
-    const victim = workers[1] as Started
+    const victim = workers[1] as TestProcess
     const killedAt = Date.now()
     process.kill(victim.child.pid as number, 'SIGKILL')
     const outcome = await running

@@ -3,13 +3,14 @@ import { Coordinator } from '../../src/master/coordinator.js'
 import { buildResult } from '../../src/master/result-builder.js'
 import { createLogger } from '../../src/shared/logger.js'
 import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
-import { startLocustWorker, stopProcess, type Started } from '../helpers/processes.js'
+import { stopProcess, type TestProcess } from '../helpers/processes.js'
+import { startLocustWorker } from '../helpers/locust.js'
 import { testPlan } from '../helpers/plans.js'
 
 const logger = createLogger({ role: 'master', level: process.env.HORDE_TEST_LOG ?? 'silent' })
 
 describe('Horde master driving real Locust 2.12.1 workers', () => {
-  const workers: Started[] = []
+  const workers: TestProcess[] = []
   let target: DemoTarget | undefined
   let coordinator: Coordinator | undefined
 

@@ -4,7 +4,7 @@ import { Router } from 'zeromq'
 import { decodeFromWorker } from '../../src/protocol/codec.js'
 import type { WorkerToMaster } from '../../src/protocol/messages.js'
 import { REPO_ROOT, startHorde } from '../helpers/horde-cli.js'
-import { killAllStarted } from '../helpers/child-processes.js'
+import { killAllStarted } from '../helpers/processes.js'
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js'
 
 /**

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startHorde, REPO_ROOT } from '../helpers/horde-cli.js'
 import { readLocustCsv, startLocustMaster } from '../helpers/locust.js'
-import { freePort, killAllStarted } from '../helpers/child-processes.js'
+import { freePort, killAllStarted } from '../helpers/processes.js'
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js'
 
 let target: TargetServer | undefined

@@ -6,7 +6,7 @@ import {
 } from '../../src/protocol/horde-extension.js'
 import { HORDE_CONTROL_MESSAGE } from '../../src/protocol/horde-control.js'
 import { REPO_ROOT, startHorde } from '../helpers/horde-cli.js'
-import { killAllStarted } from '../helpers/child-processes.js'
+import { killAllStarted } from '../helpers/processes.js'
 import { ProtocolDriver } from '../helpers/protocol-driver.js'
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js'
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { REPO_ROOT, startHorde } from '../helpers/horde-cli.js'
-import { killAllStarted } from '../helpers/child-processes.js'
+import { killAllStarted } from '../helpers/processes.js'
 
 let dir: string | undefined
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { REPO_ROOT, startHorde } from '../helpers/horde-cli.js'
-import { killAllStarted } from '../helpers/child-processes.js'
+import { killAllStarted } from '../helpers/processes.js'
 import { ProtocolDriver } from '../helpers/protocol-driver.js'
 import { startTargetServer, type TargetServer } from '../helpers/target-server.js'
 
