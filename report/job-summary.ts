@@ -61,6 +61,13 @@ export function renderJobSummary(result: RunResult, options: JobSummaryOptions =
     `| ${formatCount(t.requests)} | ${withDelta(formatRate(t.rps), cmp?.headline.rps)} | ${formatPercent(t.failureRate)} | ${withDelta(formatMs(t.p50Ms), cmp?.headline.p50)} | ${withDelta(formatMs(t.p95Ms), cmp?.headline.p95)} | ${withDelta(formatMs(t.p99Ms), cmp?.headline.p99)} |`,
     '',
   )
+  const om = result.openModel
+  if (om !== undefined && om !== null) {
+    lines.push(
+      `Open model: ${formatRate(om.achievedRps)} of ${formatRate(om.targetRps)} iterations/s achieved, ${formatCount(om.droppedIterations)} dropped; p99 from the intended start (coordinated omission corrected) ${formatMs(om.correctedLatency.p99Ms)}, p95 ${formatMs(om.correctedLatency.p95Ms)}.`,
+      '',
+    )
+  }
 
   if (result.thresholds.length > 0) {
     lines.push('### Thresholds', '', '| | Metric | Condition | Observed |', '|---|---|---|---:|')

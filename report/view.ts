@@ -131,6 +131,20 @@ export function buildReportView(result: RunResult, options: ReportViewOptions) {
       delta: deltaView(cmp?.headline.p99, 'ms'),
     },
   ]
+  const om = result.openModel ?? null
+  if (om !== null) {
+    // Coordinated omission: the actual-send p99 hides how long iterations waited to start.
+    kpis.push({
+      label: 'p99 corrected',
+      value: formatMs(om.correctedLatency.p99Ms),
+      sub: 'from each intended start',
+      delta: null,
+      bad:
+        om.correctedLatency.p99Ms !== null &&
+        t.p99Ms !== null &&
+        om.correctedLatency.p99Ms > 2 * t.p99Ms + 10,
+    })
+  }
   if (openModel && t.droppedIterations !== undefined) {
     kpis.push({
       label: 'Dropped',
@@ -155,6 +169,18 @@ export function buildReportView(result: RunResult, options: ReportViewOptions) {
       label: openModel ? 'Target rate' : 'Users',
       value: openModel ? `${formatRate(c.targetRps)}/s` : formatCount(c.users),
     },
+    ...(om !== null
+      ? [
+          {
+            label: 'Achieved rate',
+            value: `${formatRate(om.achievedRps)}/s of ${formatRate(om.targetRps)}/s (${formatPercent(om.targetRps > 0 ? om.achievedRps / om.targetRps : 0)})`,
+          },
+          {
+            label: 'Iterations',
+            value: `${formatCount(om.startedIterations)} started, ${formatCount(om.droppedIterations)} dropped${om.dropsExpected ? ' (drops expected)' : ''}`,
+          },
+        ]
+      : []),
     { label: 'Workers', value: formatCount(c.workers) },
     ...(openModel
       ? []

@@ -162,4 +162,25 @@ export interface RunResult {
   thresholds: ThresholdResult[]
   events: RunEvent[]
   workers: WorkerSummary[]
+  /** Open model (target rate) only; results written before it existed lack it. */
+  openModel?: OpenModelResult | null
 }
+
+export interface OpenModelResult {
+  /** The rate asked for at the start, and the stages of { durationMs, rps } if any. */
+  startRps: number
+  rateStages: Array<{ durationMs: number; rps: number }> | null
+  /** Iterations in the measured window: started and dropped (no free slot within 2 s). */
+  startedIterations: number
+  droppedIterations: number
+  /** dropped / (started + dropped). */
+  droppedRate: number
+  /** Mean of the rate asked for over the measured window, and what was achieved. */
+  targetRps: number
+  achievedRps: number
+  dropsExpected: boolean
+  /** Response times measured from each iteration's intended start (coordinated omission corrected). */
+  correctedLatency: LatencySummary
+  correctedEndpoints: Array<{ method: string; name: string } & LatencySummary>
+}
+

@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
+import { formatMs } from '../../report/format.js'
 import type { MasterRunResult } from '../../src/master/result-builder.js'
 import { REPO_ROOT, startHorde } from '../helpers/horde-cli.js'
 import { freePort, killAllStarted, type TestProcess } from '../helpers/processes.js'
@@ -143,6 +144,13 @@ describe('horde run in the open model', () => {
     const r = result(out)
     expect(r.openModel!.correctedLatency.p99Ms!).toBeGreaterThan(700)
     expect(r.totals.p99Ms!).toBeLessThan(r.openModel!.correctedLatency.p99Ms! / 2)
+    // The report written next to result.json shows the corrected p99 too, not only the actual one.
+    const html = readFileSync(join(out, 'index.html'), 'utf8')
+    expect(html).toMatch(
+      new RegExp(
+        `p99 corrected[^]{0,300}?${formatMs(r.openModel!.correctedLatency.p99Ms).replace('.', '\\.')}`,
+      ),
+    )
 
     const slow = await startTargetServer()
     try {

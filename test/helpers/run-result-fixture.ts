@@ -2,6 +2,7 @@ import {
   RESULT_SCHEMA_VERSION,
   type EndpointResult,
   type ErrorResult,
+  type OpenModelResult,
   type RunEvent,
   type RunResult,
   type TimePoint,
@@ -142,6 +143,7 @@ export function makeRunResult(options: FixtureOptions = {}): RunResult {
       point.rps = round(rps)
       point.targetRps = target
       point.droppedIterations = dropped
+      point.iterationsStarted = Math.round(rps)
     }
     if (options.perEndpointSeries ?? true) {
       const map: NonNullable<TimePoint['endpoints']> = {}
@@ -363,5 +365,35 @@ export function makeRunResult(options: FixtureOptions = {}): RunResult {
     thresholds,
     events,
     workers,
+    openModel: openModel ? openModelSection(options.targetRps ?? 0, timeSeries, p95Ms) : null,
+  }
+}
+
+/** The openModel section a target-rate run has: late starts make the corrected tail worse than the actual. */
+function openModelSection(targetRps: number, timeSeries: TimePoint[], p95Ms: number): OpenModelResult {
+  const started = timeSeries.reduce((a, p) => a + (p.iterationsStarted ?? 0), 0)
+  const dropped = timeSeries.reduce((a, p) => a + (p.droppedIterations ?? 0), 0)
+  const seconds = Math.max(1, timeSeries.length)
+  const latency = (scale: number) => ({
+    minMs: 1,
+    maxMs: round(p95Ms * 6 * scale),
+    avgMs: round(p95Ms * 0.5 * scale),
+    p50Ms: round(p95Ms * 0.4 * scale),
+    p90Ms: round(p95Ms * 0.8 * scale),
+    p95Ms: round(p95Ms * scale),
+    p99Ms: round(p95Ms * 4 * scale),
+    p999Ms: round(p95Ms * 5 * scale),
+  })
+  return {
+    startRps: targetRps,
+    rateStages: null,
+    startedIterations: started,
+    droppedIterations: dropped,
+    droppedRate: started + dropped > 0 ? round(dropped / (started + dropped), 6) : 0,
+    targetRps,
+    achievedRps: round(started / seconds, 2),
+    dropsExpected: false,
+    correctedLatency: latency(1),
+    correctedEndpoints: [],
   }
 }

@@ -74,6 +74,26 @@ describe('renderReport', () => {
     expect(renderReport(baseline, { baseline })).not.toContain('class="delta worse"')
   })
 
+  it('shows the open model: corrected p99 beside the actual one, achieved vs target rate, iterations', () => {
+    const closed = renderReport(makeRunResult())
+    expect(closed).not.toContain('p99 corrected')
+    const result = makeRunResult({ targetRps: 300 })
+    const om = result.openModel
+    if (om === null || om === undefined) throw new Error('fixture lacks openModel')
+    om.correctedLatency.p99Ms = 1234.5
+    om.achievedRps = 297
+    om.startedIterations = 17_820
+    om.droppedIterations = 180
+    const html = renderReport(result)
+    expect(html).toContain('p99 corrected')
+    expect(html).toMatch(/p99 corrected[^]{0,300}?1\.23 s/)
+    expect(html).toContain('297/s of 300/s (99.00 %)')
+    expect(html).toContain('17,820 started, 180 dropped')
+    const summary = renderJobSummary(result)
+    expect(summary).toContain('Open model: 297 of 300 iterations/s achieved, 180 dropped')
+    expect(renderJobSummary(makeRunResult())).not.toContain('Open model:')
+  })
+
   it('draws the open-model chart only for target-RPS runs', () => {
     expect(renderReport(makeRunResult())).not.toContain('id="chart-open"')
     const open = renderReport(makeRunResult({ targetRps: 300 }))
