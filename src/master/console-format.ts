@@ -8,8 +8,14 @@ const fmt = (value: number | null, digits = 0): string => (value === null ? '-' 
 export function progressLine(progress: Progress): string {
   const elapsed = `${Math.floor(progress.elapsedMs / 1000)}s`.padStart(5)
   const tag = progress.warmup ? ' [warm-up]' : progress.phase === 'stopping' ? ' [stopping]' : ''
+  // The open model has no users to show: the rate asked for and the rate achieved say whether it keeps up.
+  const load =
+    progress.open === undefined
+      ? `users ${String(progress.users).padStart(4)}/${progress.targetUsers}`
+      : `iterations/s ${fmt(progress.open.startedPerSec, 1).padStart(7)}/${fmt(progress.open.targetRps, 1)}` +
+        (progress.open.droppedPerSec > 0 ? `  dropped/s ${fmt(progress.open.droppedPerSec, 1)}` : '')
   return (
-    `[${elapsed}] users ${String(progress.users).padStart(4)}/${progress.targetUsers}` +
+    `[${elapsed}] ${load}` +
     `  rps ${fmt(progress.rps, 1).padStart(7)}  fail/s ${fmt(progress.failuresPerSec, 1).padStart(5)}` +
     `  p95 ${`${fmt(progress.p95Ms)}ms`.padStart(7)}  workers ${progress.workers}${tag}`
   )
@@ -72,6 +78,16 @@ export function summaryTable(result: MasterRunResult): string {
   lines.unshift(
     `Measured window: ${window}${warm}; response times in ms; percentile error ≤ ${result.percentileErrorBound * 100} %`,
   )
+  const om = result.openModel
+  if (om !== null) {
+    const c = om.correctedLatency
+    lines.push(
+      '',
+      `Open model: ${om.achievedRps.toFixed(1)} of ${om.targetRps.toFixed(1)} iterations/s achieved, ` +
+        `${om.droppedIterations} dropped (${(om.droppedRate * 100).toFixed(2)}%)`,
+      `  from the intended start (coordinated omission corrected): med ${fmt(c.p50Ms)}  p95 ${fmt(c.p95Ms)}  p99 ${fmt(c.p99Ms)}  max ${fmt(c.maxMs)} ms`,
+    )
+  }
   if (result.errors.length > 0) {
     lines.push('', 'Errors:')
     for (const e of result.errors.slice(0, 10))

@@ -46,6 +46,8 @@ export interface Progress {
   p95Ms: number | null
   phase: RunPhase
   warmup: boolean
+  /** Open model only: the rate asked for now, and iterations started and dropped per second (same window as rps). */
+  open?: { targetRps: number; startedPerSec: number; droppedPerSec: number }
 }
 
 export interface CoordinatorOptions {
@@ -881,7 +883,9 @@ export class Coordinator {
         paused: this.#paused,
       }
       if (this.plan.open !== null && this.#phase === 'running') {
-        const targetRps = this.#paused ? 0 : this.#rateNow(now).rps
+        // The rate at mid-second: the mean over the second during a linear ramp, as the started count is.
+        const midSecond = Math.max(second * 1000 + 500, this.#loadStartMs ?? 0)
+        const targetRps = this.#paused ? 0 : this.#rateNow(midSecond).rps
         sample.targetRps = targetRps
         this.openStats?.targetRps.set(second, targetRps)
       }
@@ -909,7 +913,21 @@ export class Coordinator {
         p95Ms: p95,
         phase: this.#phase,
         warmup,
+        ...(this.plan.open !== null && this.openStats !== null ? { open: this.#openProgress(from) } : {}),
       })
+    }
+  }
+
+  /** The same lagged window as the progress line's rps, so that target and achieved compare like for like. */
+  #openProgress(fromSec: number): NonNullable<Progress['open']> {
+    const counts = this.openStats?.countsBetween(fromSec, fromSec + RATE_WINDOW_SECONDS)
+    let target = 0
+    for (let second = fromSec; second < fromSec + RATE_WINDOW_SECONDS; second++)
+      target += this.openStats?.targetRps.get(second) ?? 0
+    return {
+      targetRps: target / RATE_WINDOW_SECONDS,
+      startedPerSec: (counts?.started ?? 0) / RATE_WINDOW_SECONDS,
+      droppedPerSec: (counts?.dropped ?? 0) / RATE_WINDOW_SECONDS,
     }
   }
 

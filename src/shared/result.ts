@@ -183,4 +183,3 @@ export interface OpenModelResult {
   correctedLatency: LatencySummary
   correctedEndpoints: Array<{ method: string; name: string } & LatencySummary>
 }
-
