@@ -30,6 +30,7 @@ export interface InlineAssets {
   reportCss: string
   reportJs: string
   indexJs: string
+  tableSortJs: string
 }
 
 let cached: InlineAssets | undefined
@@ -46,6 +47,7 @@ export function inlineAssets(): InlineAssets {
     reportCss: readFileSync(join(dir, 'report.css'), 'utf8'),
     reportJs: readFileSync(join(dir, 'report-client.js'), 'utf8'),
     indexJs: readFileSync(join(dir, 'index-client.js'), 'utf8'),
+    tableSortJs: readFileSync(join(dir, 'table-sort.js'), 'utf8'),
   }
   return cached
 }

@@ -35,5 +35,6 @@ export function renderTemplate(name: 'report' | 'scenario-index' | 'root-index',
     chartJs: inlineScript(a.chartJs),
     reportJs: inlineScript(a.reportJs),
     indexJs: inlineScript(a.indexJs),
+    tableSortJs: inlineScript(a.tableSortJs),
   })
 }

@@ -54,6 +54,30 @@ async function seriesPixels(o: OpenedPage, chartId: string, rgb: [number, number
   )
 }
 
+/**
+ * Clicks the numeric header `headerText` of `table` twice: the first click sorts descending, the second
+ * ascending (table-sort.js). Returns the column's raw values (data-v) after each click.
+ */
+async function clickSort(o: OpenedPage, table: string, headerText: string): Promise<number[][]> {
+  const header = o.page.locator(`${table} thead th`, { hasText: headerText }).first()
+  const column = async (): Promise<number[]> =>
+    o.page.evaluate(
+      ([sel, text]) => {
+        const t = document.querySelector<HTMLTableElement>(sel)!
+        const index = Array.from(t.tHead!.rows[0]!.cells).findIndex((c) => c.textContent.includes(text))
+        return Array.from(t.tBodies[0]!.rows).map((r) => Number(r.cells[index]!.getAttribute('data-v')))
+      },
+      [table, headerText] as const,
+    )
+  await header.click()
+  const first = await column()
+  await header.click()
+  return [first, await column()]
+}
+
+const descending = (values: number[]): boolean => values.every((v, i) => i === 0 || values[i - 1]! >= v)
+const ascending = (values: number[]): boolean => values.every((v, i) => i === 0 || values[i - 1]! <= v)
+
 describe('the report in real headless Chromium, network blocked', () => {
   it('renders charts, runs no injected markup, logs no errors, and keeps a screenshot', async () => {
     const baseline = makeRunResult({ seed: 4, runId: 'run-prev', startedAtMs: Date.UTC(2025, 2, 13, 9, 30) })
@@ -90,7 +114,7 @@ describe('the report in real headless Chromium, network blocked', () => {
         () => document.querySelectorAll('img, iframe, object, embed, [onload], [onerror]').length,
       ),
     ).toBe(0)
-    expect(await page.evaluate(() => document.scripts.length)).toBe(3)
+    expect(await page.evaluate(() => document.scripts.length)).toBe(4)
 
     // Charts: one canvas each, with the series drawn in their colours.
     expect(await page.evaluate(() => document.body.dataset.charts)).toBe('4')
@@ -163,6 +187,12 @@ describe('the report in real headless Chromium, network blocked', () => {
       expect(await opened.page.locator('main').textContent()).toContain(
         page === 'index.html' ? 'checkout <b>bold</b>' : '<img src=x onerror=window.__pwned=2>',
       )
+      if (page !== 'index.html') {
+        // The shared table-sort script works on the index pages too.
+        const [down, up] = await clickSort(opened, '#runs', 'p95')
+        expect(new Set(down).size, 'two runs with different p95').toBe(2)
+        expect(descending(down!) && ascending(up!), JSON.stringify({ down, up })).toBe(true)
+      }
       await mkdir(ARTIFACTS, { recursive: true })
       await opened.page.screenshot({
         path: join(ARTIFACTS, page === 'index.html' ? 'index-root.png' : 'index-scenario.png'),
