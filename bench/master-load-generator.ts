@@ -111,7 +111,9 @@ function simulateWorker(index: number): () => Promise<void> {
       case 'ack':
         if (acked) return
         acked = true
-        // Spread the workers' timers like real workers started at different times.
+        // Spread the workers' timers like real workers started at different times: heartbeats within their
+        // 1 s period (a real worker never goes quiet for longer, and a Horde master counts a worker missing
+        // after 3 s without one), stats within their 3 s period.
         setTimeout(() => {
           timers.push(
             setInterval(
@@ -119,8 +121,8 @@ function simulateWorker(index: number): () => Promise<void> {
               1000,
             ),
           )
-          timers.push(setInterval(sendStats, 3000))
-        }, Math.random() * 3000)
+        }, Math.random() * 1000)
+        setTimeout(() => timers.push(setInterval(sendStats, 3000)), Math.random() * 3000)
         return
       case 'spawn':
         socket.send({ type: 'spawning' })
