@@ -1,0 +1,94 @@
+import { Client, type Dispatcher } from 'undici'
+
+/** A request handler that hands its connection back when its response has ended (or failed). */
+export interface PooledHandler extends Dispatcher.DispatchHandler {
+  /** Set by the pool when the request is given a connection; the handler calls pool.release(client) once. */
+  lease(pool: ConnectionPool, client: Client): void
+}
+
+interface Waiting {
+  opts: Dispatcher.DispatchOptions
+  handler: PooledHandler
+}
+
+export interface ConnectionPoolOptions {
+  /** Most connections to this origin; null = one per concurrent request. */
+  maxConnections: number | null
+  clientOptions: Client.Options
+}
+
+/**
+ * Connections to one origin: undici Clients (one connection each) handed out idle-first from a stack, so that
+ * picking a connection costs the same with 10 or 10,000 of them. undici's Pool scans its whole client list on
+ * every dispatch and again on every drain; with thousands of busy connections (a large open-model pool, or
+ * thousands of closed-model users against a slow target) that scan took the worker's core and its rate
+ * collapsed to a few hundred requests per second. The most recently used connection is reused first, so a
+ * quiet period leaves the others idle until undici's keep-alive timeout closes their sockets (a Client then
+ * reconnects when it is next used).
+ */
+export class ConnectionPool {
+  private readonly idle: Client[] = []
+  private readonly all: Client[] = []
+  /** Requests waiting for a connection when maxConnections is reached, oldest first (taken ones cleared). */
+  private waiting: Array<Waiting | undefined> = []
+  private waitingHead = 0
+
+  constructor(
+    private readonly origin: string,
+    private readonly options: ConnectionPoolOptions,
+  ) {}
+
+  /** Connections opened (or ready to reconnect) so far. */
+  get size(): number {
+    return this.all.length
+  }
+
+  dispatch(opts: Dispatcher.DispatchOptions, handler: PooledHandler): void {
+    const client = this.idle.pop() ?? this.grow()
+    if (client === undefined) {
+      this.waiting.push({ opts, handler })
+      return
+    }
+    handler.lease(this, client)
+    client.dispatch(opts, handler)
+  }
+
+  /** Called by a handler once its response ended or failed: the connection serves the next request. */
+  release(client: Client): void {
+    const next = this.waiting[this.waitingHead]
+    if (next !== undefined) {
+      this.waiting[this.waitingHead++] = undefined
+      if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+        this.waiting = this.waiting.slice(this.waitingHead)
+        this.waitingHead = 0
+      }
+      next.handler.lease(this, client)
+      client.dispatch(next.opts, next.handler)
+      return
+    }
+    this.idle.push(client)
+  }
+
+  /** Lets in-flight requests finish, then closes every connection. */
+  async close(): Promise<void> {
+    await Promise.all(this.all.map((client) => client.close()))
+  }
+
+  /** Aborts in-flight and waiting requests at once. */
+  async destroy(): Promise<void> {
+    const error = new Error('the pool was destroyed')
+    const waiting = this.waiting.slice(this.waitingHead)
+    this.waiting = []
+    this.waitingHead = 0
+    for (const item of waiting) item?.handler.onError?.(error)
+    await Promise.all(this.all.map((client) => client.destroy(error)))
+  }
+
+  private grow(): Client | undefined {
+    const max = this.options.maxConnections
+    if (max !== null && this.all.length >= max) return undefined
+    const client = new Client(this.origin, this.options.clientOptions)
+    this.all.push(client)
+    return client
+  }
+}

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { HttpTransport, UserHttpClient } from '../../src/worker/http/http-client.js'
+import { RequestStats } from '../../src/worker/stats.js'
+import { freePort } from '../helpers/processes.js'
+import { startTargetServer, type TargetServer } from '../helpers/target-server.js'
+
+let target: TargetServer
+beforeAll(async () => {
+  target = await startTargetServer()
+})
+afterAll(async () => {
+  await target.close()
+})
+
+function client(baseUrl: string, connections: number | null) {
+  const transport = new HttpTransport({ baseUrl, keepAlive: true, connections, timeoutMs: 5000, headers: {} })
+  const stats = new RequestStats()
+  return {
+    http: new UserHttpClient(transport, stats, { aborted: false, scheduleLagMs: 0 }),
+    stats,
+    transport,
+  }
+}
+
+describe('the connection pool', () => {
+  it('opens one connection per concurrent request (2,000 here), then reuses the last one used', async () => {
+    const { http, transport } = client(target.url, null)
+    const before = target.connections()
+    const responses = await Promise.all(Array.from({ length: 2000 }, () => http.get('/delay/300')))
+    expect(responses.every((r) => r.ok)).toBe(true)
+    expect(target.connections() - before).toBe(2000)
+    expect(transport.pool(new URL(target.url).origin).size).toBe(2000)
+    const afterBurst = target.connections()
+    for (let i = 0; i < 50; i++) expect((await http.get('/ok')).ok).toBe(true)
+    expect(target.connections() - afterBurst).toBe(0)
+    await transport.destroy()
+  })
+
+  it('hands the connection back after a timeout and after a refused connection, so the next request runs', async () => {
+    const { http, stats, transport } = client(target.url, 1)
+    const late = await http.get('/delay/2000', { timeout: '100ms' })
+    expect(late.ok).toBe(false)
+    expect(late.error).toMatch(/within 100 ms/)
+    // With one connection, this would wait forever had the timed-out request kept it.
+    const next = await http.get('/ok')
+    expect(next.ok).toBe(true)
+    await transport.destroy()
+
+    const closedPort = await freePort()
+    const refused = client(`http://127.0.0.1:${closedPort}`, 1)
+    const first = await refused.http.get('/ok')
+    const second = await refused.http.get('/ok')
+    expect([first.ok, second.ok]).toEqual([false, false])
+    expect(second.error).toMatch(/ECONNREFUSED/)
+    await refused.transport.destroy()
+    expect(stats.takeDelta().statsTotal.numRequests).toBe(2)
+  })
+
+  it('queues requests beyond maxConnections and fails them all when destroyed', async () => {
+    const { http, transport } = client(target.url, 1)
+    const inFlight = http.get('/delay/3000')
+    const waiting = http.get('/ok')
+    await new Promise((r) => setTimeout(r, 100))
+    const destroyedAt = performance.now()
+    await transport.destroy()
+    const [a, b] = await Promise.all([inFlight, waiting])
+    expect(performance.now() - destroyedAt).toBeLessThan(1000)
+    expect([a.ok, b.ok]).toEqual([false, false])
+    expect(b.error).toMatch(/destroyed/)
+  })
+})
