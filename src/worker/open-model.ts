@@ -23,6 +23,14 @@ class Slot {
 /** The scheduler wakes at least this often, so pause and retarget take effect quickly. */
 const MAX_TICK_MS = 20
 /**
+ * At most this many iterations start per event-loop turn; the rest of a backlog continues in the next one.
+ * Starting an iteration runs its task up to its first request, and a cold worker (JIT still compiling, a new
+ * connection per start) can take ~0.5 ms each: a backlog of thousands started in one go blocked the loop for
+ * seconds, long enough for the master to count the worker missing. Between chunks, timers (heartbeats) and
+ * I/O run; the backlog keeps its intended start times, so the corrected latency still shows the lateness.
+ */
+export const MAX_STARTS_PER_TURN = 128
+/**
  * How long an arrival may wait for a free slot before it is dropped. Waiting (as wrk2 and Gatling's open
  * injection do) keeps the schedule honest through a short stall: the late start shows in the corrected
  * latency. A pool that is too small for rate × latency keeps falling behind and drops arrivals instead.
@@ -53,6 +61,9 @@ export class OpenModelRunner {
   /** Arrivals handled (started or dropped) in the current schedule. */
   private issued = 0
   private timer: NodeJS.Timeout | null = null
+  /** Iterations started in the current event-loop turn; reset by the setImmediate that continues a backlog. */
+  private startsThisTurn = 0
+  private turnEndScheduled = false
   private running = false
   private paused = false
   private stopped = false
@@ -205,8 +216,10 @@ export class OpenModelRunner {
         this.count(second, 0, 1)
         continue
       }
+      if (this.startsThisTurn >= MAX_STARTS_PER_TURN) break
       const slot = this.free.pop()
       if (slot === undefined) break
+      if (this.startsThisTurn++ === 0) this.endTurnSoon()
       this.queueHead++
       this.count(second, 1, 0)
       recordResponseTimeMs(this.startLag, now - intendedAt)
@@ -217,6 +230,21 @@ export class OpenModelRunner {
       this.queue = queue.slice(this.queueHead)
       this.queueHead = 0
     }
+  }
+
+  /**
+   * Ends the start budget of this event-loop turn after I/O has had its turn (setImmediate runs after the
+   * poll phase), and continues a backlog the budget left waiting.
+   */
+  private endTurnSoon(): void {
+    if (this.turnEndScheduled) return
+    this.turnEndScheduled = true
+    setImmediate(() => {
+      this.turnEndScheduled = false
+      const exhausted = this.startsThisTurn >= MAX_STARTS_PER_TURN
+      this.startsThisTurn = 0
+      if (exhausted && this.running && !this.paused) this.admitDue(performance.now())
+    })
   }
 
   /** Arrivals waiting for a slot. */
