@@ -69,7 +69,7 @@ export class ConnectionPool {
     this.idle.push(client)
   }
 
-  /** Lets in-flight requests finish, then closes every connection. */
+  /** Lets in-flight requests finish, then closes every connection (a request still waiting for one fails). */
   async close(): Promise<void> {
     await Promise.all(this.all.map((client) => client.close()))
   }
