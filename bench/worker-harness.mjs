@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { MasterSocket } from '../dist/src/protocol/index.js'
 import { decodeHistogram, createResponseTimeHistogram } from '../dist/src/protocol/horde-extension.js'
+import { OPEN_MODEL_NODE_FLAGS } from '../dist/src/cli/worker-node-flags.js'
 
 const [mode = 'closed', usersArg = '64', secondsArg = '10', warmupArg = '10'] = process.argv.slice(2)
 const users = Number(usersArg)
@@ -32,10 +33,10 @@ const warmupStartLag = createResponseTimeHistogram()
 
 const master = await MasterSocket.bind({ host: '127.0.0.1', port: 0 })
 // Extra node flags for the worker, e.g. HORDE_WORKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
-// In the open model the worker gets the young generation `horde run` gives open-model workers
-// (src/cli/worker-node-flags.ts).
+// In the open model the worker gets the flags `horde run` gives open-model workers (a 64 MB young
+// generation, single-threaded GC: src/cli/worker-node-flags.ts).
 const nodeArgs = [
-  ...(mode === 'open' ? ['--max-semi-space-size=64'] : []),
+  ...(mode === 'open' ? OPEN_MODEL_NODE_FLAGS : []),
   ...(process.env.HORDE_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean),
 ]
 const workerCpu = process.env.HORDE_BENCH_WORKER_CPU
