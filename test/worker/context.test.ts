@@ -22,7 +22,7 @@ function requestsByName(d: ProtocolDriver): Map<string, number> {
   const counts = new Map<string, number>()
   for (const m of d.received) {
     if (m.message.type !== 'stats') continue
-    for (const entry of m.message.report.stats as StatsEntryWire[])
+    for (const entry of m.message.report.stats)
       counts.set(entry.name, (counts.get(entry.name) ?? 0) + entry.numRequests)
   }
   return counts
