@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import type { StatsEntryWire, WorkerToMaster } from '../../src/protocol/messages.js'
+import type { WorkerToMaster } from '../../src/protocol/messages.js'
 import { REPO_ROOT, startHorde } from '../helpers/horde-cli.js'
 import { killAllStarted } from '../helpers/processes.js'
 import { ProtocolDriver } from '../helpers/protocol-driver.js'
