@@ -686,6 +686,14 @@ export class Coordinator {
       else this.#send(id, this.#refusal())
       return
     }
+    if (message.type === 'locustfileRequest') {
+      // A Locust worker started with `-f -` asks before client_ready, under a temporary id.
+      this.#send(id, {
+        type: 'locustfileReply',
+        data: { error: 'The Horde master does not serve locustfiles: start workers with -f <file>.' },
+      })
+      return
+    }
     if (node === undefined) {
       // Locust discards reports from unknown workers too: a stray process must not inject stats.
       this.#unknownWarning.note({ workerId: id, type: message.type })
@@ -754,12 +762,6 @@ export class Coordinator {
         this.#exceptions.set(key, entry)
         return
       }
-      case 'locustfileRequest':
-        this.#send(id, {
-          type: 'locustfileReply',
-          data: { error: 'The Horde master does not serve locustfiles: start workers with -f <file>.' },
-        })
-        return
       case 'logs':
         return
       case 'custom':

@@ -113,6 +113,7 @@ export class HordeWorker {
   private detachedAt: number | null = null
   private connected = false
   private readonly dropWarning: RateLimitedWarning
+  private readonly reconnectWarning: RateLimitedWarning
   private readonly waitWarning: MasterWaitWarning
   private resolveExit!: (exit: WorkerExit) => void
   readonly exited: Promise<WorkerExit>
@@ -159,6 +160,10 @@ export class HordeWorker {
     this.socket.onMessage((message) => this.onMessage(message))
     this.dropWarning = new RateLimitedWarning(this.log, 'dropped a malformed message from the master')
     this.socket.onDrop((reason) => this.dropWarning.note({ reason }))
+    this.reconnectWarning = new RateLimitedWarning(
+      this.log,
+      'master asked us to reconnect; resetting the connection',
+    )
     this.waitWarning = new MasterWaitWarning(
       this.log,
       options.masterHost,
@@ -252,7 +257,7 @@ export class HordeWorker {
         void this.quit(ExitCode.pass, 'quit')
         return
       case 'reconnect':
-        this.log.warn({}, 'master asked us to reconnect; resetting the connection')
+        this.reconnectWarning.note({})
         this.socket.reconnect()
         return
       case 'custom':

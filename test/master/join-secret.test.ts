@@ -5,6 +5,7 @@ import { Dealer } from 'zeromq'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
 import type { MasterRunResult } from '../../src/master/result-builder.js'
+import type { WorkerSummary } from '../../src/shared/result.js'
 import { startHorde, VOTE_SCENARIO } from '../helpers/horde-cli.js'
 import { startLocustWorker } from '../helpers/locust.js'
 import { freePort, killAllStarted } from '../helpers/processes.js'
@@ -88,7 +89,8 @@ describe('who may join a master started with a join secret', () => {
     expect(result.workers.map((w) => w.kind).sort()).toEqual(['', 'horde'])
     expect(result.totals.requests).toBe(target.servedTotal())
     expect(result.totals.requests).toBeGreaterThan(0)
-    for (const w of result.workers) expect(w.requests).toBeGreaterThan(0)
+    for (const w of result.workers as Array<WorkerSummary & { requests: number }>)
+      expect(w.requests).toBeGreaterThan(0)
     const lines = master.output().split('\n')
     // Refusals and the stray's messages are logged, rate-limited: a handful of lines, not one per message.
     const refusals = lines.filter((l) => l.includes('refused a Horde worker without a valid join secret'))
