@@ -921,8 +921,10 @@ export class Coordinator {
         if (node.saturatedSeconds === 5) {
           this.#event(
             'worker-saturated',
-            `worker ${node.index} at ${Math.round(node.cpuPercent)} % CPU: its latencies are suspect`,
-            { cpuPercent: node.cpuPercent },
+            // Users and loop delay say why: thousands of users opening connections on one core, or a task
+            // that blocks the loop (a synchronous driver), look alike in latencies but not here.
+            `worker ${node.index} at ${Math.round(node.cpuPercent)} % CPU, event loop blocked up to ${Math.round(loopDelay)} ms, with ${node.userCount} users: its latencies are suspect; spread the users over more workers`,
+            { cpuPercent: node.cpuPercent, loopDelayMaxMs: loopDelay, users: node.userCount },
             node.id,
           )
         }

@@ -14,8 +14,19 @@ interface Waiting {
 export interface ConnectionPoolOptions {
   /** Most connections to this origin; null = one per concurrent request. */
   maxConnections: number | null
+  /** Most connections being opened at once (MAX_CONNECTING_DEFAULT). */
+  maxConnecting?: number
   clientOptions: Client.Options
 }
+
+/**
+ * Connections opened at once per origin. 30,000 users starting together would otherwise send 30,000 SYNs in one
+ * burst: the target's listen backlog (511 for nginx and Node) overflows, the kernel drops SYNs that are
+ * retried a second or more later, and the first requests measure our own storm. Beyond this many, a request
+ * waits for a connection to finish opening (or for one to be free); on loopback 256 at a time still opens
+ * thousands of connections per second.
+ */
+export const MAX_CONNECTING_DEFAULT = 256
 
 /**
  * Connections to one origin: undici Clients (one connection each) handed out idle-first from a stack, so that
@@ -32,6 +43,9 @@ export class ConnectionPool {
   /** Requests waiting for a connection when maxConnections is reached, oldest first (taken ones cleared). */
   private waiting: Array<Waiting | undefined> = []
   private waitingHead = 0
+  private connecting = 0
+  /** The most connections ever opening at once (tests and diagnostics). */
+  peakConnecting = 0
 
   constructor(
     private readonly origin: string,
@@ -51,6 +65,11 @@ export class ConnectionPool {
     }
     handler.lease(this, client)
     client.dispatch(opts, handler)
+  }
+
+  /** Connections opening now. */
+  get opening(): number {
+    return this.connecting
   }
 
   /** Called by a handler once its response ended or failed: the connection serves the next request. */
@@ -87,8 +106,41 @@ export class ConnectionPool {
   private grow(): Client | undefined {
     const max = this.options.maxConnections
     if (max !== null && this.all.length >= max) return undefined
+    if (this.connecting >= (this.options.maxConnecting ?? MAX_CONNECTING_DEFAULT)) return undefined
     const client = new Client(this.origin, this.options.clientOptions)
     this.all.push(client)
+    // A new Client connects on its first dispatch; until it is up (or failed) it counts as opening.
+    this.connecting++
+    if (this.connecting > this.peakConnecting) this.peakConnecting = this.connecting
+    let opened = false
+    const onOpened = (): void => {
+      if (opened) return
+      opened = true
+      client.off('connect', onOpened)
+      client.off('connectionError', onOpened)
+      this.connecting--
+      this.openForWaiting()
+    }
+    client.on('connect', onOpened)
+    client.on('connectionError', onOpened)
     return client
+  }
+
+  /** A connection finished opening: open the next ones for requests still waiting, up to the limits. */
+  private openForWaiting(): void {
+    while (this.waitingHead < this.waiting.length) {
+      const next = this.waiting[this.waitingHead]
+      if (next === undefined) {
+        this.waitingHead++
+        continue
+      }
+      const client = this.grow()
+      if (client === undefined) return
+      this.waiting[this.waitingHead++] = undefined
+      next.handler.lease(this, client)
+      client.dispatch(next.opts, next.handler)
+    }
+    this.waiting = []
+    this.waitingHead = 0
   }
 }
