@@ -20,6 +20,7 @@ import {
   parseHordeRefused,
 } from '../protocol/horde-peer.js'
 import { RateLimitedWarning } from '../shared/rate-limited-log.js'
+import { MasterLiveness } from './master-liveness.js'
 import { MasterWaitWarning } from './master-wait.js'
 import { OpenModelRunner } from './open-model.js'
 import { UserPool } from './user-pool.js'
@@ -67,8 +68,6 @@ export interface WorkerExit {
 /** Locust constants (runners.py), kept so that a real Locust master sees the cadence it expects. */
 const CLIENT_READY_RETRY_MS = 5000
 const DEFAULT_MASTER_TIMEOUT_MS = 5000
-/** After this much master-heartbeat silence, announce ourselves again (a restarted master forgot us; P15). */
-const REREGISTER_AFTER_MS = 3000
 /** Locust masters wait 0.5 s after `quit` for the final stats: drain in-flight requests for less than that. */
 const QUIT_DRAIN_MS = 300
 const MAX_EXCEPTIONS_PER_SECOND = 50
@@ -99,8 +98,6 @@ export class HordeWorker {
   private acked = false
   private lastSpawnTimestamp = -Infinity
   private stopTimeoutMs: number
-  private lastMasterHeartbeatAt: number | null = null
-  private lastReregisterAt = 0
   private lastHealth: HealthSample | null = null
   private lastSaturationWarnAt = 0
   private exceptionsThisSecond = 0
@@ -111,7 +108,7 @@ export class HordeWorker {
   private loopsStarted = false
   /** Set while the worker has lost its master and waits (rejoinWindowMs) to be accepted again. */
   private detachedAt: number | null = null
-  private connected = false
+  private readonly liveness: MasterLiveness
   private readonly dropWarning: RateLimitedWarning
   private readonly reconnectWarning: RateLimitedWarning
   private readonly waitWarning: MasterWaitWarning
@@ -170,7 +167,15 @@ export class HordeWorker {
       options.masterPort,
       options.waitWarnIntervalMs ?? 10_000,
     )
-    this.socket.onConnectionChange((connected) => this.onConnectionChange(connected))
+    this.liveness = new MasterLiveness(
+      this.log,
+      options.masterTimeoutMs ?? DEFAULT_MASTER_TIMEOUT_MS,
+      () => this.loseMaster(),
+      () => this.sendClientReady(),
+    )
+    this.socket.onConnectionChange((connected) => {
+      if (!this.finished) this.liveness.onConnectionChange(connected)
+    })
   }
 
   /** Registers with the master; resolves with the exit once the worker has finished. */
@@ -183,7 +188,7 @@ export class HordeWorker {
       'worker starting',
     )
     this.sendClientReady()
-    this.waitWarning.start(() => this.connected)
+    this.waitWarning.start(() => this.liveness.connected)
     const connectTimeoutMs = this.options.connectTimeoutMs ?? 300_000
     const retry = setInterval(() => {
       if (this.acked) return
@@ -248,7 +253,7 @@ export class HordeWorker {
         this.onSpawn(message)
         return
       case 'heartbeat':
-        this.lastMasterHeartbeatAt = Date.now()
+        this.liveness.onHeartbeat()
         return
       case 'stop':
         void this.onStop()
@@ -319,51 +324,8 @@ export class HordeWorker {
         `worker saturated (${health.reason}): its response times are suspect; add workers or lower users per worker`,
       )
     }
-    this.checkMaster(now)
+    this.liveness.check(now)
   }
-
-  private checkMaster(now: number): void {
-    const timeoutMs = this.options.masterTimeoutMs ?? DEFAULT_MASTER_TIMEOUT_MS
-    if (this.lastMasterHeartbeatAt === null) return
-    const silentMs = now - this.lastMasterHeartbeatAt
-    if (silentMs > timeoutMs) {
-      this.log.error({ silentMs, timeoutMs }, 'master went silent; stopping all users')
-      this.loseMaster()
-    } else if (silentMs > REREGISTER_AFTER_MS && now - this.lastReregisterAt > REREGISTER_AFTER_MS) {
-      this.lastReregisterAt = now
-      this.sendClientReady()
-    }
-  }
-
-  /** The connection to the master dropped or came back: no load may outlive a master that is gone. */
-  private onConnectionChange(connected: boolean): void {
-    this.connected = connected
-    if (this.finished) return
-    if (connected) {
-      if (this.disconnectedAt !== null) this.log.info({}, 'connection to the master restored')
-      this.disconnectedAt = null
-      return
-    }
-    if (this.disconnectedAt !== null) return
-    this.log.warn(
-      { timeoutMs: this.options.masterTimeoutMs ?? DEFAULT_MASTER_TIMEOUT_MS },
-      'connection to the master lost',
-    )
-    this.disconnectedAt ??= Date.now()
-    const timeoutMs = this.options.masterTimeoutMs ?? DEFAULT_MASTER_TIMEOUT_MS
-    const timer = setTimeout(() => {
-      if (
-        this.disconnectedAt !== null &&
-        Date.now() - this.disconnectedAt >= timeoutMs &&
-        this.detachedAt === null
-      ) {
-        this.log.error({ timeoutMs }, 'lost the connection to the master; stopping all users')
-        this.loseMaster()
-      }
-    }, timeoutMs + 10)
-    this.timers.push(timer)
-  }
-  private disconnectedAt: number | null = null
 
   /**
    * The master is gone (silent or disconnected past the master timeout): every user stops now. Without a
@@ -378,7 +340,7 @@ export class HordeWorker {
     }
     this.detachedAt = Date.now()
     this.acked = false
-    this.lastMasterHeartbeatAt = null
+    this.liveness.forgetHeartbeats()
     this.lastSpawnTimestamp = -Infinity
     this.pool.setPaused(false)
     const open = this.open
@@ -391,7 +353,7 @@ export class HordeWorker {
       { rejoinWindowMs: this.options.rejoinWindowMs },
       'all users stopped; asking the master to take us back',
     )
-    this.waitWarning.start(() => this.connected)
+    this.waitWarning.start(() => this.liveness.connected)
     this.sendClientReady()
   }
 
@@ -491,6 +453,7 @@ export class HordeWorker {
     if (this.finished) return
     this.finished = true
     for (const timer of this.timers) clearInterval(timer)
+    this.liveness.stop()
     this.waitWarning.stop()
     this.pool.setPaused(false)
     const open = this.open
@@ -526,6 +489,7 @@ export class HordeWorker {
   private async finish(exit: WorkerExit): Promise<void> {
     this.finished = true
     for (const timer of this.timers) clearInterval(timer)
+    this.liveness.stop()
     this.waitWarning.stop()
     this.dropWarning.flush()
     this.health.stop()
