@@ -31,3 +31,15 @@ describe('a worker waiting for its master', () => {
     }
   })
 })
+
+describe('worker flags for joining', () => {
+  it('rejects a short join secret without echoing it, and a bad rejoin window, before connecting (exit 104)', async () => {
+    const short = startHorde(['worker', lifecycle], { HORDE_JOIN_SECRET: 'abc123' })
+    expect(await short.exited).toBe(104)
+    expect(short.output()).toMatch(/--join-secret must be at least 8 characters, received 6 characters\./)
+    expect(short.output()).not.toContain('abc123')
+    const window = startHorde(['worker', lifecycle, '--rejoin-window', 'soon'])
+    expect(await window.exited).toBe(104)
+    expect(window.output()).toMatch(/--rejoin-window must be a duration such as '30s', received "soon"/)
+  })
+})
