@@ -29,9 +29,9 @@ async function stuckWorker(stopTimeoutSec: number): Promise<{ worker: TestProces
   target = await startTargetServer()
   const worker = startHorde(['worker', stuck, '--master-port', String(driver.port), '--host', target.url])
   const nodeId = await driver.acceptWorker()
-  driver.spawn(nodeId, { Stuck: 2, Normal: 1 }, stopTimeoutSec)
+  driver.spawn(nodeId, { Stuck: 1, SlowResponse: 1, Normal: 1 }, stopTimeoutSec)
   await driver.next('spawningComplete')
-  // Both stuck users made their one request and now hang.
+  // The normal user is making requests: every user has started its first task by now.
   const deadline = Date.now() + 5000
   while (target.total() < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
   return { worker, nodeId }
