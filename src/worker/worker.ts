@@ -278,8 +278,7 @@ export class HordeWorker {
         if (!this.acked) return
         if (message.name === HORDE_CONTROL_MESSAGE) {
           const control = parseHordeControl(message.data)
-          if (control === null)
-            this.log.warn({ data: message.data }, 'ignored a malformed horde_control message')
+          if (control === null) this.dropWarning.note({ reason: 'a malformed horde_control message' })
           else this.onControl(control)
           return
         }
