@@ -437,7 +437,16 @@ export class HordeWorker {
     this.log.info({ stopTimeoutMs: this.stopTimeoutMs }, 'stopping users')
     this.pool.setPaused(false)
     const open = this.open
-    await this.stopAllLoad(this.stopTimeoutMs)
+    // Graceful up to the stop timeout, then aborted; a task that ignores even the abort is left behind so the
+    // master still hears client_stopped (it can no longer make requests through our client either way).
+    const stopped = await settlesWithin(
+      this.stopAllLoad(this.stopTimeoutMs),
+      this.stopTimeoutMs + MIN_ABANDON_AFTER_MS,
+    )
+    if (!stopped) {
+      const abandonedTasks = this.pool.stoppingCount + (open?.unfinished ?? 0)
+      this.log.warn({ abandonedTasks }, 'tasks ignored the stop and were left behind')
+    }
     this.socket.send({ type: 'clientStopped' })
     this.sendStats(open)
     // Locust workers wait stop_timeout before announcing themselves ready again.
@@ -466,9 +475,7 @@ export class HordeWorker {
     // A task that ignores the abort (awaiting a promise that never settles) must not hold the worker: after
     // the stop timeout it is abandoned, its sockets destroyed with the transport below.
     const abandonAfterMs = Math.max(MIN_ABANDON_AFTER_MS, this.stopTimeoutMs)
-    let timer: NodeJS.Timeout | undefined
-    await Promise.race([stopping, new Promise((resolve) => (timer = setTimeout(resolve, abandonAfterMs)))])
-    clearTimeout(timer)
+    await settlesWithin(stopping, abandonAfterMs)
     const abandonedTasks = this.pool.stoppingCount + (open?.unfinished ?? 0)
     if (abandonedTasks > 0) {
       this.log.warn(
@@ -558,4 +565,18 @@ export class HordeWorker {
         : `in a task of user class ${userClass}`
     this.socket.send({ type: 'exception', msg: errorText(error), traceback })
   }
+}
+
+/** Whether `promise` settled within `ms` (it is not cancelled either way). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const settled = await Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ])
+  clearTimeout(timer)
+  return settled
 }

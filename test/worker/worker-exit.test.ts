@@ -59,6 +59,18 @@ describe('a task that never settles cannot hold the worker', () => {
     expect(target!.total()).toBe(served)
   })
 
+  it('on stop (a Locust master): client_stopped comes within the stop timeout + margin, then ready again', async () => {
+    const { worker, nodeId } = await stuckWorker(1)
+    const from = driver!.received.length
+    const stopAt = Date.now()
+    driver!.send(nodeId, { type: 'stop' })
+    const stopped = await driver!.next('clientStopped', 6000, from)
+    expect(stopped.atMs - stopAt).toBeLessThan(1000 + 1000 + 2000)
+    await driver!.next('clientReady', 5000, from)
+    expect(worker.output()).toMatch(/"abandonedTasks":2[^\n]*left behind/)
+    expect(worker.child.exitCode).toBeNull()
+  })
+
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`on ${signal}: exits 105 within the stop timeout + margin`, async () => {
       const { worker } = await stuckWorker(1)
