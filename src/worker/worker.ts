@@ -6,6 +6,7 @@ import { ExitCode } from '../shared/errors.js'
 import type { MasterToWorker, SpawnMessage, WorkerState, StatsReport } from '../protocol/messages.js'
 import { WorkerSocket, makeNodeId } from '../protocol/transport.js'
 import { HttpTransport } from './http/http-client.js'
+import { openFilesLimit } from './http/open-files-limit.js'
 import { HealthMonitor, type HealthSample } from './health.js'
 import type { Scenario } from './scenario-types.js'
 import { RequestStats } from './stats.js'
@@ -133,6 +134,11 @@ export class HordeWorker {
       connections: scenario.http?.connections ?? null,
       timeoutMs: parseDurationMs(scenario.http?.timeout ?? '30s') ?? 30_000,
       headers: scenario.http?.headers ?? {},
+      onConnectionCap: (origin, cap) =>
+        this.log.warn(
+          { origin, maxConnections: cap, openFilesLimit: openFilesLimit(), users: this.pool.userCount },
+          `more users than this process may open connections (ulimit -n): requests to ${origin} share ${cap} connections and queue for them; raise the limit (ulimit -n) or spread the users over more workers`,
+        ),
     })
     this.stats.onLog = (entry, responseTimeMs, _failed, lagMs) =>
       this.histograms.record(entry, responseTimeMs, lagMs)

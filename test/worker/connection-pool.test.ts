@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { execFileSync } from 'node:child_process'
 import { MAX_CONNECTING_DEFAULT } from '../../src/worker/http/connection-pool.js'
+import {
+  RESERVED_FILE_DESCRIPTORS,
+  defaultConnectionCap,
+  openFilesLimit,
+} from '../../src/worker/http/open-files-limit.js'
 import { HttpTransport, UserHttpClient } from '../../src/worker/http/http-client.js'
 import { RequestStats } from '../../src/worker/stats.js'
 import { freePort } from '../helpers/processes.js'
@@ -51,6 +57,34 @@ describe('the connection pool', () => {
     expect(pool.peakConnecting).toBe(MAX_CONNECTING_DEFAULT)
     expect(pool.opening).toBe(0)
     await transport.destroy()
+  })
+
+  it('caps connections per origin below the open-files limit when none is set, and says so once', async () => {
+    const capped: Array<[string, number]> = []
+    const transport = new HttpTransport({
+      baseUrl: target.url,
+      keepAlive: true,
+      connections: null,
+      timeoutMs: 5000,
+      headers: {},
+      connectionCap: 40,
+      onConnectionCap: (origin, cap) => capped.push([origin, cap]),
+    })
+    const http = new UserHttpClient(transport, new RequestStats(), { aborted: false, scheduleLagMs: 0 })
+    const before = target.connections()
+    const responses = await Promise.all(Array.from({ length: 300 }, () => http.get('/delay/50')))
+    expect(responses.every((r) => r.ok)).toBe(true)
+    expect(target.connections() - before).toBe(40)
+    expect(capped).toEqual([[new URL(target.url).origin, 40]])
+    await transport.destroy()
+  })
+
+  it('reads the open-files limit as `ulimit -n` says, and keeps a reserve below it', () => {
+    const ulimit = execFileSync('sh', ['-c', 'ulimit -n'], { encoding: 'utf8' }).trim()
+    expect(openFilesLimit()).toBe(ulimit === 'unlimited' ? null : Number(ulimit))
+    expect(defaultConnectionCap(20_000)).toBe(20_000 - RESERVED_FILE_DESCRIPTORS)
+    expect(defaultConnectionCap(256)).toBe(64)
+    expect(defaultConnectionCap(null)).toBeNull()
   })
 
   it('hands the connection back after a timeout and after a refused connection, so the next request runs', async () => {

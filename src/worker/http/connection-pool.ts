@@ -4,6 +4,11 @@ import { Client, type Dispatcher } from 'undici'
 export interface PooledHandler extends Dispatcher.DispatchHandler {
   /** Set by the pool when the request is given a connection; the handler calls pool.release(client) once. */
   lease(pool: ConnectionPool, client: Client): void
+  /**
+   * Asked of a request that waited for a connection, before it gets one: true if its user was stopped
+   * meanwhile (it has failed itself and must not be sent, nor cost a connection).
+   */
+  withdrawIfStopped(): boolean
 }
 
 interface Waiting {
@@ -16,6 +21,8 @@ export interface ConnectionPoolOptions {
   maxConnections: number | null
   /** Most connections being opened at once (MAX_CONNECTING_DEFAULT). */
   maxConnecting?: number
+  /** Called once, the first time maxConnections makes a request wait. */
+  onLimit?: () => void
   clientOptions: Client.Options
 }
 
@@ -49,7 +56,7 @@ export class ConnectionPool {
 
   constructor(
     private readonly origin: string,
-    private readonly options: ConnectionPoolOptions,
+    private options: ConnectionPoolOptions,
   ) {}
 
   /** Connections opened (or ready to reconnect) so far. */
@@ -74,13 +81,8 @@ export class ConnectionPool {
 
   /** Called by a handler once its response ended or failed: the connection serves the next request. */
   release(client: Client): void {
-    const next = this.waiting[this.waitingHead]
+    const next = this.nextWaiting()
     if (next !== undefined) {
-      this.waiting[this.waitingHead++] = undefined
-      if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
-        this.waiting = this.waiting.slice(this.waitingHead)
-        this.waitingHead = 0
-      }
       next.handler.lease(this, client)
       client.dispatch(next.opts, next.handler)
       return
@@ -105,7 +107,14 @@ export class ConnectionPool {
 
   private grow(): Client | undefined {
     const max = this.options.maxConnections
-    if (max !== null && this.all.length >= max) return undefined
+    if (max !== null && this.all.length >= max) {
+      const onLimit = this.options.onLimit
+      if (onLimit !== undefined) {
+        this.options = { ...this.options, onLimit: undefined }
+        onLimit()
+      }
+      return undefined
+    }
     if (this.connecting >= (this.options.maxConnecting ?? MAX_CONNECTING_DEFAULT)) return undefined
     const client = new Client(this.origin, this.options.clientOptions)
     this.all.push(client)
@@ -128,19 +137,40 @@ export class ConnectionPool {
 
   /** A connection finished opening: open the next ones for requests still waiting, up to the limits. */
   private openForWaiting(): void {
-    while (this.waitingHead < this.waiting.length) {
-      const next = this.waiting[this.waitingHead]
-      if (next === undefined) {
-        this.waitingHead++
-        continue
-      }
+    for (;;) {
+      const next = this.nextWaiting()
+      if (next === undefined) return
       const client = this.grow()
-      if (client === undefined) return
-      this.waiting[this.waitingHead++] = undefined
+      if (client === undefined) {
+        // Still at a limit: back to the head of the queue.
+        if (this.waitingHead > 0) this.waiting[--this.waitingHead] = next
+        else this.waiting.unshift(next)
+        return
+      }
       next.handler.lease(this, client)
       client.dispatch(next.opts, next.handler)
     }
+  }
+
+  /** The oldest waiting request still wanted (ones whose user stopped meanwhile fail here, unsent). */
+  private nextWaiting(): Waiting | undefined {
+    while (this.waitingHead < this.waiting.length) {
+      const next = this.waiting[this.waitingHead]
+      this.waiting[this.waitingHead++] = undefined
+      if (next !== undefined && !next.handler.withdrawIfStopped()) {
+        this.compactWaiting()
+        return next
+      }
+    }
     this.waiting = []
     this.waitingHead = 0
+    return undefined
+  }
+
+  private compactWaiting(): void {
+    if (this.waitingHead > 1024 && this.waitingHead * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.waitingHead)
+      this.waitingHead = 0
+    }
   }
 }
