@@ -162,8 +162,11 @@ export class ConnectionPool {
         return next
       }
     }
-    this.waiting = []
-    this.waitingHead = 0
+    // Emptied: start a fresh queue (not on every release of an idle pool, which is the hot path).
+    if (this.waiting.length > 0) {
+      this.waiting = []
+      this.waitingHead = 0
+    }
     return undefined
   }
 
