@@ -25,6 +25,8 @@ export interface SessionOptions {
   bindHost: string
   bindPort: number
   logger: Logger
+  /** Horde workers must prove this secret to join (--join-secret / HORDE_JOIN_SECRET). */
+  joinSecret?: string | null
   /** Human output (progress lines, summary); stdout by default. */
   write?: (line: string) => void
   /** Called once the master socket is bound (start local workers here). */
@@ -50,6 +52,7 @@ export async function runMasterSession(options: SessionOptions): Promise<Session
     bindHost: options.bindHost,
     bindPort: options.bindPort,
     logger,
+    joinSecret: options.joinSecret ?? null,
     onProgress: (progress) => {
       if (progress.phase !== 'waiting') write(progressLine(progress))
     },

@@ -7,7 +7,15 @@ import { UserSequence, nextRampTotal, rampStep, sortWorkers } from './dispatch.j
 import { planDurationMs, rateAt, targetAt, type MasterPlan, type RateNow } from './plan.js'
 import { OpenModelStats } from './open-model-stats.js'
 import { decodeHordeExtension } from '../protocol/horde-extension.js'
+import {
+  HORDE_FINAL_MESSAGE,
+  HORDE_JOIN_MESSAGE,
+  HORDE_REFUSED_MESSAGE,
+  parseHordeFinal,
+} from '../protocol/horde-peer.js'
 import { HORDE_CONTROL_MESSAGE, type HordeControl } from '../protocol/horde-control.js'
+import { RateLimitedWarning } from '../shared/rate-limited-log.js'
+import { JoinGate } from './join-gate.js'
 import { evaluateThreshold, parseThreshold, type ParsedThreshold } from './thresholds.js'
 import {
   CPU_SATURATED_PERCENT,
@@ -57,6 +65,8 @@ export interface CoordinatorOptions {
   logger: Logger
   onProgress?: (progress: Progress) => void
   onEvent?: (event: RunEvent) => void
+  /** Horde peers must prove they hold this secret to join (Locust peers cannot and are let in). */
+  joinSecret?: string | null
 }
 
 export interface RunOutcome {
@@ -77,6 +87,10 @@ export interface RunOutcome {
   lostWorkers: string[]
   /** Open model only: iterations, target rate and corrected latency. */
   open?: OpenModelStats | null
+  /** Tasks workers left running after the stop timeout so they could exit (from their `horde_final`). */
+  abandonedTasks?: number
+  /** Workers that were sent `quit` at the end but never confirmed it within the bound (may still be loading). */
+  unconfirmedWorkers?: string[]
 }
 
 /** A change asked for while the run goes on (control API, `horde ctl`). */
@@ -89,6 +103,8 @@ export interface Retarget {
 }
 
 const RATE_WINDOW_SECONDS = 3
+/** Beyond the stop timeout: how long workers get to send their final stats and confirm `quit`. */
+const QUIT_CONFIRM_GRACE_MS = 5000
 /** Reports arrive every 3 s: seconds older than this are complete enough for the live rate. */
 const RATE_LAG_SECONDS = 4
 
@@ -138,6 +154,11 @@ export class Coordinator {
   #rateOverride: { fromRps: number; toRps: number; startMs: number; rampMs: number } | null = null
   #rateStage = -2
   #warnedNotOpen = new Set<string>()
+  readonly #abandoned = new Map<string, number>()
+  #unconfirmed: string[] = []
+  readonly #dropWarning: RateLimitedWarning
+  readonly #unknownWarning: RateLimitedWarning
+  readonly #joinGate: JoinGate
 
   private constructor(options: CoordinatorOptions, socket: MasterSocket) {
     this.plan = options.plan
@@ -147,6 +168,12 @@ export class Coordinator {
     this.#sequence = new UserSequence(options.plan.userClasses)
     this.#thresholds = options.plan.thresholds.map(parseThreshold)
     this.openStats = options.plan.open === null ? null : new OpenModelStats()
+    this.#dropWarning = new RateLimitedWarning(this.#log, 'frame from worker dropped')
+    this.#unknownWarning = new RateLimitedWarning(
+      this.#log,
+      'message from an unregistered worker ignored (it never sent client_ready, or was refused)',
+    )
+    this.#joinGate = new JoinGate(options.joinSecret ?? null, this.#log)
     socket.onMessage((routingId, envelope) => this.#onMessage(routingId, envelope))
     socket.onDrop((routingId, reason) => this.#onDrop(routingId, reason))
   }
@@ -209,6 +236,9 @@ export class Coordinator {
       if (this.#livenessTick !== null) clearInterval(this.#livenessTick)
       if (this.#rampTimer !== null) clearTimeout(this.#rampTimer)
       this.#phase = 'done'
+      this.#dropWarning.flush()
+      this.#unknownWarning.flush()
+      this.#joinGate.flush()
       await this.#socket.close()
     }
     const measuredFromMs = this.#measuredFromMs()
@@ -228,6 +258,8 @@ export class Coordinator {
       exceptions: [...this.#exceptions.values()].map((e) => ({ ...e, nodes: [...e.nodes] })),
       lostWorkers: [...this.#lostWorkers],
       open: this.openStats,
+      abandonedTasks: [...this.#abandoned.values()].reduce((a, b) => a + b, 0),
+      unconfirmedWorkers: this.#unconfirmed,
     }
   }
 
@@ -376,21 +408,30 @@ export class Coordinator {
   /**
    * Ends the load as a headless Locust master does: `quit` to every worker, then wait for each worker's final
    * stats and `quit` (the final report comes after users stopped, gracefully up to stop_timeout).
+   *
+   * Every known worker is waited for, missing ones included: a worker whose loop was blocked past the
+   * heartbeat timeout may still be loading the target when it wakes, and only its `quit` (or its own master
+   * timeout, once this socket is closed) ends that. A worker that goes missing while we wait has had its
+   * chance; one that never confirms within the bound is named in an event and in result.json.
    */
   async #stopWorkers(): Promise<void> {
     this.#stopRequestedAtMs = Date.now()
     this.#phase = 'stopping'
     if (this.#rampTimer !== null) clearTimeout(this.#rampTimer)
     this.#event('stopped', this.#stopReason ?? 'run time reached', { cause: this.#cause })
-    const waitMs = this.plan.stopTimeoutMs + 5000
+    const waitMs = this.plan.stopTimeoutMs + QUIT_CONFIRM_GRACE_MS
     const deadline = Date.now() + waitMs
+    const missingAtStop = new Set(
+      [...this.registry.nodes.values()].filter((n) => n.state === 'missing').map((n) => n.id),
+    )
     for (const node of this.registry.nodes.values()) this.#send(node.id, { type: 'quit' })
+    const pending = (): WorkerNode[] =>
+      [...this.registry.nodes.values()].filter(
+        (n) => n.state !== 'quit' && (n.state !== 'missing' || missingAtStop.has(n.id)),
+      )
     await new Promise<void>((resolve) => {
       const poll = (): void => {
-        const pending = [...this.registry.nodes.values()].filter(
-          (n) => n.state !== 'quit' && n.state !== 'missing',
-        )
-        if (pending.length === 0 || Date.now() >= deadline) {
+        if (pending().length === 0 || Date.now() >= deadline) {
           resolve()
           return
         }
@@ -398,6 +439,23 @@ export class Coordinator {
       }
       poll()
     })
+    const unconfirmed = pending()
+    if (unconfirmed.length > 0) {
+      this.#unconfirmed = unconfirmed.map((n) => n.id)
+      this.#event(
+        'workers-unconfirmed',
+        `${unconfirmed.length} worker(s) did not confirm quit within ${Math.round(waitMs / 1000)} s (worker ${unconfirmed.map((n) => n.index).join(', ')}): each stops by itself within its master timeout once this master is gone`,
+        { workers: this.#unconfirmed, waitedMs: waitMs },
+      )
+    }
+    const abandoned = [...this.#abandoned.values()].reduce((a, b) => a + b, 0)
+    if (abandoned > 0) {
+      this.#event(
+        'tasks-abandoned',
+        `${abandoned} task(s) ignored the stop and were abandoned by their workers after the stop timeout`,
+        { abandonedTasks: abandoned, byWorker: Object.fromEntries(this.#abandoned) },
+      )
+    }
   }
 
   // ---- dispatch ----------------------------------------------------------------------------------
@@ -619,12 +677,33 @@ export class Coordinator {
   #handle(id: string, message: WorkerToMaster): void {
     const now = Date.now()
     const node = this.registry.get(id)
+    if (message.type === 'custom' && message.name === HORDE_JOIN_MESSAGE) {
+      this.#joinGate.onJoin(id, message.data)
+      return
+    }
+    if (message.type === 'clientReady') {
+      if (this.#joinGate.admits(id, message.version)) this.#onClientReady(id, message.version, now)
+      else this.#send(id, this.#refusal())
+      return
+    }
+    if (message.type === 'locustfileRequest') {
+      // A Locust worker started with `-f -` asks before client_ready, under a temporary id.
+      this.#send(id, {
+        type: 'locustfileReply',
+        data: { error: 'The Horde master does not serve locustfiles: start workers with -f <file>.' },
+      })
+      return
+    }
+    if (node === undefined) {
+      // Locust discards reports from unknown workers too: a stray process must not inject stats.
+      this.#unknownWarning.note({ workerId: id, type: message.type })
+      return
+    }
     switch (message.type) {
-      case 'clientReady':
-        this.#onClientReady(id, message.version, now)
-        return
       case 'heartbeat': {
-        if (node === undefined || node.state === 'quit') return
+        if (node.state === 'quit') return
+        // A worker that wakes up after we decided to stop (a blocked loop) hears `quit` again at once.
+        if (this.#phase === 'stopping') this.#send(id, { type: 'quit' })
         node.lastHeartbeatMs = now
         node.cpuPercent = message.cpuPercent
         node.maxCpuPercent = Math.max(node.maxCpuPercent, message.cpuPercent)
@@ -649,7 +728,6 @@ export class Coordinator {
           const extension = decodeHordeExtension(message.report.extra)
           if (extension !== null) this.openStats.add(extension)
         }
-        if (node === undefined) return
         if (message.report.extra.horde !== undefined) node.sentHorde = true
         node.userCount = message.report.userCount
         node.userClassesCount = message.report.userClassesCount
@@ -657,16 +735,15 @@ export class Coordinator {
         return
       }
       case 'spawning':
-        if (node !== undefined && node.state !== 'missing') node.state = 'spawning'
+        if (node.state !== 'missing') node.state = 'spawning'
         return
       case 'spawningComplete':
-        if (node === undefined) return
         if (node.state !== 'missing') node.state = 'running'
         node.userClassesCount = message.userClassesCount
         node.userCount = Object.values(message.userClassesCount).reduce((a, b) => a + b, 0)
         return
       case 'clientStopped':
-        if (node !== undefined) node.state = 'stopped'
+        node.state = 'stopped'
         this.#rebalance()
         return
       case 'quit':
@@ -685,17 +762,24 @@ export class Coordinator {
         this.#exceptions.set(key, entry)
         return
       }
-      case 'locustfileRequest':
-        this.#send(id, {
-          type: 'locustfileReply',
-          data: { error: 'The Horde master does not serve locustfiles: start workers with -f <file>.' },
-        })
-        return
       case 'logs':
         return
       case 'custom':
+        if (message.name === HORDE_FINAL_MESSAGE) {
+          const final = parseHordeFinal(message.data)
+          if (final !== null && final.abandonedTasks > 0) this.#abandoned.set(id, final.abandonedTasks)
+          return
+        }
         this.#log.debug({ workerId: id, name: message.name }, 'custom message ignored')
         return
+    }
+  }
+
+  #refusal(): MasterToWorker {
+    return {
+      type: 'custom',
+      name: HORDE_REFUSED_MESSAGE,
+      data: { v: 1, reason: 'this master requires a join secret: none or a wrong one was proven' },
     }
   }
 
@@ -747,7 +831,7 @@ export class Coordinator {
   }
 
   #onDrop(routingId: string | null, reason: string): void {
-    this.#log.warn({ workerId: routingId, reason }, 'frame from worker dropped')
+    this.#dropWarning.note({ workerId: routingId, reason })
     // Locust asks a known worker whose frame it could not decode to reset its connection (§3.2.7).
     if (routingId !== null && this.registry.get(routingId) !== undefined)
       this.#send(routingId, { type: 'reconnect' })
@@ -837,8 +921,10 @@ export class Coordinator {
         if (node.saturatedSeconds === 5) {
           this.#event(
             'worker-saturated',
-            `worker ${node.index} at ${Math.round(node.cpuPercent)} % CPU: its latencies are suspect`,
-            { cpuPercent: node.cpuPercent },
+            // Users and loop delay say why: thousands of users opening connections on one core, or a task
+            // that blocks the loop (a synchronous driver), look alike in latencies but not here.
+            `worker ${node.index} at ${Math.round(node.cpuPercent)} % CPU, event loop blocked up to ${Math.round(loopDelay)} ms, with ${node.userCount} users: its latencies are suspect; spread the users over more workers`,
+            { cpuPercent: node.cpuPercent, loopDelayMaxMs: loopDelay, users: node.userCount },
             node.id,
           )
         }

@@ -30,6 +30,10 @@ export interface MasterResultExtras {
   stopCause: string
   /** Open model (target rate) only. */
   openModel: OpenModelResult | null
+  /** Tasks that ignored the stop and were abandoned by their workers after the stop timeout. */
+  abandonedTasks?: number
+  /** Workers sent `quit` at the end that never confirmed it (they stop by themselves on losing the master). */
+  unconfirmedWorkers?: string[]
 }
 
 export type MasterRunResult = RunResult & MasterResultExtras
@@ -246,5 +250,7 @@ export function buildResult(plan: MasterPlan, outcome: RunOutcome): MasterRunRes
     exceptions: outcome.exceptions,
     stopCause: outcome.cause,
     openModel,
+    abandonedTasks: outcome.abandonedTasks ?? 0,
+    unconfirmedWorkers: outcome.unconfirmedWorkers ?? [],
   }
 }

@@ -25,6 +25,14 @@ const KEEPALIVE_OPTIONS = { tcpKeepalive: 1, tcpKeepaliveIdle: 30 } as const
 const ZMTP_HEARTBEAT_OPTIONS = { heartbeatInterval: 1000, heartbeatTimeout: 3000 } as const
 
 const MAX_ROUTING_ID_BYTES = 255
+
+/**
+ * Largest inbound message libzmq accepts (ZMQ_MAXMSGSIZE); a peer that sends a larger one is disconnected
+ * before its frame is buffered. Without it a single frame header claiming 4 GB made a master allocate 1.1 GB.
+ * The largest honest message is a stats report: even 2,000 endpoints with Horde histograms stay under a few
+ * MB, so 64 MiB leaves wide room while bounding what a stray peer can make us hold per connection.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /**
@@ -46,6 +54,8 @@ export interface WorkerSocketOptions {
   nodeId: string
   /** Where handler errors and send failures are logged; a worker logger by default. */
   logger?: Logger
+  /** Inbound message size limit (DEFAULT_MAX_MESSAGE_BYTES). */
+  maxMessageBytes?: number
 }
 
 export interface MasterSocketOptions {
@@ -54,6 +64,8 @@ export interface MasterSocketOptions {
   /** 0 binds a random free port; read it back from MasterSocket.port. */
   port: number
   logger?: Logger
+  /** Inbound message size limit (DEFAULT_MAX_MESSAGE_BYTES). */
+  maxMessageBytes?: number
 }
 
 export interface CloseOptions {
@@ -85,6 +97,7 @@ export class WorkerSocket {
     private readonly address: string,
     private readonly nodeId: string,
     logger: Logger | undefined,
+    private readonly maxMessageBytes: number,
   ) {
     this.logger = logger
   }
@@ -98,7 +111,12 @@ export class WorkerSocket {
         `A worker node id must be 1–255 bytes and not start with a zero byte, received ${JSON.stringify(options.nodeId)}. Use makeNodeId().`,
       )
     }
-    const worker = new WorkerSocket(endpoint(options.host, options.port), options.nodeId, options.logger)
+    const worker = new WorkerSocket(
+      endpoint(options.host, options.port),
+      options.nodeId,
+      options.logger,
+      options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+    )
     worker.open()
     return worker
   }
@@ -163,7 +181,12 @@ export class WorkerSocket {
   }
 
   private open(): void {
-    const socket = new Dealer({ routingId: this.nodeId, ...KEEPALIVE_OPTIONS, ...ZMTP_HEARTBEAT_OPTIONS })
+    const socket = new Dealer({
+      routingId: this.nodeId,
+      maxMessageSize: this.maxMessageBytes,
+      ...KEEPALIVE_OPTIONS,
+      ...ZMTP_HEARTBEAT_OPTIONS,
+    })
     const notify = (connected: boolean) => {
       if (this.socket === socket) deliver(this.connectionHandlers, [connected], () => this.log())
     }
@@ -228,7 +251,11 @@ export class MasterSocket {
    * instead of being silently refused by libzmq (P21). Rejects with a ProtocolError if the port is taken.
    */
   static async bind(options: MasterSocketOptions): Promise<MasterSocket> {
-    const socket = new Router({ handover: true, ...KEEPALIVE_OPTIONS })
+    const socket = new Router({
+      handover: true,
+      maxMessageSize: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES,
+      ...KEEPALIVE_OPTIONS,
+    })
     const address = endpoint(options.host, options.port === 0 ? '*' : options.port)
     try {
       await socket.bind(address)

@@ -91,6 +91,8 @@ export type RunEventKind =
   | 'retargeted'
   | 'stop-requested'
   | 'stopped'
+  | 'workers-unconfirmed'
+  | 'tasks-abandoned'
 
 export interface RunEvent {
   timeMs: number

@@ -169,6 +169,13 @@ export class OpenModelRunner {
     clearTimeout(timer)
   }
 
+  /** Iterations whose task has not returned yet (after stop: the ones that ignore the abort). */
+  get unfinished(): number {
+    let n = 0
+    for (const slot of this.slots) if (slot.inFlight !== null) n++
+    return n
+  }
+
   /** Iterations started and dropped per second since the last call. */
   takeCounts(): HordeIterationCounts[] {
     const counts = [...this.counts.values()]

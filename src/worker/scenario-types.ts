@@ -8,14 +8,17 @@ export type WaitSpec =
   /** Start a task every `ms` (Locust constant_pacing): waits `ms - taskDuration`, never negative. */
   | { kind: 'pacing'; ms: number }
 
-/** What a task receives. One per user; reused for every task call, so it costs nothing per request. */
+/**
+ * What a task receives. One per user; reused for every task call, so it costs nothing per request. Every
+ * member may be destructured (`({ http, measure, record, state }) => ...`).
+ */
 export interface TaskContext<State = unknown> {
   /** HTTP client that records stats; status ≥ 400 is a failure unless the call says otherwise. */
   readonly http: HttpClient
   /** Times any async operation and records it under (type, name): Boomer's RecordSuccess/RecordFailure. */
-  measure<T>(type: string, name: string, fn: () => Promise<T> | T): Promise<T>
+  readonly measure: <T>(type: string, name: string, fn: () => Promise<T> | T) => Promise<T>
   /** Records a request measured elsewhere. */
-  record(sample: RecordSample): void
+  readonly record: (sample: RecordSample) => void
   /** Per-user state, made by the user's `state()` factory. */
   state: State
   /** The worker's logger; never use it per request. */

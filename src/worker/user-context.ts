@@ -8,7 +8,9 @@ export const recordedErrors = new WeakSet<object>()
 
 /**
  * The context every task of one user receives. A class, so its methods live on the prototype and a user
- * costs a handful of fields: 50,000 idle users must fit in a few hundred MB.
+ * costs a handful of fields: 50,000 idle users must fit in a few hundred MB. `measure` and `record` are
+ * getters that hand out a function bound to this user (made on first use), so a task may destructure
+ * them as the README shows (`({ record }) => record(...)`) without `this` being lost.
  */
 export class UserContext<State = unknown> implements TaskContext<State>, RequestGate {
   readonly http: UserHttpClient
@@ -18,6 +20,8 @@ export class UserContext<State = unknown> implements TaskContext<State>, Request
   /** Open model: lateness of the current iteration against its schedule (see RequestGate). */
   scheduleLagMs = 0
   private controller: AbortController | null = null
+  private boundMeasure: TaskContext['measure'] | null = null
+  private boundRecord: TaskContext['record'] | null = null
 
   constructor(
     transport: HttpTransport,
@@ -48,7 +52,17 @@ export class UserContext<State = unknown> implements TaskContext<State>, Request
     this.controller?.abort(new UserAbortedError())
   }
 
-  async measure<T>(type: string, name: string, fn: () => Promise<T> | T): Promise<T> {
+  get measure(): TaskContext['measure'] {
+    this.boundMeasure ??= (type, name, fn) => this.measureNow(type, name, fn)
+    return this.boundMeasure
+  }
+
+  get record(): TaskContext['record'] {
+    this.boundRecord ??= (sample) => this.recordNow(sample)
+    return this.boundRecord
+  }
+
+  private async measureNow<T>(type: string, name: string, fn: () => Promise<T> | T): Promise<T> {
     if (this.aborted) throw new UserAbortedError()
     const startedAt = performance.now()
     let result: T
@@ -64,7 +78,7 @@ export class UserContext<State = unknown> implements TaskContext<State>, Request
     return result
   }
 
-  record(sample: RecordSample): void {
+  private recordNow(sample: RecordSample): void {
     const error = sample.error === undefined || sample.error === null ? null : errorText(sample.error)
     this.recorder.log(sample.type, sample.name, sample.responseTimeMs, sample.bytes ?? 0, error)
   }

@@ -13,6 +13,8 @@ export class UserPool {
   private nextUserIndex = 0
   private readonly pauseGate = new PauseGate()
   private warnedUnknown = new Set<string>()
+  /** Set once the worker has given up (quit, master lost, signal): no user may start again. */
+  private closed = false
 
   constructor(
     private readonly classes: ReadonlyMap<string, UserClass>,
@@ -43,6 +45,7 @@ export class UserPool {
    * spawn as a Python worker would (protocol P16).
    */
   setCounts(targets: Record<string, number>, stopTimeoutMs: number): void {
+    if (this.closed) return
     for (const [wireClass, target] of Object.entries(targets)) {
       const users = this.byWireClass.get(wireClass) ?? []
       this.byWireClass.set(wireClass, users)
@@ -69,6 +72,17 @@ export class UserPool {
       for (const user of users) this.stopUser(user, stopTimeoutMs)
     this.byWireClass.clear()
     await Promise.all(this.exiting)
+  }
+
+  /** Stops every user at once and refuses to start any again: the worker is leaving. */
+  close(): Promise<void> {
+    this.closed = true
+    return this.stopAll(0)
+  }
+
+  /** Users told to stop whose loop has not ended yet (a task awaiting something that never settles). */
+  get stoppingCount(): number {
+    return this.exiting.size
   }
 
   /** Resolves when every stopping user's loop has ended, or after `timeoutMs`. */

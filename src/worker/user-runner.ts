@@ -154,12 +154,19 @@ export class RunningUser {
     })
   }
 
-  private async callHook(fn: TaskFn): Promise<boolean> {
+  /** Runs onStart/onStop; false when the user must end (StopUser, an abort, or a throw when `fatal`). */
+  private async callHook(fn: TaskFn, fatal = false): Promise<boolean> {
     try {
       await fn(this.context)
       return true
     } catch (error) {
       if (isStopUser(error) || error instanceof UserAbortedError || this.context.aborted) return false
+      if (fatal) {
+        // Reported even when measure() already recorded it as a failed request: the user's end is news.
+        // No log line here: thousands of users may fail alike, and exceptions are rate-limited already.
+        this.hooks.onException(this.userClass.name, error)
+        return false
+      }
       if (!recordedErrors.has(error as object)) this.hooks.onException(this.userClass.name, error)
       return true
     }
@@ -171,7 +178,8 @@ export class RunningUser {
     try {
       // Stopped before its first turn (a spawn immediately followed by a smaller one): never started.
       if (this.stopping) return
-      if (definition.onStart !== undefined && !(await this.callHook(definition.onStart))) return
+      // A throwing onStart ends this user (reported): its tasks would run on half-set-up state.
+      if (definition.onStart !== undefined && !(await this.callHook(definition.onStart, true))) return
       let step = 0
       let withoutYield = 0
       while (!this.stopping) {

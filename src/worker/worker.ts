@@ -6,12 +6,23 @@ import { ExitCode } from '../shared/errors.js'
 import type { MasterToWorker, SpawnMessage, WorkerState, StatsReport } from '../protocol/messages.js'
 import { WorkerSocket, makeNodeId } from '../protocol/transport.js'
 import { HttpTransport } from './http/http-client.js'
+import { openFilesLimit } from './http/open-files-limit.js'
 import { HealthMonitor, type HealthSample } from './health.js'
 import type { Scenario } from './scenario-types.js'
 import { RequestStats } from './stats.js'
 import { StatsHistograms } from './stats-histograms.js'
 import { HORDE_EXTENSION_KEY, encodeHistogram } from '../protocol/horde-extension.js'
 import { HORDE_CONTROL_MESSAGE, parseHordeControl, type HordeControl } from '../protocol/horde-control.js'
+import {
+  HORDE_FINAL_MESSAGE,
+  HORDE_JOIN_MESSAGE,
+  HORDE_REFUSED_MESSAGE,
+  joinProof,
+  parseHordeRefused,
+} from '../protocol/horde-peer.js'
+import { RateLimitedWarning } from '../shared/rate-limited-log.js'
+import { MasterLiveness } from './master-liveness.js'
+import { MasterWaitWarning } from './master-wait.js'
 import { OpenModelRunner } from './open-model.js'
 import { UserPool } from './user-pool.js'
 import { UserClass, errorText } from './user-runner.js'
@@ -34,21 +45,38 @@ export interface WorkerOptions {
   logLevel?: string
   heartbeatIntervalMs?: number
   reportIntervalMs?: number
+  /**
+   * Horde masters only: the run's join secret (--join-secret / HORDE_JOIN_SECRET). The worker proves it holds
+   * it with an HMAC of its node id; the secret itself never goes on the wire.
+   */
+  joinSecret?: string | null
+  /**
+   * After losing its master (and stopping every user), how long the worker keeps asking to join again before
+   * it exits 105: a network partition that heals within it costs no worker. 0 (default) exits at once.
+   */
+  rejoinWindowMs?: number
+  /** How often to warn while waiting for a master that does not answer (default 10 s). */
+  waitWarnIntervalMs?: number
 }
 
 export interface WorkerExit {
   code: number
-  reason: 'quit' | 'master-lost' | 'connect-timeout' | 'signal'
+  reason: 'quit' | 'master-lost' | 'connect-timeout' | 'signal' | 'refused'
+  /** Tasks still running after the stop timeout, left behind (their sockets destroyed) so the worker could exit. */
+  abandonedTasks: number
 }
 
 /** Locust constants (runners.py), kept so that a real Locust master sees the cadence it expects. */
 const CLIENT_READY_RETRY_MS = 5000
 const DEFAULT_MASTER_TIMEOUT_MS = 5000
-/** After this much master-heartbeat silence, announce ourselves again (a restarted master forgot us; P15). */
-const REREGISTER_AFTER_MS = 3000
 /** Locust masters wait 0.5 s after `quit` for the final stats: drain in-flight requests for less than that. */
 const QUIT_DRAIN_MS = 300
 const MAX_EXCEPTIONS_PER_SECOND = 50
+/**
+ * At exit, how long aborted tasks get to end before they are abandoned (at least; the stop timeout when longer).
+ * An aborted task ends at its next await on our API; one awaiting a promise that never settles never ends.
+ */
+const MIN_ABANDON_AFTER_MS = 1000
 
 /**
  * A Locust-protocol worker: registers with the master, runs the users it is told to, reports stats every 3 s
@@ -71,8 +99,6 @@ export class HordeWorker {
   private acked = false
   private lastSpawnTimestamp = -Infinity
   private stopTimeoutMs: number
-  private lastMasterHeartbeatAt: number | null = null
-  private lastReregisterAt = 0
   private lastHealth: HealthSample | null = null
   private lastSaturationWarnAt = 0
   private exceptionsThisSecond = 0
@@ -80,6 +106,13 @@ export class HordeWorker {
   private droppedExceptions = 0
   private readonly timers: NodeJS.Timeout[] = []
   private finished = false
+  private loopsStarted = false
+  /** Set while the worker has lost its master and waits (rejoinWindowMs) to be accepted again. */
+  private detachedAt: number | null = null
+  private readonly liveness: MasterLiveness
+  private readonly dropWarning: RateLimitedWarning
+  private readonly reconnectWarning: RateLimitedWarning
+  private readonly waitWarning: MasterWaitWarning
   private resolveExit!: (exit: WorkerExit) => void
   readonly exited: Promise<WorkerExit>
   private readonly startedAt = Date.now()
@@ -101,6 +134,11 @@ export class HordeWorker {
       connections: scenario.http?.connections ?? null,
       timeoutMs: parseDurationMs(scenario.http?.timeout ?? '30s') ?? 30_000,
       headers: scenario.http?.headers ?? {},
+      onConnectionCap: (origin, cap) =>
+        this.log.warn(
+          { origin, maxConnections: cap, openFilesLimit: openFilesLimit(), users: this.pool.userCount },
+          `more users than this process may open connections (ulimit -n): requests to ${origin} share ${cap} connections and queue for them; raise the limit (ulimit -n) or spread the users over more workers`,
+        ),
     })
     this.stats.onLog = (entry, responseTimeMs, _failed, lagMs) =>
       this.histograms.record(entry, responseTimeMs, lagMs)
@@ -123,8 +161,27 @@ export class HordeWorker {
       nodeId: this.nodeId,
     })
     this.socket.onMessage((message) => this.onMessage(message))
-    this.socket.onDrop((reason) => this.log.warn({ reason }, 'dropped a malformed message from the master'))
-    this.socket.onConnectionChange((connected) => this.onConnectionChange(connected))
+    this.dropWarning = new RateLimitedWarning(this.log, 'dropped a malformed message from the master')
+    this.socket.onDrop((reason) => this.dropWarning.note({ reason }))
+    this.reconnectWarning = new RateLimitedWarning(
+      this.log,
+      'master asked us to reconnect; resetting the connection',
+    )
+    this.waitWarning = new MasterWaitWarning(
+      this.log,
+      options.masterHost,
+      options.masterPort,
+      options.waitWarnIntervalMs ?? 10_000,
+    )
+    this.liveness = new MasterLiveness(
+      this.log,
+      options.masterTimeoutMs ?? DEFAULT_MASTER_TIMEOUT_MS,
+      () => this.loseMaster(),
+      () => this.sendClientReady(),
+    )
+    this.socket.onConnectionChange((connected) => {
+      if (!this.finished) this.liveness.onConnectionChange(connected)
+    })
   }
 
   /** Registers with the master; resolves with the exit once the worker has finished. */
@@ -137,16 +194,21 @@ export class HordeWorker {
       'worker starting',
     )
     this.sendClientReady()
+    this.waitWarning.start(() => this.liveness.connected)
     const connectTimeoutMs = this.options.connectTimeoutMs ?? 300_000
     const retry = setInterval(() => {
-      if (this.acked) {
-        clearInterval(retry)
-        return
-      }
-      if (Date.now() - this.startedAt > connectTimeoutMs) {
+      if (this.acked) return
+      if (this.detachedAt !== null) {
+        const rejoinWindowMs = this.options.rejoinWindowMs ?? 0
+        if (Date.now() - this.detachedAt > rejoinWindowMs) {
+          this.log.error({ rejoinWindowMs }, 'the master did not take us back; exiting')
+          void this.quit(ExitCode.stopped, 'master-lost')
+          return
+        }
+      } else if (Date.now() - this.startedAt > connectTimeoutMs) {
         clearInterval(retry)
         this.log.error({ timeoutMs: connectTimeoutMs }, 'no answer from the master; giving up')
-        void this.finish({ code: ExitCode.stopped, reason: 'connect-timeout' })
+        void this.finish({ code: ExitCode.stopped, reason: 'connect-timeout', abandonedTasks: 0 })
         return
       }
       this.sendClientReady()
@@ -161,25 +223,43 @@ export class HordeWorker {
   }
 
   private sendClientReady(): void {
+    const secret = this.options.joinSecret
+    if (secret != null && secret !== '') {
+      // Before client_ready on the same connection, so a Horde master has checked it when client_ready comes.
+      const data = { v: 1, proof: joinProof(secret, this.nodeId) }
+      this.socket.send({ type: 'custom', name: HORDE_JOIN_MESSAGE, data })
+    }
     // -1 skips Locust's version check (what Boomer sends); a version string would draw warnings (P5).
     this.socket.send({ type: 'clientReady', version: -1 })
   }
 
   private onMessage(message: MasterToWorker): void {
+    // A worker that has given up on its master (quit, master lost, signal) never acts on a message again: a
+    // spawn queued while its loop was blocked must not restart the load (issue 10, orphan load).
+    if (this.finished) return
     switch (message.type) {
       case 'ack':
         if (!this.acked) {
           this.acked = true
           this.workerIndex = message.index ?? 0
-          this.log.info({ workerIndex: this.workerIndex }, 'registered with the master')
+          this.waitWarning.stop()
+          if (this.detachedAt !== null) {
+            this.log.info({ workerIndex: this.workerIndex }, 'rejoined the master')
+            this.detachedAt = null
+          } else this.log.info({ workerIndex: this.workerIndex }, 'registered with the master')
           this.startLoops()
         }
         return
       case 'spawn':
+        // Masters ack before they spawn; a spawn before our (re-)registration is stale (sent to who we were).
+        if (!this.acked) {
+          this.log.debug({}, 'ignored a spawn received while not registered')
+          return
+        }
         this.onSpawn(message)
         return
       case 'heartbeat':
-        this.lastMasterHeartbeatAt = Date.now()
+        this.liveness.onHeartbeat()
         return
       case 'stop':
         void this.onStop()
@@ -188,14 +268,23 @@ export class HordeWorker {
         void this.quit(ExitCode.pass, 'quit')
         return
       case 'reconnect':
-        this.log.warn({}, 'master asked us to reconnect; resetting the connection')
+        this.reconnectWarning.note({})
         this.socket.reconnect()
         return
       case 'custom':
+        if (message.name === HORDE_REFUSED_MESSAGE) {
+          const reason = parseHordeRefused(message.data)?.reason ?? 'no reason given'
+          this.log.error(
+            { reason },
+            "the master refused us: start the worker with the run's --join-secret (HORDE_JOIN_SECRET)",
+          )
+          void this.quit(ExitCode.invalidInput, 'refused')
+          return
+        }
+        if (!this.acked) return
         if (message.name === HORDE_CONTROL_MESSAGE) {
           const control = parseHordeControl(message.data)
-          if (control === null)
-            this.log.warn({ data: message.data }, 'ignored a malformed horde_control message')
+          if (control === null) this.dropWarning.note({ reason: 'a malformed horde_control message' })
           else this.onControl(control)
           return
         }
@@ -211,6 +300,8 @@ export class HordeWorker {
 
   private startLoops(): void {
     this.sendStats()
+    if (this.loopsStarted) return
+    this.loopsStarted = true
     this.timers.push(setInterval(() => this.heartbeat(), this.options.heartbeatIntervalMs ?? 1000))
     this.timers.push(setInterval(() => this.sendStats(), this.options.reportIntervalMs ?? 3000))
     for (const timer of this.timers) timer.unref()
@@ -238,46 +329,38 @@ export class HordeWorker {
         `worker saturated (${health.reason}): its response times are suspect; add workers or lower users per worker`,
       )
     }
-    this.checkMaster(now)
+    this.liveness.check(now)
   }
 
-  private checkMaster(now: number): void {
-    const timeoutMs = this.options.masterTimeoutMs ?? DEFAULT_MASTER_TIMEOUT_MS
-    if (this.lastMasterHeartbeatAt === null) return
-    const silentMs = now - this.lastMasterHeartbeatAt
-    if (silentMs > timeoutMs) {
-      this.log.error({ silentMs, timeoutMs }, 'master went silent; stopping all users and exiting')
+  /**
+   * The master is gone (silent or disconnected past the master timeout): every user stops now. Without a
+   * rejoin window the worker exits; with one it keeps announcing itself and, if the master takes it back (a
+   * healed partition), runs whatever it is told after the new ack. Nothing queued before that runs.
+   */
+  private loseMaster(): void {
+    if (this.finished || this.detachedAt !== null) return
+    if ((this.options.rejoinWindowMs ?? 0) <= 0) {
       void this.quit(ExitCode.stopped, 'master-lost')
-    } else if (silentMs > REREGISTER_AFTER_MS && now - this.lastReregisterAt > REREGISTER_AFTER_MS) {
-      this.lastReregisterAt = now
-      this.sendClientReady()
-    }
-  }
-
-  /** The connection to the master dropped or came back: no load may outlive a master that is gone. */
-  private onConnectionChange(connected: boolean): void {
-    if (this.finished) return
-    if (connected) {
-      if (this.disconnectedAt !== null) this.log.info({}, 'connection to the master restored')
-      this.disconnectedAt = null
       return
     }
-    if (this.disconnectedAt !== null) return
+    this.detachedAt = Date.now()
+    this.acked = false
+    this.liveness.forgetHeartbeats()
+    this.lastSpawnTimestamp = -Infinity
+    this.pool.setPaused(false)
+    const open = this.open
+    this.state = 'ready'
+    void this.stopAllLoad(0).then(() => {
+      // Kept for the master: delivered if the link heals, so the requests made before the cut still count.
+      if (!this.finished) this.sendStats(open)
+    })
     this.log.warn(
-      { timeoutMs: this.options.masterTimeoutMs ?? DEFAULT_MASTER_TIMEOUT_MS },
-      'connection to the master lost',
+      { rejoinWindowMs: this.options.rejoinWindowMs },
+      'all users stopped; asking the master to take us back',
     )
-    this.disconnectedAt ??= Date.now()
-    const timeoutMs = this.options.masterTimeoutMs ?? DEFAULT_MASTER_TIMEOUT_MS
-    const timer = setTimeout(() => {
-      if (this.disconnectedAt !== null && Date.now() - this.disconnectedAt >= timeoutMs) {
-        this.log.error({ timeoutMs }, 'lost the connection to the master; stopping all users and exiting')
-        void this.quit(ExitCode.stopped, 'master-lost')
-      }
-    }, timeoutMs + 10)
-    this.timers.push(timer)
+    this.waitWarning.start(() => this.liveness.connected)
+    this.sendClientReady()
   }
-  private disconnectedAt: number | null = null
 
   private onSpawn(message: SpawnMessage): void {
     this.socket.send({ type: 'spawning' })
@@ -360,7 +443,16 @@ export class HordeWorker {
     this.log.info({ stopTimeoutMs: this.stopTimeoutMs }, 'stopping users')
     this.pool.setPaused(false)
     const open = this.open
-    await this.stopAllLoad(this.stopTimeoutMs)
+    // Graceful up to the stop timeout, then aborted; a task that ignores even the abort is left behind so the
+    // master still hears client_stopped (it can no longer make requests through our client either way).
+    const stopped = await settlesWithin(
+      this.stopAllLoad(this.stopTimeoutMs),
+      this.stopTimeoutMs + MIN_ABANDON_AFTER_MS,
+    )
+    if (!stopped) {
+      const abandonedTasks = this.pool.stoppingCount + (open?.unfinished ?? 0)
+      this.log.warn({ abandonedTasks }, 'tasks ignored the stop and were left behind')
+    }
     this.socket.send({ type: 'clientStopped' })
     this.sendStats(open)
     // Locust workers wait stop_timeout before announcing themselves ready again.
@@ -375,28 +467,54 @@ export class HordeWorker {
     if (this.finished) return
     this.finished = true
     for (const timer of this.timers) clearInterval(timer)
+    this.liveness.stop()
+    this.waitWarning.stop()
     this.pool.setPaused(false)
     const open = this.open
-    const stopping = this.stopAllLoad(0)
+    this.open = null
+    this.histograms.openModel = false
+    const stopping = Promise.all([this.pool.close(), open?.stop(0)])
     // Aborted users refuse new requests; the ones in flight complete and are recorded, so totals match
     // what the target served, then the final report goes out inside the master's 0.5 s grace period.
     await Promise.race([this.pool.drain(QUIT_DRAIN_MS), stopping])
     if (this.acked) this.sendStats(open)
+    // A task that ignores the abort (awaiting a promise that never settles) must not hold the worker: after
+    // the stop timeout it is abandoned, its sockets destroyed with the transport below.
+    const abandonAfterMs = Math.max(MIN_ABANDON_AFTER_MS, this.stopTimeoutMs)
+    await settlesWithin(stopping, abandonAfterMs)
+    const abandonedTasks = this.pool.stoppingCount + (open?.unfinished ?? 0)
+    if (abandonedTasks > 0) {
+      this.log.warn(
+        { abandonedTasks, afterMs: abandonAfterMs },
+        'tasks still running after the stop timeout were abandoned (they ignore the stop signal)',
+      )
+      if (this.acked) {
+        const data = { v: 1, abandonedTasks }
+        this.socket.send({ type: 'custom', name: HORDE_FINAL_MESSAGE, data })
+      }
+    }
     this.socket.send({ type: 'quit' })
     await this.socket.flush(1000)
-    await this.finish({ code, reason }, stopping)
+    await this.finish({ code, reason, abandonedTasks })
   }
 
-  private async finish(exit: WorkerExit, stopping?: Promise<void>): Promise<void> {
+  private async finish(exit: WorkerExit): Promise<void> {
     this.finished = true
     for (const timer of this.timers) clearInterval(timer)
+    this.liveness.stop()
+    this.waitWarning.stop()
+    this.dropWarning.flush()
     this.health.stop()
     await this.transport.destroy()
-    if (stopping !== undefined) await stopping
     // A short linger so that the final stats and quit handed to libzmq reach the master before we exit.
     await this.socket.close({ lingerMs: 1000 })
     this.log.info(
-      { code: exit.code, reason: exit.reason, droppedExceptions: this.droppedExceptions },
+      {
+        code: exit.code,
+        reason: exit.reason,
+        droppedExceptions: this.droppedExceptions,
+        abandonedTasks: exit.abandonedTasks,
+      },
       'worker finished',
     )
     this.resolveExit(exit)
@@ -453,4 +571,18 @@ export class HordeWorker {
         : `in a task of user class ${userClass}`
     this.socket.send({ type: 'exception', msg: errorText(error), traceback })
   }
+}
+
+/** Whether `promise` settled within `ms` (it is not cancelled either way). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined
+  const settled = await Promise.race([
+    promise.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms))),
+  ])
+  clearTimeout(timer)
+  return settled
 }

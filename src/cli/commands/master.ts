@@ -24,6 +24,8 @@ Cluster:
   --expect-workers-timeout D  give up (verdict invalid) if they are not there by then (default 5m)
   --master-host H          interface for workers to connect to (HORDE_MASTER_BIND_HOST, default 0.0.0.0)
   --master-port P          port for workers (HORDE_MASTER_PORT, default 5557)
+  --join-secret S          Horde workers must prove this shared secret to join or report (HORDE_JOIN_SECRET,
+                           prefer the variable; at least 8 characters); Locust workers cannot and still join
 ${LOAD_FLAGS_HELP}`
 
 export async function masterCommand(argv: string[]): Promise<number> {
@@ -33,6 +35,7 @@ export async function masterCommand(argv: string[]): Promise<number> {
     'expect-workers-timeout': { type: 'string' },
     'master-host': { type: 'string' },
     'master-port': { type: 'string' },
+    'join-secret': { type: 'string' },
   })
   if (values.help === true) {
     process.stdout.write(`${HELP}\n`)
@@ -69,6 +72,13 @@ export async function masterCommand(argv: string[]): Promise<number> {
       `--master-port must be a port number (0 = any free port), received ${describeValue(portText)}.`,
     )
   }
+  const joinSecret = flagOrEnv(values, 'join-secret', 'HORDE_JOIN_SECRET') ?? null
+  if (joinSecret !== null && joinSecret.length < 8) {
+    throw new ConfigError(
+      'HORDE_ERR_CLI_FLAG',
+      `--join-secret must be at least 8 characters, received ${joinSecret.length}. Use a long random value.`,
+    )
+  }
   const settings = parseLoadSettings(values, { apiPort: 8089 })
   const scenarioFile = resolve(scenarioArg)
   const scenario = await loadScenario(scenarioFile)
@@ -85,6 +95,7 @@ export async function masterCommand(argv: string[]): Promise<number> {
     bindHost: flagOrEnv(values, 'master-host', 'HORDE_MASTER_BIND_HOST') ?? '0.0.0.0',
     bindPort: port,
     logger,
+    joinSecret,
   })
   return session.exitCode
 }

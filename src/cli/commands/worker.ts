@@ -14,6 +14,10 @@ Options (each also read from the environment variable shown):
   --master-port PORT      master port (HORDE_MASTER_PORT, default 5557)
   --host URL              base URL for http requests; wins over the master's and the scenario's (HORDE_HOST)
   --master-timeout DUR    stop all users and exit if the master is gone this long (HORDE_MASTER_TIMEOUT, default 5s)
+  --rejoin-window DUR     after losing the master (users stopped), keep asking to rejoin this long before
+                          exiting, to ride out a network partition (HORDE_REJOIN_WINDOW, default 0s: exit)
+  --join-secret SECRET    prove to a Horde master started with the same secret that we may join
+                          (HORDE_JOIN_SECRET; prefer the variable: flags show in process lists)
   --log-level LEVEL       debug, info, warn, error (HORDE_LOG_LEVEL, default info)
   -h, --help              show this help
 
@@ -31,6 +35,10 @@ const settingsSchema = z.object({
   masterTimeout: z
     .string()
     .refine((v) => parseDurationMs(v) !== undefined, { message: "must be a duration such as '5s'" }),
+  rejoinWindow: z
+    .string()
+    .refine((v) => parseDurationMs(v) !== undefined, { message: "must be a duration such as '30s'" }),
+  joinSecret: z.string().min(8, { message: 'must be at least 8 characters' }).optional(),
 })
 
 const FLAG_OF: Record<string, string> = {
@@ -39,6 +47,8 @@ const FLAG_OF: Record<string, string> = {
   masterPort: '--master-port',
   host: '--host',
   masterTimeout: '--master-timeout',
+  rejoinWindow: '--rejoin-window',
+  joinSecret: '--join-secret',
 }
 
 export async function workerCommand(argv: string[]): Promise<number> {
@@ -47,6 +57,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
     'master-port': { type: 'string' },
     host: { type: 'string' },
     'master-timeout': { type: 'string' },
+    'rejoin-window': { type: 'string' },
+    'join-secret': { type: 'string' },
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   })
@@ -66,14 +78,21 @@ export async function workerCommand(argv: string[]): Promise<number> {
     masterPort: flagOrEnv(values, 'master-port', 'HORDE_MASTER_PORT') ?? '5557',
     host: flagOrEnv(values, 'host', 'HORDE_HOST'),
     masterTimeout: flagOrEnv(values, 'master-timeout', 'HORDE_MASTER_TIMEOUT') ?? '5s',
+    rejoinWindow: flagOrEnv(values, 'rejoin-window', 'HORDE_REJOIN_WINDOW') ?? '0s',
+    joinSecret: flagOrEnv(values, 'join-secret', 'HORDE_JOIN_SECRET') || undefined,
   }
   const parsed = settingsSchema.safeParse(raw)
   if (!parsed.success) {
     const issue = parsed.error.issues[0] as z.core.$ZodIssue
     const key = String(issue.path[0])
+    // The secret itself is never echoed back, only its length.
+    const received =
+      key === 'joinSecret'
+        ? `${raw.joinSecret?.length ?? 0} characters`
+        : describeValue(raw[key as keyof typeof raw])
     throw new ConfigError(
       'HORDE_ERR_CLI_FLAG',
-      `${FLAG_OF[key] ?? key} ${issue.message}, received ${describeValue(raw[key as keyof typeof raw])}.`,
+      `${FLAG_OF[key] ?? key} ${issue.message}, received ${received}.`,
     )
   }
   const settings = parsed.data
@@ -85,6 +104,8 @@ export async function workerCommand(argv: string[]): Promise<number> {
     masterPort: settings.masterPort,
     host: settings.host ?? null,
     masterTimeoutMs: parseDurationMs(settings.masterTimeout),
+    rejoinWindowMs: parseDurationMs(settings.rejoinWindow) ?? 0,
+    joinSecret: settings.joinSecret ?? null,
     ...(logLevel !== undefined ? { logLevel } : {}),
   })
   const onSignal = (): void => {
@@ -95,5 +116,10 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const exit = await worker.start()
   process.off('SIGTERM', onSignal)
   process.off('SIGINT', onSignal)
+  if (exit.abandonedTasks > 0) {
+    // An abandoned task may still hold a timer or a socket of its own that would keep Node alive: the worker
+    // has finished and said so, so the process ends now rather than whenever that task lets it.
+    setTimeout(() => process.exit(exit.code), 200).unref()
+  }
   return exit.code
 }

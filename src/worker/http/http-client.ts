@@ -4,6 +4,7 @@ import { ConfigError, describeValue } from '../../shared/errors.js'
 import { parseDurationMs } from '../../shared/duration.js'
 import type { Recorder } from '../stats.js'
 import { ConnectionPool, type PooledHandler } from './connection-pool.js'
+import { defaultConnectionCap } from './open-files-limit.js'
 import type { HttpClient, HttpResponse, RequestOptions } from './http-types.js'
 
 export interface HttpSettings {
@@ -14,6 +15,13 @@ export interface HttpSettings {
   connections: number | null
   timeoutMs: number
   headers: Record<string, string>
+  /**
+   * With `connections: null`, the most connections per origin all the same: by default the open-files limit
+   * less a reserve (open-files-limit.ts). Requests beyond it wait for a free connection.
+   */
+  connectionCap?: number | null
+  /** Called once per origin when `connectionCap` first makes a request wait (the worker warns). */
+  onConnectionCap?: (origin: string, cap: number) => void
 }
 
 /** Thrown into a task when its user is being hard-stopped: not a failure, never recorded. */
@@ -39,7 +47,11 @@ export class HttpTransport {
   /** undici's per-request `reset`: true closes the connection after the response (keep-alive off). */
   readonly reset: boolean | undefined
 
+  private readonly connectionCap: number | null
+
   constructor(readonly settings: HttpSettings) {
+    this.connectionCap =
+      settings.connectionCap !== undefined ? settings.connectionCap : defaultConnectionCap()
     this.defaultHeaders = Object.keys(settings.headers).length > 0 ? settings.headers : undefined
     this.reset = settings.keepAlive ? undefined : true
     this.setBaseUrl(settings.baseUrl)
@@ -85,8 +97,12 @@ export class HttpTransport {
   pool(origin: string): ConnectionPool {
     let pool = this.pools.get(origin)
     if (pool === undefined) {
+      const cap = this.settings.connections === null ? this.connectionCap : null
       pool = new ConnectionPool(origin, {
-        maxConnections: this.settings.connections,
+        maxConnections: this.settings.connections ?? cap,
+        ...(cap !== null && this.settings.onConnectionCap !== undefined
+          ? { onLimit: () => this.settings.onConnectionCap?.(origin, cap) }
+          : {}),
         clientOptions: {
           headersTimeout: this.settings.timeoutMs,
           bodyTimeout: this.settings.timeoutMs,
@@ -218,6 +234,13 @@ class RequestHandler implements PooledHandler {
     this.client = client
   }
 
+  withdrawIfStopped(): boolean {
+    if (!this.gate.aborted) return false
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.reject(new UserAbortedError())
+    return true
+  }
+
   /** Hands the connection back to the pool, once, as soon as the response ended or failed. */
   private releaseConnection(): void {
     const pool = this.pool
@@ -229,6 +252,9 @@ class RequestHandler implements PooledHandler {
 
   onConnect(abort: (reason: Error) => void): void {
     this.abortRequest = abort
+    // A request that waited for a connection while its user was stopped is never sent: the target must not
+    // serve what the final report cannot count.
+    if (this.gate.aborted) abort(new UserAbortedError())
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[]): boolean {
