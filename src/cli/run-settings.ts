@@ -2,7 +2,8 @@ import { connect } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { ConfigError, describeValue } from '../shared/errors.js'
-import { parseDurationMs } from '../shared/duration.js'
+import { MAX_DURATION_MS, formatDurationMs, parseDurationMs } from '../shared/duration.js'
+import { parseDecimalNumber, parseWholeNumber } from '../shared/numbers.js'
 import type { Scenario } from '../worker/scenario-types.js'
 import type { MasterPlan, OpenModelPlan, PlanRateStage, PlanStage, PlanThreshold } from '../master/plan.js'
 import { parseThreshold } from '../master/thresholds.js'
@@ -75,9 +76,13 @@ function fail(flag: string, received: unknown, fix: string): never {
 
 function positiveInt(flag: string, text: string | undefined, allowZero = false): number | null {
   if (text === undefined) return null
-  const value = Number(text)
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || (!allowZero && value < 1)) {
-    fail(flag, text, allowZero ? 'must be a whole number ≥ 0' : 'must be a whole number ≥ 1')
+  const value = parseWholeNumber(text)
+  if (value === undefined || (!allowZero && value < 1)) {
+    fail(
+      flag,
+      text,
+      `must be a whole number ≥ ${allowZero ? 0 : 1} written in decimal digits (not hex, exponent or units)`,
+    )
   }
   return value
 }
@@ -87,7 +92,19 @@ function duration(flag: string, text: string | undefined, allowZero: boolean): n
   const ms = parseDurationMs(text)
   if (ms === undefined) fail(flag, text, "must be a duration such as '30s', '2m' or '1h30m'")
   if (!allowZero && ms <= 0) fail(flag, text, 'must be longer than 0s')
+  checkMaxDuration(flag, text, ms)
   return ms
+}
+
+/** Node timers cannot wait longer than MAX_DURATION_MS; a longer run would end at once instead. */
+function checkMaxDuration(flag: string, received: unknown, ms: number): void {
+  if (ms > MAX_DURATION_MS) {
+    fail(
+      flag,
+      received,
+      `must be at most ${formatDurationMs(Math.floor(MAX_DURATION_MS / 1000) * 1000)} (the longest a timer can wait)`,
+    )
+  }
 }
 
 /** `10s:100,30s:500` → open-model stages; each part is duration:rps. */
@@ -97,9 +114,8 @@ export function parseRateStages(flag: string, text: string): PlanRateStage[] {
     if (d === undefined || r === undefined || extra !== undefined) {
       fail(flag, part, "must be a list of duration:rps such as '10s:100,30s:500'")
     }
-    const rps = Number(r)
-    if (!(rps >= 0) || !Number.isFinite(rps) || r.trim() === '')
-      fail(`${flag} rps`, r, 'must be a number ≥ 0')
+    const rps = parseDecimalNumber(r)
+    if (rps === undefined) fail(`${flag} rps`, r, 'must be a number ≥ 0 such as 250 or 0.5')
     return { durationMs: duration(`${flag} duration`, d, false) as number, rps }
   })
 }
@@ -116,8 +132,9 @@ export function parseStages(flag: string, text: string): PlanStage[] {
       users: positiveInt(`${flag} users`, u, true) as number,
     }
     if (r !== undefined) {
-      const rate = Number(r)
-      if (!(rate > 0) || !Number.isFinite(rate)) fail(`${flag} rate`, r, 'must be a positive number')
+      const rate = parseDecimalNumber(r)
+      if (rate === undefined || rate <= 0)
+        fail(`${flag} rate`, r, 'must be a positive number such as 5 or 0.5')
       stage.spawnRate = rate
     }
     return stage
@@ -134,8 +151,8 @@ export function parseLoadSettings(
   const rateText = get('spawn-rate', 'HORDE_SPAWN_RATE')
   let spawnRate = 10
   if (rateText !== undefined) {
-    spawnRate = Number(rateText)
-    if (!(spawnRate > 0) || !Number.isFinite(spawnRate)) {
+    spawnRate = parseDecimalNumber(rateText) ?? 0
+    if (!(spawnRate > 0)) {
       fail('--spawn-rate', rateText, 'must be a positive number of users per second, e.g. 5 or 0.5')
     }
   }
@@ -143,8 +160,8 @@ export function parseLoadSettings(
   const rpsText = get('rps', 'HORDE_RPS')
   let rps: number | null = null
   if (rpsText !== undefined) {
-    rps = Number(rpsText)
-    if (!(rps > 0) || !Number.isFinite(rps)) {
+    rps = parseDecimalNumber(rpsText) ?? 0
+    if (!(rps > 0)) {
       fail('--rps', rpsText, 'must be a positive number of iterations per second, e.g. 300')
     }
   }
@@ -270,6 +287,8 @@ function finishPlan(
   users: number,
   durationMs: number,
 ): MasterPlan {
+  // Stages (from flags or the scenario) add up: their total must fit a timer too.
+  checkMaxDuration('--duration', formatDurationMs(durationMs), durationMs)
   const warmupMs =
     settings.warmupMs || (scenario.warmup === undefined ? 0 : (parseDurationMs(scenario.warmup) as number))
   if (warmupMs >= durationMs) {

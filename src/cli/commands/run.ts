@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
 import { createLogger } from '../../shared/logger.js'
 import { loadScenario } from '../../worker/load-scenario.js'
+import { parseWholeNumber } from '../../shared/numbers.js'
 import { flagOrEnv, parseFlags } from '../flags.js'
 import {
   LOAD_FLAGS,
@@ -38,8 +39,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     )
   }
   const workersText = flagOrEnv(values, 'workers', 'HORDE_WORKERS') ?? '1'
-  const workers = Number(workersText)
-  if (!/^\d+$/.test(workersText) || workers < 1 || workers > 256) {
+  const workers = parseWholeNumber(workersText) ?? 0
+  if (workers < 1 || workers > 256) {
     throw new ConfigError(
       'HORDE_ERR_CLI_FLAG',
       `--workers must be a whole number from 1 to 256, received ${describeValue(workersText)}.`,
