@@ -5,6 +5,7 @@ import { ConfigError, describeValue } from '../shared/errors.js'
 import { MAX_DURATION_MS, formatDurationMs, parseDurationMs } from '../shared/duration.js'
 import { parseDecimalNumber, parseWholeNumber } from '../shared/numbers.js'
 import type { Scenario } from '../worker/scenario-types.js'
+import { DEFAULT_THRESHOLD } from '../master/plan.js'
 import type { MasterPlan, OpenModelPlan, PlanRateStage, PlanStage, PlanThreshold } from '../master/plan.js'
 import { parseThreshold } from '../master/thresholds.js'
 import { flagOrEnv } from './flags.js'
@@ -317,6 +318,7 @@ function finishPlan(
       thresholds.push(threshold)
     }
   }
+  if (scenario.thresholds === undefined) thresholds.push({ ...DEFAULT_THRESHOLD })
   const stopTimeoutMs =
     settings.stopTimeoutMs >= 0
       ? settings.stopTimeoutMs

@@ -97,7 +97,8 @@ export function summaryTable(result: MasterRunResult): string {
     lines.push('', 'Thresholds:')
     for (const th of result.thresholds) {
       lines.push(
-        `  ${th.ok ? 'ok  ' : 'FAIL'} ${th.metric} ${th.expression} (observed ${th.observed ?? 'no data'})`,
+        `  ${th.ok ? 'ok  ' : 'FAIL'} ${th.metric} ${th.expression} (observed ${th.observed ?? 'no data'})` +
+          (th.isDefault === true ? ' [default: the scenario declares no thresholds]' : ''),
       )
     }
   }

@@ -94,7 +94,7 @@ export function decideVerdict(
   const failed = thresholds.filter((t) => !t.ok)
   const failReasons = failed.map(
     (t) =>
-      `Threshold ${t.metric} ${t.expression} failed: observed ${t.observed === null ? 'no data' : t.observed}.`,
+      `${t.isDefault === true ? 'Default threshold (the scenario declares none)' : 'Threshold'} ${t.metric} ${t.expression} failed: observed ${t.observed === null ? 'no data' : t.observed}.`,
   )
 
   if (outcome.cause === 'person') {
@@ -116,6 +116,8 @@ export function decideVerdict(
   const passed =
     thresholds.length === 0
       ? 'No thresholds declared; the generator delivered the load.'
-      : `All ${thresholds.length} threshold(s) passed.`
+      : thresholds.length === 1 && thresholds[0]?.isDefault === true
+        ? `The default threshold ${thresholds[0].metric} ${thresholds[0].expression} passed (the scenario declares none).`
+        : `All ${thresholds.length} threshold(s) passed.`
   return { verdict: 'pass', reasons: [passed] }
 }
