@@ -85,6 +85,7 @@ export async function masterCommand(argv: string[]): Promise<number> {
     settings,
     bindHost: flagOrEnv(values, 'master-host', 'HORDE_MASTER_BIND_HOST') ?? '0.0.0.0',
     bindPort: port,
+    bindPortFlag: '--master-port',
     logger,
   })
   return session.exitCode

@@ -11,7 +11,7 @@ import {
   checkHostReachable,
   parseLoadSettings,
 } from '../run-settings.js'
-import { runMasterSession } from '../master-session.js'
+import { outputDirOf, runMasterSession } from '../master-session.js'
 import { startLocalWorkers, type LocalWorkers } from '../local-workers.js'
 
 const HELP = `Usage: horde run <scenario.ts> --users N --duration D [--workers K] [options]
@@ -71,6 +71,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       bindHost: '127.0.0.1',
       bindPort: 0,
       logger,
+      onForceExit: () => local?.killNow(),
       onBound: (coordinator) => {
         local = startLocalWorkers({
           count: workers,
@@ -78,7 +79,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           masterPort: coordinator.port,
           host: settings.host,
           openModel: plan.open !== null,
-          logDir: resolve(settings.out ?? `horde-results/${plan.runId}`, 'workers'),
+          logDir: resolve(outputDirOf(settings, plan), 'workers'),
           logger,
           onExit: (index, code, logFile) => {
             // A worker that dies before the load starts (a scenario error, a crash) will never come: say so now
