@@ -9,11 +9,10 @@ import { OpenModelStats } from './open-model-stats.js'
 import { decodeHordeExtension } from '../protocol/horde-extension.js'
 import { HORDE_CONTROL_MESSAGE, type HordeControl } from '../protocol/horde-control.js'
 import { evaluateThreshold, parseThreshold, type ParsedThreshold } from './thresholds.js'
+import { SaturationCounter } from './saturation.js'
 import {
-  CPU_SATURATED_PERCENT,
   HEARTBEAT_TIMEOUT_MS,
   HORDE_HEARTBEAT_TIMEOUT_MS,
-  LOOP_BLOCKED_MS,
   MISSING_REMOVAL_MS,
   WorkerRegistry,
   type WorkerNode,
@@ -129,6 +128,7 @@ export class Coordinator {
   #lastSpawnTimestamp = 0
   #warmupEnded = false
   #lostWorkers = new Set<string>()
+  readonly #saturation = new SaturationCounter()
   #stopWaiter: (() => void) | null = null
   readonly openStats: OpenModelStats | null
   #paused = false
@@ -829,16 +829,16 @@ export class Coordinator {
       }
       if (!everySecond) continue
       const loopDelay = this.aggregator.eventLoopDelayMaxMs.get(node.id) ?? 0
-      if (
-        this.#phase === 'running' &&
-        (node.cpuPercent >= CPU_SATURATED_PERCENT || loopDelay >= LOOP_BLOCKED_MS)
-      ) {
-        node.saturatedSeconds += 1
-        if (node.saturatedSeconds === 5) {
+      const added =
+        this.#phase === 'running' ? this.#saturation.add(node.id, now, node.cpuPercent, loopDelay) : 0
+      if (added > 0) {
+        const before = node.saturatedSeconds
+        node.saturatedSeconds += added
+        if (before < 5 && node.saturatedSeconds >= 5) {
           this.#event(
             'worker-saturated',
-            `worker ${node.index} at ${Math.round(node.cpuPercent)} % CPU: its latencies are suspect`,
-            { cpuPercent: node.cpuPercent },
+            `worker ${node.index} saturated for ${node.saturatedSeconds} s (${Math.round(node.cpuPercent)} % CPU, event loop blocked up to ${Math.round(loopDelay)} ms): its latencies are suspect`,
+            { cpuPercent: node.cpuPercent, loopDelayMaxMs: loopDelay },
             node.id,
           )
         }

@@ -1,4 +1,5 @@
 import type { ThresholdResult, Verdict } from '../shared/result.js'
+import { CPU_SATURATED_PERCENT, LOOP_BLOCKED_MS } from '../shared/saturation.js'
 import type { RunOutcome } from './coordinator.js'
 import type { MasterPlan } from './plan.js'
 import type { OpenWindow } from './thresholds.js'
@@ -56,7 +57,7 @@ export function decideVerdict(
   for (const worker of outcome.registry.summaries()) {
     if (worker.saturatedSeconds >= Math.max(5, SATURATED_SHARE * measuredSeconds)) {
       invalid.push(
-        `Worker ${worker.index} was saturated (≥ 90 % CPU or a blocked event loop) for ${worker.saturatedSeconds} s: its latencies include its own queueing.`,
+        `Worker ${worker.index} was saturated (≥ ${CPU_SATURATED_PERCENT} % CPU or its event loop blocked ≥ ${LOOP_BLOCKED_MS} ms) for ${worker.saturatedSeconds} s: its latencies include its own queueing.`,
       )
     }
   }
