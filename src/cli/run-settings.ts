@@ -4,6 +4,7 @@ import { z } from 'zod'
 import { ConfigError, describeValue } from '../shared/errors.js'
 import { MAX_DURATION_MS, formatDurationMs, parseDurationMs } from '../shared/duration.js'
 import { parseDecimalNumber, parseWholeNumber } from '../shared/numbers.js'
+import { redactUrlCredentials } from '../shared/redact.js'
 import type { Scenario } from '../worker/scenario-types.js'
 import { DEFAULT_THRESHOLD } from '../master/plan.js'
 import type { MasterPlan, OpenModelPlan, PlanRateStage, PlanStage, PlanThreshold } from '../master/plan.js'
@@ -169,7 +170,7 @@ export function parseLoadSettings(
   const rateStagesText = get('rate-stages', 'HORDE_RATE_STAGES')
   const host = get('host', 'HORDE_HOST') ?? null
   if (host !== null && !z.url({ protocol: /^https?$/ }).safeParse(host).success) {
-    fail('--host', host, 'must be an http(s) URL such as http://127.0.0.1:8080')
+    fail('--host', redactUrlCredentials(host), 'must be an http(s) URL such as http://127.0.0.1:8080')
   }
   const apiPort = positiveInt('--api-port', get('api-port', 'HORDE_API_PORT'), true) ?? defaults.apiPort
   if (apiPort > 65535) fail('--api-port', apiPort, 'must be a port number between 0 and 65535')
@@ -373,7 +374,7 @@ export async function checkHostReachable(url: string, timeoutMs = 3000): Promise
   }).catch((error: unknown) => {
     throw new ConfigError(
       'HORDE_ERR_CLI_HOST_UNREACHABLE',
-      `--host ${url} is unreachable (${error instanceof Error ? error.message : String(error)}): start the target or fix the URL (or pass --skip-host-check if only the workers can reach it).`,
+      `--host ${redactUrlCredentials(url)} is unreachable (${error instanceof Error ? error.message : String(error)}): start the target or fix the URL (or pass --skip-host-check if only the workers can reach it).`,
     )
   })
 }
