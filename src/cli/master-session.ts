@@ -125,6 +125,7 @@ export async function runMasterSession(options: SessionOptions): Promise<Session
       host: settings.apiHost,
       port: settings.apiPort,
       token: settings.apiToken,
+      allowedHosts: settings.apiAllowedHosts,
       logger,
     }).catch((error: unknown) => {
       throw error instanceof ConfigError

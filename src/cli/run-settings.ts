@@ -5,6 +5,7 @@ import { ConfigError, describeValue } from '../shared/errors.js'
 import { MAX_DURATION_MS, formatDurationMs, parseDurationMs } from '../shared/duration.js'
 import { parseDecimalNumber, parseWholeNumber } from '../shared/numbers.js'
 import { redactUrlCredentials } from '../shared/redact.js'
+import { isLoopbackHost } from '../master/control-api-guard.js'
 import type { Scenario } from '../worker/scenario-types.js'
 import { DEFAULT_THRESHOLD } from '../master/plan.js'
 import type { MasterPlan, OpenModelPlan, PlanRateStage, PlanStage, PlanThreshold } from '../master/plan.js'
@@ -27,6 +28,7 @@ export const LOAD_FLAGS = {
   'api-host': { type: 'string' },
   'api-port': { type: 'string' },
   'api-token': { type: 'string' },
+  'api-allowed-hosts': { type: 'string' },
   'skip-host-check': { type: 'boolean' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -50,7 +52,10 @@ Output and control:
   --run-id ID             run id (HORDE_RUN_ID, default <scenario>-<utc time>-<random>)
   --api-host H            control API interface (HORDE_API_HOST, default 127.0.0.1)
   --api-port P            control API port (HORDE_API_PORT; 0 = any free port)
-  --api-token T           bearer token the control API requires (HORDE_API_TOKEN)
+  --api-token T           bearer token the control API requires (HORDE_API_TOKEN); required when
+                          --api-host is not loopback
+  --api-allowed-hosts L   names clients may use to reach the control API besides IPs and localhost,
+                          comma-separated, e.g. horde-master.load.svc (HORDE_API_ALLOWED_HOSTS)
   --log-level L           debug, info, warn, error (HORDE_LOG_LEVEL)
   -h, --help              show this help`
 
@@ -69,6 +74,7 @@ export interface LoadSettings {
   apiHost: string
   apiPort: number
   apiToken: string | null
+  apiAllowedHosts: string[]
   skipHostCheck: boolean
 }
 
@@ -174,6 +180,20 @@ export function parseLoadSettings(
   }
   const apiPort = positiveInt('--api-port', get('api-port', 'HORDE_API_PORT'), true) ?? defaults.apiPort
   if (apiPort > 65535) fail('--api-port', apiPort, 'must be a port number between 0 and 65535')
+  const apiHost = get('api-host', 'HORDE_API_HOST') ?? '127.0.0.1'
+  const apiToken = get('api-token', 'HORDE_API_TOKEN') ?? null
+  if (!isLoopbackHost(apiHost) && apiToken === null) {
+    // Beyond loopback anyone on the network could stop or retarget the run.
+    fail(
+      '--api-host',
+      apiHost,
+      'listens beyond loopback, so the control API needs a token: set --api-token (HORDE_API_TOKEN), or use --api-host 127.0.0.1',
+    )
+  }
+  const apiAllowedHosts = (get('api-allowed-hosts', 'HORDE_API_ALLOWED_HOSTS') ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '')
   const runId = get('run-id', 'HORDE_RUN_ID') ?? null
   if (runId !== null && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/.test(runId)) {
     fail('--run-id', runId, 'must be letters, digits, ".", "_" or "-" (it names the output folder)')
@@ -190,9 +210,10 @@ export function parseLoadSettings(
     host,
     out: get('out', 'HORDE_OUT') ?? null,
     runId,
-    apiHost: get('api-host', 'HORDE_API_HOST') ?? '127.0.0.1',
+    apiHost,
     apiPort,
-    apiToken: get('api-token', 'HORDE_API_TOKEN') ?? null,
+    apiToken,
+    apiAllowedHosts,
     skipHostCheck: values['skip-host-check'] === true,
   }
 }

@@ -89,6 +89,11 @@ describe('horde run rejects bad input before any load (exit 104)', () => {
       () => [SCENARIO, '--users', '2', '--spawn-rate', '0x10', '--duration', '5s', '--host', target.url],
       /--spawn-rate must be a positive number.*received "0x10"/,
     ],
+    [
+      'a control API beyond loopback without a token',
+      () => [SCENARIO, '--users', '2', '--duration', '5s', '--host', target.url, '--api-host', '0.0.0.0'],
+      /--api-host listens beyond loopback, so the control API needs a token: set --api-token .*received "0\.0\.0\.0"/,
+    ],
     ['an unknown flag', () => [SCENARIO, '--userz', '2'], /Unknown option '--userz'/],
     [
       'a warm-up longer than the run',

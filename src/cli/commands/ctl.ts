@@ -95,9 +95,10 @@ export async function ctlCommand(argv: string[]): Promise<number> {
       method,
       headers: {
         ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        // The master refuses POSTs without it (a browser cannot send it cross-origin without a preflight).
+        ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
       },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(method === 'POST' ? { body: JSON.stringify(body ?? {}) } : {}),
       headersTimeout: 10_000,
       bodyTimeout: 10_000,
     })
