@@ -42,6 +42,8 @@ export interface Progress {
   workers: number
   rps: number
   failuresPerSec: number
+  /** Task exceptions workers reported per second (a worker sends at most 50 a second). */
+  exceptionsPerSec: number
   p95Ms: number | null
   phase: RunPhase
   warmup: boolean
@@ -129,6 +131,8 @@ export class Coordinator {
   #warmupEnded = false
   #lostWorkers = new Set<string>()
   readonly #saturation = new SaturationCounter()
+  /** Arrival times of recent exceptions, for the progress line's exc/s (bounded: workers send ≤ 50/s each). */
+  #exceptionTimes: number[] = []
   #stopWaiter: (() => void) | null = null
   readonly openStats: OpenModelStats | null
   #paused = false
@@ -683,6 +687,7 @@ export class Coordinator {
         entry.count += 1
         entry.nodes.add(id)
         this.#exceptions.set(key, entry)
+        this.#exceptionTimes.push(Date.now())
         return
       }
       case 'locustfileRequest':
@@ -903,8 +908,12 @@ export class Coordinator {
       for (let s = from + RATE_WINDOW_SECONDS - 1; s >= from && p95 === null; s--) {
         p95 = this.aggregator.seconds.get(s)?.percentileMs(0.95) ?? null
       }
+      // Exceptions arrive as they happen (not in 3 s reports): the last RATE_WINDOW_SECONDS, unlagged.
+      const since = now - RATE_WINDOW_SECONDS * 1000
+      this.#exceptionTimes = this.#exceptionTimes.filter((t) => t > since)
       this.#options.onProgress({
         elapsedMs: this.#loadStartMs === null ? 0 : now - this.#loadStartMs,
+        exceptionsPerSec: this.#exceptionTimes.length / RATE_WINDOW_SECONDS,
         users,
         targetUsers: this.#target,
         workers,

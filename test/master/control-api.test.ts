@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Coordinator } from '../../src/master/coordinator.js'
@@ -36,7 +37,7 @@ describe('control API hardening (a real master waiting for workers, a real HTTP 
     method: 'GET' | 'POST',
     path: string,
     headers: Record<string, string> = {},
-    body?: string | Buffer | AsyncIterable<Buffer>,
+    body?: string | Buffer | Readable,
   ): Promise<{ status: number; json: { error?: string; phase?: string } }> {
     const response = await request(`${api.url}${path}`, {
       method,
@@ -87,7 +88,9 @@ describe('control API hardening (a real master waiting for workers, a real HTTP 
     async function* chunked(): AsyncIterable<Buffer> {
       for (let i = 0; i < 160; i++) yield Buffer.alloc(64 * 1024, 0x20)
     }
-    const streamed = await call('POST', '/target', JSON_TYPE, chunked()).catch((error: unknown) => error)
+    const streamed = await call('POST', '/target', JSON_TYPE, Readable.from(chunked())).catch(
+      (error: unknown) => error,
+    )
     // The server answers 413 and closes; depending on timing the client sees the answer or the close.
     if (streamed instanceof Error) expect(streamed.message).toMatch(/closed|reset|EPIPE|other side/i)
     else expect((streamed as { status: number }).status).toBe(413)
