@@ -73,7 +73,7 @@ export function renderJobSummary(result: RunResult, options: JobSummaryOptions =
     lines.push('### Thresholds', '', '| | Metric | Condition | Observed |', '|---|---|---|---:|')
     for (const th of result.thresholds) {
       lines.push(
-        `| ${th.ok ? '✅' : '❌'} | ${mdText(th.metric)} | ${mdText(th.expression)} | ${formatObserved(th.metric, th.expression, th.observed)} |`,
+        `| ${th.ok ? '✅' : '❌'} | ${mdText(th.metric)} | ${mdText(th.expression)}${th.isDefault === true ? ' (default: none declared)' : ''} | ${formatObserved(th.metric, th.expression, th.observed)} |`,
       )
     }
     lines.push('')

@@ -312,6 +312,7 @@ export function buildReportView(result: RunResult, options: ReportViewOptions) {
       observed: formatObserved(th.metric, th.expression, th.observed),
       ok: th.ok,
       abortOnFail: th.abortOnFail,
+      isDefault: th.isDefault === true,
     })),
     thresholdsFailed: result.thresholds.filter((th) => !th.ok).length,
     facts,

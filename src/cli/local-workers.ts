@@ -20,6 +20,8 @@ export interface LocalWorkers {
   readonly pids: number[]
   /** Waits up to `ms` for every worker to exit, then kills the rest by PID. */
   stop(ms: number): Promise<void>
+  /** Kills every worker still running by PID, now (a second Ctrl-C). */
+  killNow(): void
 }
 
 /**
@@ -68,21 +70,25 @@ export function startLocalWorkers(options: {
     })
     children.push(child)
   }
+  const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null
+  const killNow = (): void => {
+    for (const child of children.filter(alive)) {
+      if (child.pid !== undefined) {
+        try {
+          process.kill(child.pid, 'SIGKILL')
+        } catch {
+          // exited meanwhile
+        }
+      }
+    }
+  }
   return {
     pids: children.map((c) => c.pid ?? -1),
     stop: async (ms) => {
-      const alive = (c: ChildProcess): boolean => c.exitCode === null && c.signalCode === null
       const deadline = Date.now() + ms
       while (children.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
-      for (const child of children.filter(alive)) {
-        if (child.pid !== undefined) {
-          try {
-            process.kill(child.pid, 'SIGKILL')
-          } catch {
-            // exited meanwhile
-          }
-        }
-      }
+      killNow()
     },
+    killNow,
   }
 }

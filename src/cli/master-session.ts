@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { ExitCode } from '../shared/errors.js'
+import { ConfigError, ExitCode } from '../shared/errors.js'
+import { probeWritableDirectory } from '../shared/output-dir.js'
 import type { Logger } from '../shared/logger.js'
 import type { Verdict } from '../shared/result.js'
 import { Coordinator } from '../master/coordinator.js'
@@ -29,8 +32,44 @@ export interface SessionOptions {
   joinSecret?: string | null
   /** Human output (progress lines, summary); stdout by default. */
   write?: (line: string) => void
+  /** The flag that chose bindPort, named when it cannot be bound (`horde run` binds port 0: never). */
+  bindPortFlag?: string
   /** Called once the master socket is bound (start local workers here). */
   onBound?: (coordinator: Coordinator, api: ControlApi) => void | Promise<void>
+  /** A second SIGINT/SIGTERM exits at once: end what must not outlive this process (local workers). */
+  onForceExit?: () => void
+}
+
+/** Where a run's outputs go: --out, else ./horde-results/<run-id>/. */
+export function outputDirOf(settings: LoadSettings, plan: MasterPlan): string {
+  return resolve(settings.out ?? `horde-results/${plan.runId}`)
+}
+
+/**
+ * The output folder must be creatable and writable before any load: a read-only place or a path under /proc
+ * found only at the end loses the run.
+ */
+export async function checkOutputDir(dir: string): Promise<void> {
+  try {
+    await probeWritableDirectory(dir)
+  } catch (error) {
+    throw new ConfigError(
+      'HORDE_ERR_CLI_OUT',
+      `--out ${dir} cannot be used (${errorText(error)}): pass --out (or HORDE_OUT) a folder this process can create and write.`,
+    )
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** A port that cannot be bound is bad input, named by its flag, not a stack trace. */
+function bindError(flag: string, host: string, port: number, error: unknown): ConfigError {
+  return new ConfigError(
+    'HORDE_ERR_CLI_PORT',
+    `${flag} ${port} cannot be bound on ${host} (${errorText(error)}): choose a free port (0 = any) or stop what listens there.`,
+  )
 }
 
 export interface SessionResult {
@@ -46,7 +85,10 @@ export interface SessionResult {
 export async function runMasterSession(options: SessionOptions): Promise<SessionResult> {
   const { plan, settings, logger } = options
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`))
-  const outDir = resolve(settings.out ?? `horde-results/${plan.runId}`)
+  const outDir = outputDirOf(settings, plan)
+  // Everything that can fail for bad input fails here, before a worker is told to start: the output folder,
+  // the workers' port, the control API's port.
+  await checkOutputDir(outDir)
   const coordinator = await Coordinator.start({
     plan,
     bindHost: options.bindHost,
@@ -59,10 +101,24 @@ export async function runMasterSession(options: SessionOptions): Promise<Session
     onEvent: (event) => {
       if (event.kind !== 'spawn-complete') write(`  * ${event.message}`)
     },
+  }).catch((error: unknown) => {
+    throw error instanceof ConfigError
+      ? error
+      : bindError(options.bindPortFlag ?? '--master-port', options.bindHost, options.bindPort, error)
   })
   let api: ControlApi | null = null
+  let signals = 0
   const onSignal = (signal: NodeJS.Signals): void => {
-    coordinator.requestStop(`received ${signal}`, 'person')
+    signals += 1
+    if (signals === 1) {
+      write(`horde: ${signal}: stopping the load gracefully; send it again to exit at once`)
+      coordinator.requestStop(`received ${signal}`, 'person')
+      return
+    }
+    // A person who asks twice wants out now, whatever is stuck (a hung file system, a worker not answering).
+    write(`horde: ${signal} again: exiting at once without results`)
+    options.onForceExit?.()
+    process.exit(ExitCode.stopped)
   }
   process.on('SIGINT', onSignal)
   process.on('SIGTERM', onSignal)
@@ -72,7 +128,12 @@ export async function runMasterSession(options: SessionOptions): Promise<Session
       host: settings.apiHost,
       port: settings.apiPort,
       token: settings.apiToken,
+      allowedHosts: settings.apiAllowedHosts,
       logger,
+    }).catch((error: unknown) => {
+      throw error instanceof ConfigError
+        ? error
+        : bindError('--api-port', settings.apiHost, settings.apiPort, error)
     })
     write(
       `horde: run ${plan.runId}: master on port ${coordinator.port}, control API ${api.url}, waiting for ${plan.expectWorkers} worker(s)`,
@@ -80,19 +141,52 @@ export async function runMasterSession(options: SessionOptions): Promise<Session
     await options.onBound?.(coordinator, api)
     const outcome = await coordinator.run()
     const result = buildResult(plan, outcome)
-    await writeOutputs(outDir, result, outcome)
-    const reportPath = await renderReportIfAvailable(outDir, logger)
+    const writtenDir = await writeOutputsOrFallback(outDir, result, outcome, logger, write)
+    const reportPath = writtenDir === null ? null : await renderReportIfAvailable(writtenDir, logger)
     write('')
     write(summaryTable(result))
     write('')
     if (reportPath !== null) write(`Report: ${reportPath}`)
-    write(verdictLine(result, outDir))
-    return { exitCode: EXIT_CODE_OF[result.verdict], result, outDir }
+    write(verdictLine(result, writtenDir ?? '(nowhere: see the errors above)'))
+    return { exitCode: EXIT_CODE_OF[result.verdict], result, outDir: writtenDir ?? outDir }
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
     await api?.close()
     if (coordinator.phase !== 'done') await coordinator.close()
+  }
+}
+
+/**
+ * The folder was checked before the load, but it can still go away (a full disk, a removed mount). The
+ * verdict must not be lost with it: keep the outputs in a fresh temp folder and say where. null when even
+ * that fails (the summary and verdict are still printed).
+ */
+async function writeOutputsOrFallback(
+  outDir: string,
+  result: MasterRunResult,
+  outcome: Awaited<ReturnType<Coordinator['run']>>,
+  logger: Logger,
+  write: (line: string) => void,
+): Promise<string | null> {
+  try {
+    await writeOutputs(outDir, result, outcome)
+    return outDir
+  } catch (error) {
+    const fallback = await mkdtemp(join(tmpdir(), `horde-${result.runId}-`)).catch(() => null)
+    if (fallback !== null) {
+      try {
+        await writeOutputs(fallback, result, outcome)
+        logger.error({ err: error, outDir, fallback }, 'outputs could not be written; kept in a temp folder')
+        write(`horde: could not write to ${outDir} (${errorText(error)}); outputs kept in ${fallback}`)
+        return fallback
+      } catch {
+        // fall through: report the first error
+      }
+    }
+    logger.error({ err: error, outDir }, 'outputs could not be written')
+    write(`horde: could not write the outputs to ${outDir} (${errorText(error)}), nor to a temp folder`)
+    return null
   }
 }
 

@@ -2,8 +2,12 @@ import { connect } from 'node:net'
 import { randomBytes } from 'node:crypto'
 import { z } from 'zod'
 import { ConfigError, describeValue } from '../shared/errors.js'
-import { parseDurationMs } from '../shared/duration.js'
+import { MAX_DURATION_MS, formatDurationMs, parseDurationMs } from '../shared/duration.js'
+import { parseDecimalNumber, parseWholeNumber } from '../shared/numbers.js'
+import { redactUrlCredentials } from '../shared/redact.js'
+import { isLoopbackHost } from '../master/control-api-guard.js'
 import type { Scenario } from '../worker/scenario-types.js'
+import { DEFAULT_THRESHOLD } from '../master/plan.js'
 import type { MasterPlan, OpenModelPlan, PlanRateStage, PlanStage, PlanThreshold } from '../master/plan.js'
 import { parseThreshold } from '../master/thresholds.js'
 import { flagOrEnv } from './flags.js'
@@ -24,6 +28,7 @@ export const LOAD_FLAGS = {
   'api-host': { type: 'string' },
   'api-port': { type: 'string' },
   'api-token': { type: 'string' },
+  'api-allowed-hosts': { type: 'string' },
   'skip-host-check': { type: 'boolean' },
   'log-level': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -47,7 +52,10 @@ Output and control:
   --run-id ID             run id (HORDE_RUN_ID, default <scenario>-<utc time>-<random>)
   --api-host H            control API interface (HORDE_API_HOST, default 127.0.0.1)
   --api-port P            control API port (HORDE_API_PORT; 0 = any free port)
-  --api-token T           bearer token the control API requires (HORDE_API_TOKEN)
+  --api-token T           bearer token the control API requires (HORDE_API_TOKEN); required when
+                          --api-host is not loopback
+  --api-allowed-hosts L   names clients may use to reach the control API besides IPs and localhost,
+                          comma-separated, e.g. horde-master.load.svc (HORDE_API_ALLOWED_HOSTS)
   --log-level L           debug, info, warn, error (HORDE_LOG_LEVEL)
   -h, --help              show this help`
 
@@ -66,6 +74,7 @@ export interface LoadSettings {
   apiHost: string
   apiPort: number
   apiToken: string | null
+  apiAllowedHosts: string[]
   skipHostCheck: boolean
 }
 
@@ -75,9 +84,13 @@ function fail(flag: string, received: unknown, fix: string): never {
 
 function positiveInt(flag: string, text: string | undefined, allowZero = false): number | null {
   if (text === undefined) return null
-  const value = Number(text)
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || (!allowZero && value < 1)) {
-    fail(flag, text, allowZero ? 'must be a whole number ≥ 0' : 'must be a whole number ≥ 1')
+  const value = parseWholeNumber(text)
+  if (value === undefined || (!allowZero && value < 1)) {
+    fail(
+      flag,
+      text,
+      `must be a whole number ≥ ${allowZero ? 0 : 1} written in decimal digits (not hex, exponent or units)`,
+    )
   }
   return value
 }
@@ -87,7 +100,19 @@ function duration(flag: string, text: string | undefined, allowZero: boolean): n
   const ms = parseDurationMs(text)
   if (ms === undefined) fail(flag, text, "must be a duration such as '30s', '2m' or '1h30m'")
   if (!allowZero && ms <= 0) fail(flag, text, 'must be longer than 0s')
+  checkMaxDuration(flag, text, ms)
   return ms
+}
+
+/** Node timers cannot wait longer than MAX_DURATION_MS; a longer run would end at once instead. */
+function checkMaxDuration(flag: string, received: unknown, ms: number): void {
+  if (ms > MAX_DURATION_MS) {
+    fail(
+      flag,
+      received,
+      `must be at most ${formatDurationMs(Math.floor(MAX_DURATION_MS / 1000) * 1000)} (the longest a timer can wait)`,
+    )
+  }
 }
 
 /** `10s:100,30s:500` → open-model stages; each part is duration:rps. */
@@ -97,9 +122,8 @@ export function parseRateStages(flag: string, text: string): PlanRateStage[] {
     if (d === undefined || r === undefined || extra !== undefined) {
       fail(flag, part, "must be a list of duration:rps such as '10s:100,30s:500'")
     }
-    const rps = Number(r)
-    if (!(rps >= 0) || !Number.isFinite(rps) || r.trim() === '')
-      fail(`${flag} rps`, r, 'must be a number ≥ 0')
+    const rps = parseDecimalNumber(r)
+    if (rps === undefined) fail(`${flag} rps`, r, 'must be a number ≥ 0 such as 250 or 0.5')
     return { durationMs: duration(`${flag} duration`, d, false) as number, rps }
   })
 }
@@ -116,8 +140,9 @@ export function parseStages(flag: string, text: string): PlanStage[] {
       users: positiveInt(`${flag} users`, u, true) as number,
     }
     if (r !== undefined) {
-      const rate = Number(r)
-      if (!(rate > 0) || !Number.isFinite(rate)) fail(`${flag} rate`, r, 'must be a positive number')
+      const rate = parseDecimalNumber(r)
+      if (rate === undefined || rate <= 0)
+        fail(`${flag} rate`, r, 'must be a positive number such as 5 or 0.5')
       stage.spawnRate = rate
     }
     return stage
@@ -134,8 +159,8 @@ export function parseLoadSettings(
   const rateText = get('spawn-rate', 'HORDE_SPAWN_RATE')
   let spawnRate = 10
   if (rateText !== undefined) {
-    spawnRate = Number(rateText)
-    if (!(spawnRate > 0) || !Number.isFinite(spawnRate)) {
+    spawnRate = parseDecimalNumber(rateText) ?? 0
+    if (!(spawnRate > 0)) {
       fail('--spawn-rate', rateText, 'must be a positive number of users per second, e.g. 5 or 0.5')
     }
   }
@@ -143,18 +168,32 @@ export function parseLoadSettings(
   const rpsText = get('rps', 'HORDE_RPS')
   let rps: number | null = null
   if (rpsText !== undefined) {
-    rps = Number(rpsText)
-    if (!(rps > 0) || !Number.isFinite(rps)) {
+    rps = parseDecimalNumber(rpsText) ?? 0
+    if (!(rps > 0)) {
       fail('--rps', rpsText, 'must be a positive number of iterations per second, e.g. 300')
     }
   }
   const rateStagesText = get('rate-stages', 'HORDE_RATE_STAGES')
   const host = get('host', 'HORDE_HOST') ?? null
   if (host !== null && !z.url({ protocol: /^https?$/ }).safeParse(host).success) {
-    fail('--host', host, 'must be an http(s) URL such as http://127.0.0.1:8080')
+    fail('--host', redactUrlCredentials(host), 'must be an http(s) URL such as http://127.0.0.1:8080')
   }
   const apiPort = positiveInt('--api-port', get('api-port', 'HORDE_API_PORT'), true) ?? defaults.apiPort
   if (apiPort > 65535) fail('--api-port', apiPort, 'must be a port number between 0 and 65535')
+  const apiHost = get('api-host', 'HORDE_API_HOST') ?? '127.0.0.1'
+  const apiToken = get('api-token', 'HORDE_API_TOKEN') ?? null
+  if (!isLoopbackHost(apiHost) && apiToken === null) {
+    // Beyond loopback anyone on the network could stop or retarget the run.
+    fail(
+      '--api-host',
+      apiHost,
+      'listens beyond loopback, so the control API needs a token: set --api-token (HORDE_API_TOKEN), or use --api-host 127.0.0.1',
+    )
+  }
+  const apiAllowedHosts = (get('api-allowed-hosts', 'HORDE_API_ALLOWED_HOSTS') ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter((h) => h !== '')
   const runId = get('run-id', 'HORDE_RUN_ID') ?? null
   if (runId !== null && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,100}$/.test(runId)) {
     fail('--run-id', runId, 'must be letters, digits, ".", "_" or "-" (it names the output folder)')
@@ -171,9 +210,10 @@ export function parseLoadSettings(
     host,
     out: get('out', 'HORDE_OUT') ?? null,
     runId,
-    apiHost: get('api-host', 'HORDE_API_HOST') ?? '127.0.0.1',
+    apiHost,
     apiPort,
-    apiToken: get('api-token', 'HORDE_API_TOKEN') ?? null,
+    apiToken,
+    apiAllowedHosts,
     skipHostCheck: values['skip-host-check'] === true,
   }
 }
@@ -270,6 +310,8 @@ function finishPlan(
   users: number,
   durationMs: number,
 ): MasterPlan {
+  // Stages (from flags or the scenario) add up: their total must fit a timer too.
+  checkMaxDuration('--duration', formatDurationMs(durationMs), durationMs)
   const warmupMs =
     settings.warmupMs || (scenario.warmup === undefined ? 0 : (parseDurationMs(scenario.warmup) as number))
   if (warmupMs >= durationMs) {
@@ -298,6 +340,7 @@ function finishPlan(
       thresholds.push(threshold)
     }
   }
+  if (scenario.thresholds === undefined) thresholds.push({ ...DEFAULT_THRESHOLD })
   const stopTimeoutMs =
     settings.stopTimeoutMs >= 0
       ? settings.stopTimeoutMs
@@ -352,7 +395,7 @@ export async function checkHostReachable(url: string, timeoutMs = 3000): Promise
   }).catch((error: unknown) => {
     throw new ConfigError(
       'HORDE_ERR_CLI_HOST_UNREACHABLE',
-      `--host ${url} is unreachable (${error instanceof Error ? error.message : String(error)}): start the target or fix the URL (or pass --skip-host-check if only the workers can reach it).`,
+      `--host ${redactUrlCredentials(url)} is unreachable (${error instanceof Error ? error.message : String(error)}): start the target or fix the URL (or pass --skip-host-check if only the workers can reach it).`,
     )
   })
 }

@@ -4,6 +4,19 @@ import type { MasterRunResult } from './result-builder.js'
 
 const fmt = (value: number | null, digits = 0): string => (value === null ? '-' : value.toFixed(digits))
 
+const TOP_EXCEPTIONS = 5
+
+/** One line per exception: its message and where it was thrown (the traceback's first frame). */
+function exceptionHeadline(e: { msg: string; traceback: string }): string {
+  const frame = e.traceback
+    .split('\n')
+    .map((line) => line.trim())
+    .find((line) => line.startsWith('at '))
+  const msg = e.msg.split('\n')[0] ?? ''
+  const text = frame === undefined ? msg : `${msg} (${frame})`
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text
+}
+
 /** JdbcRunner-style progress line, one per second: plain text, no cursor tricks, readable in CI logs. */
 export function progressLine(progress: Progress): string {
   const elapsed = `${Math.floor(progress.elapsedMs / 1000)}s`.padStart(5)
@@ -17,6 +30,7 @@ export function progressLine(progress: Progress): string {
   return (
     `[${elapsed}] ${load}` +
     `  rps ${fmt(progress.rps, 1).padStart(7)}  fail/s ${fmt(progress.failuresPerSec, 1).padStart(5)}` +
+    (progress.exceptionsPerSec > 0 ? `  exc/s ${fmt(progress.exceptionsPerSec, 1)}` : '') +
     `  p95 ${`${fmt(progress.p95Ms)}ms`.padStart(7)}  workers ${progress.workers}${tag}`
   )
 }
@@ -93,11 +107,21 @@ export function summaryTable(result: MasterRunResult): string {
     for (const e of result.errors.slice(0, 10))
       lines.push(`  ${e.occurrences}x ${e.method} ${e.name}: ${e.error}`)
   }
+  if (result.exceptions.length > 0) {
+    const total = result.exceptions.reduce((sum, e) => sum + e.count, 0)
+    const top = [...result.exceptions].sort((a, b) => b.count - a.count).slice(0, TOP_EXCEPTIONS)
+    lines.push(
+      '',
+      `Exceptions in tasks: ${total} reported (each worker sends at most 50 a second), top ${top.length}:`,
+    )
+    for (const e of top) lines.push(`  ${e.count}x ${exceptionHeadline(e)}`)
+  }
   if (result.thresholds.length > 0) {
     lines.push('', 'Thresholds:')
     for (const th of result.thresholds) {
       lines.push(
-        `  ${th.ok ? 'ok  ' : 'FAIL'} ${th.metric} ${th.expression} (observed ${th.observed ?? 'no data'})`,
+        `  ${th.ok ? 'ok  ' : 'FAIL'} ${th.metric} ${th.expression} (observed ${th.observed ?? 'no data'})` +
+          (th.isDefault === true ? ' [default: the scenario declares no thresholds]' : ''),
       )
     }
   }

@@ -7,6 +7,13 @@ import type { Coordinator } from './coordinator.js'
 import { endpointResult, latencySummary } from './result-builder.js'
 import { parseDurationMs } from '../shared/duration.js'
 import { describeValue } from '../shared/errors.js'
+import {
+  BodyTooLargeError,
+  MAX_RPS_PER_WORKER,
+  MAX_USERS_PER_WORKER,
+  checkRequest,
+  readBody,
+} from './control-api-guard.js'
 
 export interface ControlApiOptions {
   coordinator: Coordinator
@@ -14,6 +21,8 @@ export interface ControlApiOptions {
   port: number
   /** When set, every request needs `Authorization: Bearer <token>`. */
   token: string | null
+  /** Names besides IP literals, localhost and `host` that clients may use in Host (e.g. a Service name). */
+  allowedHosts?: readonly string[]
   logger: Logger
 }
 
@@ -58,6 +67,10 @@ export class ControlApi {
     const api = new ControlApi(server, options)
     server.on('request', (req, res) => {
       api.#handle(req, res).catch((error: unknown) => {
+        if (error instanceof BodyTooLargeError) {
+          if (!res.headersSent) api.#json(res, 413, { error: error.message }, true)
+          return
+        }
         options.logger.error({ err: error }, 'control api request failed')
         if (!res.headersSent) api.#json(res, 500, { error: 'internal error' })
       })
@@ -95,6 +108,12 @@ export class ControlApi {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const refusal = checkRequest(req, this.#options.host, this.#options.allowedHosts ?? [])
+    if (refusal !== null) {
+      // Close the connection: a refused body is never read.
+      this.#json(res, refusal.status, { error: refusal.error }, true)
+      return
+    }
     if (!this.#authorized(req)) {
       res.setHeader('www-authenticate', 'Bearer')
       this.#json(res, 401, {
@@ -139,7 +158,7 @@ export class ControlApi {
     }
     if (req.method === 'POST' && path === '/target') {
       let parsed: unknown
-      const text = await readBody(req, 4096)
+      const text = await readBody(req)
       try {
         parsed = JSON.parse(text)
       } catch {
@@ -154,6 +173,11 @@ export class ControlApi {
         this.#json(res, 400, {
           error: `${issue?.path.join('.') || 'body'} ${issue?.message ?? 'is invalid'}, received ${describeValue(parsed)}: send {"users": N, "spawnRate"?: R} or {"rps": N, "ramp"?: "10s"}`,
         })
+        return
+      }
+      const bound = this.#valueBound(body.data)
+      if (bound !== null) {
+        this.#json(res, 400, { error: bound })
         return
       }
       const { ramp, ...change } = body.data
@@ -173,7 +197,7 @@ export class ControlApi {
       return
     }
     if (req.method === 'POST' && path === '/stop') {
-      const text = await readBody(req, 4096)
+      const text = await readBody(req)
       let reason = 'stop requested through the control API'
       if (text.trim() !== '') {
         let parsed: unknown
@@ -200,6 +224,25 @@ export class ControlApi {
     })
   }
 
+  /** users, spawnRate and rps stay within what the workers can sanely run; null when they do. */
+  #valueBound(body: { users?: number; spawnRate?: number; rps?: number }): string | null {
+    const c = this.#options.coordinator
+    const workers = Math.max(1, c.plan.expectWorkers, c.registry.active().length)
+    const maxUsers = MAX_USERS_PER_WORKER * workers
+    const maxRps = MAX_RPS_PER_WORKER * workers
+    const fix = `(${workers} worker(s)): add workers first or ask for less`
+    if (body.users !== undefined && body.users > maxUsers) {
+      return `users must be at most ${maxUsers} (${MAX_USERS_PER_WORKER} per worker × ${workers}), received ${body.users} ${fix}`
+    }
+    if (body.spawnRate !== undefined && body.spawnRate > maxUsers) {
+      return `spawnRate must be at most ${maxUsers} users/s, received ${body.spawnRate} ${fix}`
+    }
+    if (body.rps !== undefined && body.rps > maxRps) {
+      return `rps must be at most ${maxRps} (${MAX_RPS_PER_WORKER} per worker × ${workers}), received ${body.rps} ${fix}`
+    }
+    return null
+  }
+
   #status(): Record<string, unknown> {
     const c = this.#options.coordinator
     return {
@@ -223,21 +266,13 @@ export class ControlApi {
     }
   }
 
-  #json(res: ServerResponse, status: number, body: unknown): void {
+  #json(res: ServerResponse, status: number, body: unknown, close = false): void {
     const text = JSON.stringify(body)
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) })
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...(close ? { connection: 'close' } : {}),
+    })
     res.end(text)
   }
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    const buffer = chunk as Buffer
-    size += buffer.length
-    if (size > limit) throw new Error('body too large')
-    chunks.push(buffer)
-  }
-  return Buffer.concat(chunks).toString('utf8')
 }

@@ -17,11 +17,10 @@ import { HORDE_CONTROL_MESSAGE, type HordeControl } from '../protocol/horde-cont
 import { RateLimitedWarning } from '../shared/rate-limited-log.js'
 import { JoinGate } from './join-gate.js'
 import { evaluateThreshold, parseThreshold, type ParsedThreshold } from './thresholds.js'
+import { SaturationCounter } from './saturation.js'
 import {
-  CPU_SATURATED_PERCENT,
   HEARTBEAT_TIMEOUT_MS,
   HORDE_HEARTBEAT_TIMEOUT_MS,
-  LOOP_BLOCKED_MS,
   MISSING_REMOVAL_MS,
   WorkerRegistry,
   type WorkerNode,
@@ -51,6 +50,8 @@ export interface Progress {
   workers: number
   rps: number
   failuresPerSec: number
+  /** Task exceptions workers reported per second (a worker sends at most 50 a second). */
+  exceptionsPerSec: number
   p95Ms: number | null
   phase: RunPhase
   warmup: boolean
@@ -145,6 +146,9 @@ export class Coordinator {
   #lastSpawnTimestamp = 0
   #warmupEnded = false
   #lostWorkers = new Set<string>()
+  readonly #saturation = new SaturationCounter()
+  /** Arrival times of recent exceptions, for the progress line's exc/s (bounded: workers send ≤ 50/s each). */
+  #exceptionTimes: number[] = []
   #stopWaiter: (() => void) | null = null
   readonly openStats: OpenModelStats | null
   #paused = false
@@ -760,6 +764,7 @@ export class Coordinator {
         entry.count += 1
         entry.nodes.add(id)
         this.#exceptions.set(key, entry)
+        this.#exceptionTimes.push(Date.now())
         return
       }
       case 'logs':
@@ -913,17 +918,17 @@ export class Coordinator {
       }
       if (!everySecond) continue
       const loopDelay = this.aggregator.eventLoopDelayMaxMs.get(node.id) ?? 0
-      if (
-        this.#phase === 'running' &&
-        (node.cpuPercent >= CPU_SATURATED_PERCENT || loopDelay >= LOOP_BLOCKED_MS)
-      ) {
-        node.saturatedSeconds += 1
-        if (node.saturatedSeconds === 5) {
+      const added =
+        this.#phase === 'running' ? this.#saturation.add(node.id, now, node.cpuPercent, loopDelay) : 0
+      if (added > 0) {
+        const before = node.saturatedSeconds
+        node.saturatedSeconds += added
+        if (before < 5 && node.saturatedSeconds >= 5) {
           this.#event(
             'worker-saturated',
             // Users and loop delay say why: thousands of users opening connections on one core, or a task
             // that blocks the loop (a synchronous driver), look alike in latencies but not here.
-            `worker ${node.index} at ${Math.round(node.cpuPercent)} % CPU, event loop blocked up to ${Math.round(loopDelay)} ms, with ${node.userCount} users: its latencies are suspect; spread the users over more workers`,
+            `worker ${node.index} saturated for ${node.saturatedSeconds} s (${Math.round(node.cpuPercent)} % CPU, event loop blocked up to ${Math.round(loopDelay)} ms, ${node.userCount} users): its latencies are suspect; spread the users over more workers`,
             { cpuPercent: node.cpuPercent, loopDelayMaxMs: loopDelay, users: node.userCount },
             node.id,
           )
@@ -989,8 +994,12 @@ export class Coordinator {
       for (let s = from + RATE_WINDOW_SECONDS - 1; s >= from && p95 === null; s--) {
         p95 = this.aggregator.seconds.get(s)?.percentileMs(0.95) ?? null
       }
+      // Exceptions arrive as they happen (not in 3 s reports): the last RATE_WINDOW_SECONDS, unlagged.
+      const since = now - RATE_WINDOW_SECONDS * 1000
+      this.#exceptionTimes = this.#exceptionTimes.filter((t) => t > since)
       this.#options.onProgress({
         elapsedMs: this.#loadStartMs === null ? 0 : now - this.#loadStartMs,
+        exceptionsPerSec: this.#exceptionTimes.length / RATE_WINDOW_SECONDS,
         users,
         targetUsers: this.#target,
         workers,

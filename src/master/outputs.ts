@@ -1,4 +1,5 @@
-import { mkdir, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
+import { makeDirectory } from '../shared/output-dir.js'
 import { join } from 'node:path'
 import type { RunOutcome } from './coordinator.js'
 import type { MasterRunResult } from './result-builder.js'
@@ -109,7 +110,7 @@ export async function writeOutputs(
   result: MasterRunResult,
   outcome: RunOutcome,
 ): Promise<string[]> {
-  await mkdir(dir, { recursive: true })
+  await makeDirectory(dir)
   const files: Array<[string, string]> = [
     [OUTPUT_FILES.result, `${JSON.stringify(result, null, 2)}\n`],
     [OUTPUT_FILES.stats, `${statsCsv(outcome)}\n`],

@@ -19,6 +19,18 @@ export interface PlanStage {
   spawnRate?: number
 }
 
+/**
+ * Applied when a scenario declares no thresholds (as Locust exits non-zero on any failure): a refused port, a
+ * failed DNS lookup or a storm of connection resets must not PASS just because nobody wrote a threshold.
+ * `thresholds: {}` in the scenario opts out explicitly.
+ */
+export const DEFAULT_THRESHOLD: Readonly<PlanThreshold> = Object.freeze({
+  metric: 'http_req_failed',
+  expression: 'rate<0.01',
+  abortOnFail: false,
+  isDefault: true,
+})
+
 export interface PlanThreshold {
   /** As written: 'http_req_duration{name:/}'. */
   metric: string
@@ -27,6 +39,8 @@ export interface PlanThreshold {
   abortOnFail: boolean
   /** Minimum measured time before an abortOnFail threshold may stop the run (k6 delayAbortEval). */
   delayAbortEvalMs?: number
+  /** Not written by the scenario: the default that applies when it declares no thresholds. */
+  isDefault?: boolean
 }
 
 /** Open model (target rate): the rate moves linearly to `rps` over `durationMs`, from the previous stage. */

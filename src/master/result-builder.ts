@@ -1,4 +1,5 @@
 import { HORDE_PERCENTILE_ERROR_BOUND, LOCUST_PERCENTILE_ERROR_BOUND } from '../protocol/horde-extension.js'
+import { redactUrlCredentials } from '../shared/redact.js'
 import { HORDE_VERSION } from '../shared/logger.js'
 import {
   RESULT_SCHEMA_VERSION,
@@ -132,7 +133,8 @@ export function runConfig(plan: MasterPlan, workers: number): RunConfig {
   return {
     scenario: plan.scenarioName,
     scenarioFile: plan.scenarioFile,
-    host: plan.host,
+    // result.json is shared (report, GCS, Slack): the workers got the credentials, the record does not.
+    host: plan.host === null ? null : redactUrlCredentials(plan.host),
     users: plan.stages === null ? plan.users : null,
     spawnRate: plan.open === null ? plan.spawnRate : null,
     targetRps: plan.open === null ? null : plan.open.startRps,

@@ -227,11 +227,16 @@ export function evaluateThreshold(
   open: OpenWindow | null = null,
 ): ThresholdResult {
   const observed = observe(threshold, window, measuredSeconds, open)
+  const isDefault = threshold.source.isDefault === true
   return {
     metric: threshold.source.metric,
     expression: threshold.source.expression,
     observed: observed === null ? null : Math.round(observed * 1e6) / 1e6,
-    ok: observed === null ? false : compare(observed, threshold.operator, threshold.value),
+    // A declared threshold without data fails (it was meant to be checked); the default one has nothing to
+    // check in a run without HTTP requests (SQL, custom protocols), and "nothing measured at all" is already
+    // an invalid run.
+    ok: observed === null ? isDefault : compare(observed, threshold.operator, threshold.value),
     abortOnFail: threshold.source.abortOnFail,
+    ...(isDefault ? { isDefault } : {}),
   }
 }

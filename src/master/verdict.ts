@@ -1,4 +1,5 @@
 import type { ThresholdResult, Verdict } from '../shared/result.js'
+import { CPU_SATURATED_PERCENT, LOOP_BLOCKED_MS } from '../shared/saturation.js'
 import type { RunOutcome } from './coordinator.js'
 import type { MasterPlan } from './plan.js'
 import type { OpenWindow } from './thresholds.js'
@@ -56,7 +57,7 @@ export function decideVerdict(
   for (const worker of outcome.registry.summaries()) {
     if (worker.saturatedSeconds >= Math.max(5, SATURATED_SHARE * measuredSeconds)) {
       invalid.push(
-        `Worker ${worker.index} was saturated (≥ 90 % CPU or a blocked event loop) for ${worker.saturatedSeconds} s: its latencies include its own queueing.`,
+        `Worker ${worker.index} was saturated (≥ ${CPU_SATURATED_PERCENT} % CPU or its event loop blocked ≥ ${LOOP_BLOCKED_MS} ms) for ${worker.saturatedSeconds} s: its latencies include its own queueing.`,
       )
     }
   }
@@ -94,7 +95,7 @@ export function decideVerdict(
   const failed = thresholds.filter((t) => !t.ok)
   const failReasons = failed.map(
     (t) =>
-      `Threshold ${t.metric} ${t.expression} failed: observed ${t.observed === null ? 'no data' : t.observed}.`,
+      `${t.isDefault === true ? 'Default threshold (the scenario declares none)' : 'Threshold'} ${t.metric} ${t.expression} failed: observed ${t.observed === null ? 'no data' : t.observed}.`,
   )
 
   if (outcome.cause === 'person') {
@@ -116,6 +117,8 @@ export function decideVerdict(
   const passed =
     thresholds.length === 0
       ? 'No thresholds declared; the generator delivered the load.'
-      : `All ${thresholds.length} threshold(s) passed.`
+      : thresholds.length === 1 && thresholds[0]?.isDefault === true
+        ? `The default threshold ${thresholds[0].metric} ${thresholds[0].expression} passed (the scenario declares none).`
+        : `All ${thresholds.length} threshold(s) passed.`
   return { verdict: 'pass', reasons: [passed] }
 }

@@ -10,10 +10,6 @@ export const HEARTBEAT_TIMEOUT_MS = 4000
 export const HORDE_HEARTBEAT_TIMEOUT_MS = 3000
 /** A missing worker is forgotten after a minute, as Locust does (HEARTBEAT_DEAD_INTERNAL = -60). */
 export const MISSING_REMOVAL_MS = 60_000
-/** Locust's CPU warning threshold (CPU_WARNING_THRESHOLD). */
-export const CPU_SATURATED_PERCENT = 90
-/** Event-loop delay that makes a Horde worker's latencies suspect (same as the worker's own health check). */
-export const LOOP_BLOCKED_MS = 250
 
 export type NodeState = WorkerState | 'missing' | 'stopped' | 'quit'
 

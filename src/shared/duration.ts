@@ -1,5 +1,11 @@
 import { describeValue } from './errors.js'
 
+/**
+ * The longest duration a Node timer can wait: setTimeout clamps anything above 2^31-1 ms (about 24.8 days,
+ * 596h31m) to 1 ms, so a run of `-t 597h` would end at once instead of running. Reject longer ones.
+ */
+export const MAX_DURATION_MS = 2 ** 31 - 1
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy
 

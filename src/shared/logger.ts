@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from 'pino'
+import { redactSecrets, redactUrlCredentials } from './redact.js'
 
 export type Role = 'master' | 'worker' | 'cli' | 'action'
 
@@ -14,7 +15,8 @@ export interface LoggerContext {
 /**
  * Every log line is JSON shaped for Datadog: `message` key, ISO `timestamp`, level as a name, and the base
  * fields service/env/version/runId/role/workerId. This answers the field complaint that framework logs were
- * unstructured and showed up as errors. Secrets are redacted by key name wherever they appear.
+ * unstructured and showed up as errors. Secrets are redacted (src/shared/redact.ts) wherever they appear:
+ * secret-named fields in any case at any depth, and user:password in URLs in fields, errors and messages.
  */
 export function createLogger(context: LoggerContext): Logger {
   const options: LoggerOptions = {
@@ -22,7 +24,23 @@ export function createLogger(context: LoggerContext): Logger {
     messageKey: 'message',
     // Datadog reads `timestamp`; pino's isoTime would name the field `time`.
     timestamp: () => `,"timestamp":"${new Date().toISOString()}"`,
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: {
+      level: (label) => ({ level: label }),
+      // pino's own `redact` matches exact, case-sensitive paths: `headers.Authorization` slipped through.
+      log: (object) => redactSecrets(object),
+    },
+    serializers: {
+      err: (error: unknown) => redactSecrets({ ...(pino.stdSerializers.err(error as Error) as object) }),
+    },
+    hooks: {
+      // The message string too: 'cannot reach http://user:pass@host' must not carry the password.
+      logMethod(args, method) {
+        const redacted = args.map((arg: unknown) =>
+          typeof arg === 'string' ? redactUrlCredentials(arg) : arg,
+        ) as Parameters<typeof method>
+        method.apply(this, redacted)
+      },
+    },
     base: {
       service: process.env.DD_SERVICE ?? 'horde',
       env: process.env.DD_ENV ?? 'local',
@@ -30,21 +48,6 @@ export function createLogger(context: LoggerContext): Logger {
       runId: context.runId,
       role: context.role,
       workerId: context.workerId,
-    },
-    redact: {
-      paths: [
-        'token',
-        'password',
-        'authorization',
-        'secret',
-        '*.token',
-        '*.password',
-        '*.authorization',
-        '*.secret',
-        'headers.authorization',
-        '*.headers.authorization',
-      ],
-      censor: '[redacted]',
     },
   }
   const destination = context.destination ?? 1

@@ -74,6 +74,8 @@ export interface ThresholdResult {
   observed: number | null
   ok: boolean
   abortOnFail: boolean
+  /** True for the default `http_req_failed: rate<0.01` applied because the scenario declares no thresholds. */
+  isDefault?: boolean
 }
 
 export type RunEventKind =

@@ -546,7 +546,7 @@ export class HordeWorker {
       userCount: this.pool.userCount,
       extra: {
         [HORDE_EXTENSION_KEY]: this.histograms.take(
-          this.lastHealth?.loopDelayMaxMs,
+          this.health.takeLoopDelayMaxMs(),
           open?.takeCounts() ?? [],
           openState,
         ),

@@ -27,7 +27,7 @@ describe('horde run rejects bad input before any load (exit 104)', () => {
     [
       'users 0',
       () => [SCENARIO, '--users', '0', '--duration', '5s', '--host', target.url],
-      /--users must be a whole number ≥ 1, received "0"/,
+      /--users must be a whole number ≥ 1 .*received "0"/,
     ],
     [
       'a negative spawn rate',
@@ -53,6 +53,46 @@ describe('horde run rejects bad input before any load (exit 104)', () => {
       'a missing scenario',
       () => ['does-not-exist.ts', '--users', '2', '--duration', '5s', '--host', target.url],
       /scenario file not found/,
+    ],
+    [
+      'a duration that overflows a timer (597h)',
+      () => [SCENARIO, '--users', '2', '--duration', '597h', '--host', target.url],
+      /--duration must be at most 596h31m23s .*received "597h"/,
+    ],
+    [
+      'stages whose total overflows a timer',
+      () => [SCENARIO, '--stages', '300h:2,300h:2', '--host', target.url],
+      /--duration must be at most 596h31m23s/,
+    ],
+    [
+      'users in hex (0x10)',
+      () => [SCENARIO, '--users', '0x10', '--duration', '5s', '--host', target.url],
+      /--users must be a whole number ≥ 1 written in decimal digits.*received "0x10"/,
+    ],
+    [
+      'users with an exponent (1e3)',
+      () => [SCENARIO, '--users', '1e3', '--duration', '5s', '--host', target.url],
+      /--users must be a whole number.*received "1e3"/,
+    ],
+    [
+      'users with trailing letters (12abc)',
+      () => [SCENARIO, '--users', '12abc', '--duration', '5s', '--host', target.url],
+      /--users must be a whole number.*received "12abc"/,
+    ],
+    [
+      'workers in hex',
+      () => [SCENARIO, '--users', '4', '--workers', '0x2', '--duration', '5s', '--host', target.url],
+      /--workers must be a whole number.*received "0x2"/,
+    ],
+    [
+      'a spawn rate in hex',
+      () => [SCENARIO, '--users', '2', '--spawn-rate', '0x10', '--duration', '5s', '--host', target.url],
+      /--spawn-rate must be a positive number.*received "0x10"/,
+    ],
+    [
+      'a control API beyond loopback without a token',
+      () => [SCENARIO, '--users', '2', '--duration', '5s', '--host', target.url, '--api-host', '0.0.0.0'],
+      /--api-host listens beyond loopback, so the control API needs a token: set --api-token .*received "0\.0\.0\.0"/,
     ],
     ['an unknown flag', () => [SCENARIO, '--userz', '2'], /Unknown option '--userz'/],
     [

@@ -11,6 +11,7 @@ const progress: Progress = {
   workers: 2,
   rps: 812.4,
   failuresPerSec: 0,
+  exceptionsPerSec: 0,
   p95Ms: 31,
   phase: 'running',
   warmup: false,
@@ -61,5 +62,38 @@ describe('console output', () => {
     const text = summaryTable(result)
     expect(text).toContain('Open model: 297.3 of 300.0 iterations/s achieved, 12 dropped (0.07%)')
     expect(text).toMatch(/coordinated omission corrected\): .* p99 812 /)
+  })
+
+  it('the progress line shows task exceptions per second when there are any', () => {
+    expect(progressLine(progress)).not.toContain('exc/s')
+    expect(progressLine({ ...progress, exceptionsPerSec: 48.7 })).toMatch(/fail\/s +0\.0 {2}exc\/s 48\.7/)
+  })
+
+  it('the summary lists the top exceptions with their counts, most frequent first', () => {
+    const result = masterResult()
+    result.exceptions = [
+      {
+        count: 3,
+        msg: 'Error: rare',
+        traceback: 'Error: rare\n    at rare (/s.ts:1:1)',
+        nodes: ['w1'],
+      },
+      {
+        count: 232_627,
+        msg: "TypeError: Cannot read properties of undefined (reading 'stats')",
+        traceback:
+          "TypeError: Cannot read properties of undefined (reading 'stats')\n    at record (/src/worker/user-context.ts:40:12)\n    at task (/s.ts:9:3)",
+        nodes: ['w1', 'w2'],
+      },
+    ]
+    const text = summaryTable(result)
+    expect(text).toContain('Exceptions in tasks: 232630 reported')
+    const lines = text.split('\n')
+    const first = lines.findIndex((l) => l.includes('232627x'))
+    expect(lines[first]).toContain(
+      "232627x TypeError: Cannot read properties of undefined (reading 'stats') (at record (/src/worker/user-context.ts:40:12))",
+    )
+    expect(lines[first + 1]).toContain('3x Error: rare (at rare (/s.ts:1:1))')
+    expect(summaryTable(masterResult())).not.toContain('Exceptions')
   })
 })

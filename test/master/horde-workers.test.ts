@@ -167,7 +167,7 @@ describe('Horde master with Horde workers', () => {
       expect(stats.totals.requests).toBeGreaterThan(10)
       const stop = await fetch(`${api.url}/stop`, {
         method: 'POST',
-        headers: auth,
+        headers: { ...auth, 'content-type': 'application/json' },
         body: JSON.stringify({ reason: 'test says stop' }),
       })
       expect(stop.status).toBe(202)

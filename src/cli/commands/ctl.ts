@@ -2,6 +2,7 @@ import { request } from 'undici'
 import { z } from 'zod'
 import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
 import { parseDurationMs } from '../../shared/duration.js'
+import { parseDecimalNumber, parseWholeNumber } from '../../shared/numbers.js'
 import { flagOrEnv, parseFlags } from '../flags.js'
 
 const HELP = `Usage: horde ctl <master-url> <action> [options]
@@ -32,10 +33,8 @@ function bad(message: string): never {
 
 function numberFlag(flag: string, text: string | undefined, integer: boolean): number | undefined {
   if (text === undefined) return undefined
-  const value = Number(text)
-  const ok =
-    Number.isFinite(value) && value >= 0 && (!integer || Number.isInteger(value)) && text.trim() !== ''
-  if (!ok)
+  const value = integer ? parseWholeNumber(text) : parseDecimalNumber(text)
+  if (value === undefined)
     bad(
       `${flag} must be ${integer ? 'a whole number ≥ 0' : 'a number ≥ 0'}, received ${describeValue(text)}.`,
     )
@@ -96,9 +95,10 @@ export async function ctlCommand(argv: string[]): Promise<number> {
       method,
       headers: {
         ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
-        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        // The master refuses POSTs without it (a browser cannot send it cross-origin without a preflight).
+        ...(method === 'POST' ? { 'content-type': 'application/json' } : {}),
       },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      ...(method === 'POST' ? { body: JSON.stringify(body ?? {}) } : {}),
       headersTimeout: 10_000,
       bodyTimeout: 10_000,
     })

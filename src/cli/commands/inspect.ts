@@ -1,4 +1,5 @@
 import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
+import { redactSecrets } from '../../shared/redact.js'
 import { loadScenario } from '../../worker/load-scenario.js'
 import type { Scenario } from '../../worker/scenario-types.js'
 import { parseFlags } from '../flags.js'
@@ -53,6 +54,6 @@ export async function inspectCommand(argv: string[]): Promise<number> {
     )
   }
   const scenario = await loadScenario(positionals[0] as string)
-  process.stdout.write(`${JSON.stringify(describeScenario(scenario), null, 2)}\n`)
+  process.stdout.write(`${JSON.stringify(redactSecrets(describeScenario(scenario)), null, 2)}\n`)
   return ExitCode.pass
 }

@@ -3,6 +3,7 @@ import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
 import { createLogger } from '../../shared/logger.js'
 import { parseDurationMs } from '../../shared/duration.js'
 import { loadScenario } from '../../worker/load-scenario.js'
+import { parseWholeNumber } from '../../shared/numbers.js'
 import { flagOrEnv, parseFlags } from '../flags.js'
 import {
   LOAD_FLAGS,
@@ -49,8 +50,8 @@ export async function masterCommand(argv: string[]): Promise<number> {
     )
   }
   const expectText = flagOrEnv(values, 'expect-workers', 'HORDE_EXPECT_WORKERS') ?? '1'
-  const expect = Number(expectText)
-  if (!/^\d+$/.test(expectText) || expect < 1) {
+  const expect = parseWholeNumber(expectText) ?? 0
+  if (expect < 1) {
     throw new ConfigError(
       'HORDE_ERR_CLI_FLAG',
       `--expect-workers must be a whole number ≥ 1, received ${describeValue(expectText)}.`,
@@ -65,8 +66,8 @@ export async function masterCommand(argv: string[]): Promise<number> {
     )
   }
   const portText = flagOrEnv(values, 'master-port', 'HORDE_MASTER_PORT') ?? '5557'
-  const port = Number(portText)
-  if (!/^\d+$/.test(portText) || port > 65535) {
+  const port = parseWholeNumber(portText) ?? -1
+  if (port < 0 || port > 65535) {
     throw new ConfigError(
       'HORDE_ERR_CLI_FLAG',
       `--master-port must be a port number (0 = any free port), received ${describeValue(portText)}.`,
@@ -94,6 +95,7 @@ export async function masterCommand(argv: string[]): Promise<number> {
     settings,
     bindHost: flagOrEnv(values, 'master-host', 'HORDE_MASTER_BIND_HOST') ?? '0.0.0.0',
     bindPort: port,
+    bindPortFlag: '--master-port',
     logger,
     joinSecret,
   })

@@ -1,6 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
 import { parseDurationMs } from '../../shared/duration.js'
+import { parseWholeNumber } from '../../shared/numbers.js'
 import { rebuildIndexes } from '../../../report/history.js'
 import { publishRun } from '../../../report/publish.js'
 import { openStore } from '../../../report/store/index.js'
@@ -76,8 +77,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
   }
 
   const retriesText = str(process.env.HORDE_GCS_RETRIES)
-  const retries = retriesText === undefined ? undefined : Number(retriesText)
-  if (retries !== undefined && (!Number.isInteger(retries) || retries < 0)) {
+  const retries = retriesText === undefined ? undefined : parseWholeNumber(retriesText)
+  if (retriesText !== undefined && retries === undefined) {
     throw new ConfigError(
       'HORDE_ERR_CLI_FLAG',
       `HORDE_GCS_RETRIES must be a whole number of retries, received ${describeValue(retriesText)}.`,

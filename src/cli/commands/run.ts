@@ -2,6 +2,7 @@ import { resolve } from 'node:path'
 import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
 import { createLogger } from '../../shared/logger.js'
 import { loadScenario } from '../../worker/load-scenario.js'
+import { parseWholeNumber } from '../../shared/numbers.js'
 import { flagOrEnv, parseFlags } from '../flags.js'
 import {
   LOAD_FLAGS,
@@ -10,7 +11,7 @@ import {
   checkHostReachable,
   parseLoadSettings,
 } from '../run-settings.js'
-import { runMasterSession } from '../master-session.js'
+import { outputDirOf, runMasterSession } from '../master-session.js'
 import { startLocalWorkers, type LocalWorkers } from '../local-workers.js'
 
 const HELP = `Usage: horde run <scenario.ts> --users N --duration D [--workers K] [options]
@@ -38,8 +39,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     )
   }
   const workersText = flagOrEnv(values, 'workers', 'HORDE_WORKERS') ?? '1'
-  const workers = Number(workersText)
-  if (!/^\d+$/.test(workersText) || workers < 1 || workers > 256) {
+  const workers = parseWholeNumber(workersText) ?? 0
+  if (workers < 1 || workers > 256) {
     throw new ConfigError(
       'HORDE_ERR_CLI_FLAG',
       `--workers must be a whole number from 1 to 256, received ${describeValue(workersText)}.`,
@@ -70,6 +71,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       bindHost: '127.0.0.1',
       bindPort: 0,
       logger,
+      onForceExit: () => local?.killNow(),
       onBound: (coordinator) => {
         local = startLocalWorkers({
           count: workers,
@@ -77,7 +79,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           masterPort: coordinator.port,
           host: settings.host,
           openModel: plan.open !== null,
-          logDir: resolve(settings.out ?? `horde-results/${plan.runId}`, 'workers'),
+          logDir: resolve(outputDirOf(settings, plan), 'workers'),
           logger,
           onExit: (index, code, logFile) => {
             // A worker that dies before the load starts (a scenario error, a crash) will never come: say so now

@@ -26,11 +26,11 @@ The scenario may also come from HORDE_SCENARIO. Exit codes: 0 quit by the master
 const settingsSchema = z.object({
   scenario: z.string({ message: 'is required: pass the scenario file (or set HORDE_SCENARIO)' }).min(1),
   masterHost: z.string().min(1),
-  masterPort: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(65535, { message: 'must be a port number between 1 and 65535' }),
+  masterPort: z
+    .string()
+    .regex(/^\d+$/, { message: 'must be a port number written in decimal digits, e.g. 5557' })
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(65535, { message: 'must be a port number between 1 and 65535' })),
   host: z.url({ message: 'must be a URL such as http://127.0.0.1:8080' }).optional(),
   masterTimeout: z
     .string()
