@@ -1,10 +1,11 @@
-import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { writeFile } from 'node:fs/promises'
-import { parse as parseYaml } from 'yaml'
 import type { ImageSpec } from './fake-kube/container.js'
 import { createController, type PodFault } from './fake-kube/controller.js'
-import { createStore, parseLabelSelector, type KubeObject, type WatchEventType } from './fake-kube/store.js'
+import { ApiError, RESOURCES, mergePatch, parseObject, readBody, status, validate } from './fake-kube/rest.js'
+import { createStore, parseLabelSelector, type KubeObject } from './fake-kube/store.js'
+import { serveLogs, serveProxy, serveWatch, type StreamContext } from './fake-kube/streams.js'
 import { REPO_ROOT } from './processes.js'
 
 /**
@@ -37,50 +38,6 @@ export interface FakeKubeApi {
   runningPids(): number[]
   writeKubeconfig(path: string, namespace?: string): Promise<void>
   close(): Promise<void>
-}
-
-// resource path segment → [apiVersion, kind, namespaced]
-const RESOURCES: Record<string, [string, string]> = {
-  'v1/pods': ['v1', 'Pod'],
-  'v1/services': ['v1', 'Service'],
-  'v1/configmaps': ['v1', 'ConfigMap'],
-  'v1/secrets': ['v1', 'Secret'],
-  'v1/serviceaccounts': ['v1', 'ServiceAccount'],
-  'batch/v1/jobs': ['batch/v1', 'Job'],
-  'networking.k8s.io/v1/networkpolicies': ['networking.k8s.io/v1', 'NetworkPolicy'],
-}
-
-class ApiError extends Error {
-  constructor(
-    readonly code: number,
-    readonly reason: string,
-    message: string,
-  ) {
-    super(message)
-  }
-}
-
-const status = (code: number, reason: string, message: string) => ({
-  kind: 'Status',
-  apiVersion: 'v1',
-  metadata: {},
-  status: 'Failure',
-  message,
-  reason,
-  code,
-})
-
-function mergePatch(target: unknown, patch: unknown): unknown {
-  if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch
-  const out: Record<string, unknown> =
-    typeof target === 'object' && target !== null && !Array.isArray(target)
-      ? { ...(target as Record<string, unknown>) }
-      : {}
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k]
-    else out[k] = mergePatch(out[k], v)
-  }
-  return out
 }
 
 export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKubeApi> {
@@ -125,221 +82,13 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
     },
   })
 
-  async function readBody(req: IncomingMessage): Promise<string> {
-    const chunks: Buffer[] = []
-    for await (const c of req) chunks.push(c as Buffer)
-    return Buffer.concat(chunks).toString('utf8')
-  }
-
-  function parseObject(text: string, contentType: string): KubeObject {
-    try {
-      return (contentType.includes('yaml') ? parseYaml(text) : JSON.parse(text)) as KubeObject
-    } catch (error) {
-      throw new ApiError(400, 'BadRequest', `the body could not be decoded: ${(error as Error).message}`)
-    }
-  }
-
-  function validate(resource: string, ns: string, obj: KubeObject, name?: string): KubeObject {
-    const [apiVersion, kind] = RESOURCES[resource] ?? ['', '']
-    if (typeof obj !== 'object' || obj === null || typeof obj.metadata !== 'object')
-      throw new ApiError(400, 'BadRequest', 'Object has no metadata')
-    if (obj.kind !== kind || obj.apiVersion !== apiVersion)
-      throw new ApiError(
-        400,
-        'BadRequest',
-        `the API version in the data (${obj.apiVersion}) does not match the expected API version (${apiVersion}) or kind ${obj.kind} is not ${kind}`,
-      )
-    if (obj.metadata.namespace !== undefined && obj.metadata.namespace !== ns)
-      throw new ApiError(
-        400,
-        'BadRequest',
-        'the namespace of the provided object does not match the namespace sent on the request',
-      )
-    if (obj.metadata.name === undefined && typeof obj.metadata.generateName === 'string')
-      obj.metadata.name = `${obj.metadata.generateName}${Math.random().toString(36).slice(2, 7)}`
-    if (name !== undefined && obj.metadata.name !== name)
-      throw new ApiError(
-        400,
-        'BadRequest',
-        `the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`,
-      )
-    if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(obj.metadata.name ?? ''))
-      throw new ApiError(
-        422,
-        'Invalid',
-        `${kind} "${obj.metadata.name}" is invalid: metadata.name: Invalid value: "${obj.metadata.name}": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.'`,
-      )
-    if (kind === 'Job') {
-      const spec = obj.spec as
-        { template?: { spec?: { restartPolicy?: string; containers?: unknown[] } } } | undefined
-      const rp = spec?.template?.spec?.restartPolicy
-      if (rp !== 'Never' && rp !== 'OnFailure')
-        throw new ApiError(
-          422,
-          'Invalid',
-          `Job.batch "${obj.metadata.name}" is invalid: spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"`,
-        )
-      if (!Array.isArray(spec?.template?.spec?.containers) || spec.template.spec.containers.length === 0)
-        throw new ApiError(
-          422,
-          'Invalid',
-          `Job.batch "${obj.metadata.name}" is invalid: spec.template.spec.containers: Required value`,
-        )
-    }
-    return { ...obj, metadata: { ...obj.metadata, namespace: ns } }
-  }
+  const ctx: StreamContext = { store, controller, open }
 
   function created(resource: string, obj: KubeObject): KubeObject {
     const stored = store.create(resource, obj)
     if (resource === 'batch/v1/jobs') controller.jobCreated(stored)
     if (resource === 'v1/pods') setImmediate(() => controller.runPod(stored))
     return stored
-  }
-
-  function serveWatch(
-    req: IncomingMessage,
-    res: ServerResponse,
-    resource: string,
-    ns: string | undefined,
-    q: URLSearchParams,
-  ): void {
-    const labels = parseLabelSelector(q.get('labelSelector'))
-    const field = q.get('fieldSelector')
-    const byName = field === null ? null : (/^metadata\.name=(.+)$/.exec(field)?.[1] ?? null)
-    const matches = (o: KubeObject) =>
-      labels(o.metadata.labels) && (byName === null || o.metadata.name === byName)
-    const fromRv = q.get('resourceVersion')
-    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
-    // A client waits for the headers before it does anything else (often: create what it watches).
-    res.flushHeaders()
-    open.add(res)
-    const send = (type: WatchEventType, object: KubeObject) =>
-      res.write(`${JSON.stringify({ type, object })}\n`)
-    if (fromRv === null || fromRv === '' || fromRv === '0') {
-      for (const o of store.list(resource, ns, matches)) send('ADDED', o)
-    } else {
-      const changes = store.changesSince(Number(fromRv))
-      if (changes === null) {
-        send(
-          'ERROR' as WatchEventType,
-          status(410, 'Expired', `too old resource version: ${fromRv}`) as unknown as KubeObject,
-        )
-        res.end()
-        return
-      }
-      for (const c of changes)
-        if (
-          c.resource === resource &&
-          (ns === undefined || c.object.metadata.namespace === ns) &&
-          matches(c.object)
-        )
-          send(c.type, c.object)
-    }
-    const stop = store.watch({ resource, namespace: ns, matches, send })
-    const timeoutS = Number(q.get('timeoutSeconds') ?? 0)
-    const timer = timeoutS > 0 ? setTimeout(() => res.end(), timeoutS * 1000) : undefined
-    const end = () => {
-      stop()
-      clearTimeout(timer)
-      open.delete(res)
-    }
-    res.on('close', end)
-    req.on('close', end)
-  }
-
-  function serveLogs(res: ServerResponse, ns: string, name: string, q: URLSearchParams): void {
-    const pod = store.get('v1/pods', ns, name)
-    if (pod === undefined) throw new ApiError(404, 'NotFound', `pods "${name}" not found`)
-    const run = controller.logsOf(ns, name, q.get('container') ?? undefined)
-    if (run === undefined)
-      throw new ApiError(
-        400,
-        'BadRequest',
-        `container "${((pod.spec?.containers ?? []) as Array<{ name: string }>)[0]?.name}" in pod "${name}" is waiting to start: ${String(((pod.status?.containerStatuses ?? []) as Array<{ state?: { waiting?: { reason?: string } } }>)[0]?.state?.waiting?.reason ?? 'ContainerCreating')}`,
-      )
-    let text = run.logs()
-    const tail = q.get('tailLines')
-    if (tail !== null)
-      text = text
-        .split('\n')
-        .slice(-Number(tail) - 1)
-        .join('\n')
-    res.writeHead(200, { 'content-type': 'text/plain' })
-    res.write(text)
-    if (q.get('follow') !== 'true') return void res.end()
-    open.add(res)
-    const off = run.onLog((chunk) => res.write(chunk))
-    void run.exited.then(() => setImmediate(() => res.end()))
-    res.on('close', () => {
-      off()
-      open.delete(res)
-    })
-  }
-
-  function serveProxy(
-    req: IncomingMessage,
-    res: ServerResponse,
-    ns: string,
-    target: string,
-    rest: string,
-    search: string,
-    body: string,
-  ): void {
-    const m = /^(?:(https?):)?([a-z0-9-]+)(?::([A-Za-z0-9-]+))?$/.exec(target)
-    const svc = m === null ? undefined : store.get('v1/services', ns, m[2] ?? '')
-    if (svc === undefined) throw new ApiError(404, 'NotFound', `services "${m?.[2] ?? target}" not found`)
-    const ports = (svc.spec?.ports ?? []) as Array<{
-      name?: string
-      port: number
-      targetPort?: number | string
-    }>
-    const port =
-      m?.[3] === undefined ? ports[0] : ports.find((p) => p.name === m[3] || String(p.port) === m[3])
-    if (port === undefined)
-      throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${target}"`)
-    const selector = (svc.spec?.selector ?? {}) as Record<string, string>
-    const ready = store.list(
-      'v1/pods',
-      ns,
-      (p) =>
-        Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v) &&
-        p.status?.phase === 'Running' &&
-        p.metadata.deletionTimestamp === undefined,
-    )
-    if (ready.length === 0)
-      throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${m?.[2]}"`)
-    let targetPort = port.targetPort ?? port.port
-    if (typeof targetPort === 'string') {
-      const named = ready
-        .flatMap(
-          (p) =>
-            (p.spec?.containers ?? []) as Array<{ ports?: Array<{ name?: string; containerPort: number }> }>,
-        )
-        .flatMap((c) => c.ports ?? [])
-        .find((p) => p.name === targetPort)
-      if (named === undefined)
-        throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${m?.[2]}"`)
-      targetPort = named.containerPort
-    }
-    // The API server authenticates the caller with Authorization and does not pass it on to the pod.
-    const headers = { ...req.headers }
-    delete headers.authorization
-    delete headers.host
-    const upstream = httpRequest(
-      { host: '127.0.0.1', port: targetPort, method: req.method, path: `/${rest}${search}`, headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers)
-        up.pipe(res)
-      },
-    )
-    upstream.on('error', (error) => {
-      if (res.headersSent) return void res.destroy()
-      res.writeHead(503, { 'content-type': 'application/json' })
-      res.end(
-        JSON.stringify(status(503, 'ServiceUnavailable', `error trying to reach service: ${error.message}`)),
-      )
-    })
-    upstream.end(body)
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -369,6 +118,7 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
     }
     if (resource === 'v1/services' && name !== undefined && sub !== undefined && /^proxy(\/|$)/.test(sub))
       return serveProxy(
+        ctx,
         req,
         res,
         ns,
@@ -378,7 +128,7 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
         body,
       )
     if (resource === 'v1/pods' && name !== undefined && sub === 'log' && req.method === 'GET')
-      return serveLogs(res, ns, name, q)
+      return serveLogs(ctx, res, ns, name, q)
     if (sub !== undefined && sub !== 'status')
       throw new ApiError(404, 'NotFound', `the server could not find the requested resource (${sub})`)
     const [apiVersion, kind] = RESOURCES[resource] as [string, string]
@@ -386,7 +136,8 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
       new ApiError(404, 'NotFound', `${plural}${group ? `.${group.split('/')[0]}` : ''} "${name}" not found`)
 
     if (req.method === 'GET' && name === undefined) {
-      if (q.get('watch') === 'true' || q.get('watch') === '1') return serveWatch(req, res, resource, ns, q)
+      if (q.get('watch') === 'true' || q.get('watch') === '1')
+        return serveWatch(ctx, req, res, resource, ns, q)
       const labels = parseLabelSelector(q.get('labelSelector'))
       const items = store.list(resource, ns, (o) => labels(o.metadata.labels))
       return json(200, {
