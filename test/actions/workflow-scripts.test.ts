@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseGithubOutput } from '../helpers/github-action.js'
 import { REPO_ROOT } from '../helpers/processes.js'
 
-// The Load test workflow's plan job: bad "Run workflow" inputs stop the run before any image is built.
+// The scripts the workflows run: bad "Run workflow" inputs stop a run before anything is built or called.
 
 const run = promisify(execFile)
 let dir: string
@@ -89,5 +89,36 @@ describe('scripts/plan-load-test.sh', () => {
     expect(r.stdout).toContain(message)
     expect(r.stdout.trim().split('\n')).toHaveLength(1)
     expect(r.outputs).toEqual({})
+  })
+})
+
+describe('scripts/stop-load-test.sh', () => {
+  it.each([
+    ['Run-1', 'run-id'],
+    ['gh-1;kubectl delete ns prod', 'run-id'],
+    ['', 'run-id'],
+  ])('rejects run id %j before calling kubectl (exit 104)', async (runId, input) => {
+    const r = await run('bash', ['scripts/stop-load-test.sh'], {
+      cwd: REPO_ROOT,
+      env: { PATH: '/usr/bin:/bin', RUN_ID: runId },
+    }).then(
+      ({ stdout }) => ({ code: 0, stdout }),
+      (e: { code: number; stdout: string }) => ({ code: e.code, stdout: e.stdout }),
+    )
+    expect(r.code).toBe(104)
+    expect(r.stdout).toContain(
+      `::error title=Invalid input ${input}::input ${input} must be a run id such as gh-123456-1`,
+    )
+  })
+
+  it('rejects a namespace that is not a Kubernetes name', async () => {
+    const r = await run('bash', ['scripts/stop-load-test.sh'], {
+      cwd: REPO_ROOT,
+      env: { PATH: '/usr/bin:/bin', RUN_ID: 'gh-1-1', NAMESPACE: 'Prod Space' },
+    }).catch((e: { code: number; stdout: string }) => e)
+    expect(r).toMatchObject({ code: 104 })
+    expect((r as { stdout: string }).stdout).toContain(
+      "input namespace must be a Kubernetes namespace name, received 'Prod Space'.",
+    )
   })
 })
