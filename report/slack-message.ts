@@ -26,7 +26,8 @@ export type SlackBlock =
   | { type: 'divider' }
 
 export interface SlackMessage {
-  /** The notification and screen-reader text; Slack shows it where blocks cannot be shown. */
+  /** The notification and screen-reader text; Slack shows it where blocks cannot be shown. Slack reads it as
+   * mrkdwn too, so it is escaped like the blocks (a mention in a scenario name would notify the channel). */
   text: string
   blocks: SlackBlock[]
 }
@@ -107,7 +108,7 @@ export function startMessage(ctx: SlackRunContext, nowMs: number): SlackMessage 
   const dd = liveWindow(ctx, nowMs)
   const scenario = slackEscape(ctx.scenario)
   return {
-    text: `RUNNING · ${ctx.scenario} · run ${ctx.runId}`,
+    text: slackEscape(`RUNNING · ${ctx.scenario} · run ${ctx.runId}`),
     blocks: [
       { type: 'header', text: plain(`:hourglass_flowing_sand: RUNNING · ${ctx.scenario}`, HEADER_MAX) },
       {
@@ -165,7 +166,8 @@ export function finishMessage(result: RunResult, ctx: SlackRunContext): SlackMes
       type: 'section',
       fields: [
         field('Scenario', slackEscape(c.scenario)),
-        field('Load', loadShape(c.users ?? ctx.users, ctx.pods ?? c.workers, c.targetRps ?? ctx.targetRps)),
+        // What ran (the result) wins over what was asked (the inputs).
+        field('Load', loadShape(c.users ?? ctx.users, c.workers, c.targetRps ?? ctx.targetRps)),
         field('Duration', formatDuration(result.endedAtMs - result.startedAtMs)),
         field('Requests', `${formatCount(t.requests)} (${formatRate(t.rps)}/s)`),
         field('Failures', `${formatPercent(t.failureRate)} (${formatCount(t.failures)})`),
@@ -188,7 +190,7 @@ export function finishMessage(result: RunResult, ctx: SlackRunContext): SlackMes
     ]),
   )
   const numbers = `${formatCount(t.requests)} requests, ${formatRate(t.rps)}/s, ${formatPercent(t.failureRate)} failed, p95 ${formatMs(t.p95Ms)}, p99 ${formatMs(t.p99Ms)}`
-  return { text: `${verdict.label} · ${c.scenario} · ${numbers}`, blocks }
+  return { text: slackEscape(`${verdict.label} · ${c.scenario} · ${numbers}`), blocks }
 }
 
 /** The thread reply: every reason and threshold, the busiest endpoints and the commonest errors. */
@@ -231,14 +233,17 @@ export function finishThread(result: RunResult): SlackMessage {
     )
     blocks.push({ type: 'section', text: mrkdwn(`*Errors*\n${lines.join('\n')}`) })
   }
-  return { text: `Details of ${result.config.scenario} run ${result.runId}: ${verdict.label}`, blocks }
+  return {
+    text: slackEscape(`Details of ${result.config.scenario} run ${result.runId}: ${verdict.label}`),
+    blocks,
+  }
 }
 
 /** There is no result.json: the run never started, its infrastructure failed, or it was cancelled. */
 export function noResultMessage(ctx: SlackRunContext, reason: string, nowMs: number): SlackMessage {
   const dd = liveWindow(ctx, nowMs - (ctx.durationMs ?? 3_600_000))
   return {
-    text: `NO RESULT · ${ctx.scenario} · ${reason}`,
+    text: slackEscape(`NO RESULT · ${ctx.scenario} · ${reason}`),
     blocks: [
       { type: 'header', text: plain(`:grey_question: NO RESULT · ${ctx.scenario}`, HEADER_MAX) },
       {

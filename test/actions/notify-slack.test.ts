@@ -234,6 +234,7 @@ describe('notify-slack (bundled entry point)', () => {
     const run = await runAction('notify-slack', { ...base(), result: await resultFile(result) })
     expect(run.exitCode, run.log).toBe(0)
     for (const message of slack.messages) {
+      expect(message.text).not.toMatch(/<[!@#]|<https?:|<script|<b>/)
       const body = texts(message.blocks)
       expect(body).not.toMatch(/<[!@#]|<https?:/)
       expect(body).not.toContain('<script')

@@ -44489,7 +44489,7 @@ function startMessage(ctx, nowMs) {
   const dd = liveWindow(ctx, nowMs);
   const scenario = slackEscape(ctx.scenario);
   return {
-    text: `RUNNING \xB7 ${ctx.scenario} \xB7 run ${ctx.runId}`,
+    text: slackEscape(`RUNNING \xB7 ${ctx.scenario} \xB7 run ${ctx.runId}`),
     blocks: [
       { type: "header", text: plain(`:hourglass_flowing_sand: RUNNING \xB7 ${ctx.scenario}`, HEADER_MAX) },
       {
@@ -44538,7 +44538,8 @@ function finishMessage(result, ctx) {
       type: "section",
       fields: [
         field("Scenario", slackEscape(c.scenario)),
-        field("Load", loadShape(c.users ?? ctx.users, ctx.pods ?? c.workers, c.targetRps ?? ctx.targetRps)),
+        // What ran (the result) wins over what was asked (the inputs).
+        field("Load", loadShape(c.users ?? ctx.users, c.workers, c.targetRps ?? ctx.targetRps)),
         field("Duration", formatDuration(result.endedAtMs - result.startedAtMs)),
         field("Requests", `${formatCount(t.requests)} (${formatRate(t.rps)}/s)`),
         field("Failures", `${formatPercent(t.failureRate)} (${formatCount(t.failures)})`),
@@ -44561,7 +44562,7 @@ function finishMessage(result, ctx) {
     ])
   );
   const numbers = `${formatCount(t.requests)} requests, ${formatRate(t.rps)}/s, ${formatPercent(t.failureRate)} failed, p95 ${formatMs(t.p95Ms)}, p99 ${formatMs(t.p99Ms)}`;
-  return { text: `${verdict.label} \xB7 ${c.scenario} \xB7 ${numbers}`, blocks };
+  return { text: slackEscape(`${verdict.label} \xB7 ${c.scenario} \xB7 ${numbers}`), blocks };
 }
 function finishThread(result) {
   const verdict = VERDICT_TEXT[result.verdict];
@@ -44604,12 +44605,15 @@ ${lines.join("\n")}${more > 0 ? `
     blocks.push({ type: "section", text: mrkdwn(`*Errors*
 ${lines.join("\n")}`) });
   }
-  return { text: `Details of ${result.config.scenario} run ${result.runId}: ${verdict.label}`, blocks };
+  return {
+    text: slackEscape(`Details of ${result.config.scenario} run ${result.runId}: ${verdict.label}`),
+    blocks
+  };
 }
 function noResultMessage(ctx, reason, nowMs) {
   const dd = liveWindow(ctx, nowMs - (ctx.durationMs ?? 36e5));
   return {
-    text: `NO RESULT \xB7 ${ctx.scenario} \xB7 ${reason}`,
+    text: slackEscape(`NO RESULT \xB7 ${ctx.scenario} \xB7 ${reason}`),
     blocks: [
       { type: "header", text: plain(`:grey_question: NO RESULT \xB7 ${ctx.scenario}`, HEADER_MAX) },
       {
