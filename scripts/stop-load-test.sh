@@ -21,8 +21,9 @@ fi
 [[ -n ${HORDE_API_TOKEN:-} ]] && echo "::add-mask::$HORDE_API_TOKEN"
 
 selector="horde.dev/run-id=$run_id"
+# No Service (the run already ended) prints nothing: read then fails, which must not end the script.
 read -r service api_port < <(kubectl -n "$namespace" get service -l "$selector,horde.dev/role=master" \
-  -o jsonpath='{.items[0].metadata.name} {.items[0].spec.ports[?(@.name=="api")].port}{"\n"}' 2>/dev/null || true)
+  -o jsonpath='{range .items[*]}{.metadata.name} {.spec.ports[?(@.name=="api")].port}{"\n"}{end}') || true
 if [[ -z ${service:-} || -z ${api_port:-} ]]; then
   echo "no master Service for run $run_id in $namespace (already finished?); deleting whatever Jobs remain"
 else

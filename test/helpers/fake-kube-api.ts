@@ -1,11 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { writeFile } from 'node:fs/promises'
 import type { ImageSpec } from './fake-kube/container.js'
 import { createController, type PodFault } from './fake-kube/controller.js'
+import { discovery } from './fake-kube/discovery.js'
 import { ApiError, RESOURCES, mergePatch, parseObject, readBody, status, validate } from './fake-kube/rest.js'
 import { createStore, parseLabelSelector, type KubeObject } from './fake-kube/store.js'
 import { serveLogs, serveProxy, serveWatch, type StreamContext } from './fake-kube/streams.js'
+import { selfSignedCert } from './fake-kube/tls.js'
 import { REPO_ROOT } from './processes.js'
 
 /**
@@ -24,11 +27,15 @@ export interface FakeKubeOptions {
   cwd?: string
   /** Added to every container's environment (e.g. NODE_OPTIONS for coverage); PATH is always passed. */
   env?: Record<string, string>
+  /** Serve https with a throwaway certificate (kubectl sends credentials only over TLS). */
+  tls?: boolean
 }
 
 export interface FakeKubeApi {
   url: string
   token: string
+  /** PEM of the server's certificate when `tls` is on (trust it as the CA). */
+  caCert: string | null
   /** Infrastructure failures: the first pod created whose labels match gets the fault. */
   injectFault(labels: Record<string, string>, fault: PodFault, times?: number): void
   get(resource: string, namespace: string, name: string): KubeObject | undefined
@@ -97,6 +104,11 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
     requests.push(`${req.method} ${url.pathname}${url.search}`)
     if (req.headers.authorization !== `Bearer ${token}`)
       throw new ApiError(401, 'Unauthorized', 'Unauthorized')
+    const doc = req.method === 'GET' ? discovery(url.pathname, `127.0.0.1:${port}`) : undefined
+    if (doc !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/json' })
+      return void res.end(JSON.stringify(doc))
+    }
     const m =
       /^\/(?:api\/v1|apis\/([a-z0-9.-]+\/v1))\/namespaces\/([a-z0-9-]+)\/([a-z]+)(?:\/([^/]+))?(?:\/(.*))?$/.exec(
         url.pathname,
@@ -243,21 +255,24 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
     )
   }
 
-  const server = createServer((req, res) => {
+  const respond = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((error: unknown) => {
       const e = error instanceof ApiError ? error : new ApiError(500, 'InternalError', String(error))
       if (res.headersSent) return void res.end()
       res.writeHead(e.code, { 'content-type': 'application/json' })
       res.end(JSON.stringify(status(e.code, e.reason, e.message)))
     })
-  })
+  }
+  const tls = options.tls === true ? selfSignedCert() : null
+  const server = tls === null ? createServer(respond) : createTlsServer(tls, respond)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   port = (server.address() as AddressInfo).port
-  const url = `http://127.0.0.1:${port}`
+  const url = `${tls === null ? 'http' : 'https'}://127.0.0.1:${port}`
 
   return {
     url,
     token,
+    caCert: tls?.cert ?? null,
     requests,
     injectFault: (labels, fault, times = 1) => void faults.push({ labels, fault, left: times }),
     get: (resource, namespace, name) => store.get(resource, namespace, name),
@@ -270,7 +285,17 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
         JSON.stringify({
           apiVersion: 'v1',
           kind: 'Config',
-          clusters: [{ name: 'fake', cluster: { server: url } }],
+          clusters: [
+            {
+              name: 'fake',
+              cluster: {
+                server: url,
+                ...(tls === null
+                  ? {}
+                  : { 'certificate-authority-data': Buffer.from(tls.cert).toString('base64') }),
+              },
+            },
+          ],
           users: [{ name: 'fake', user: { token } }],
           contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake', namespace } }],
           'current-context': 'fake',
