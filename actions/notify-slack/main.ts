@@ -70,6 +70,9 @@ async function readResult(inputs: NotifyInputs): Promise<{ result: RunResult | n
 }
 
 async function main(): Promise<void> {
+  // Masked before anything else runs, so no later message (even a bad-input one) can show it.
+  const rawToken = core.getInput('token')
+  if (rawToken !== '') core.setSecret(rawToken)
   let inputs: NotifyInputs
   try {
     inputs = parseNotifyInputs((name) => core.getInput(name))
@@ -78,7 +81,6 @@ async function main(): Promise<void> {
     process.exitCode = ExitCode.invalidInput
     return
   }
-  core.setSecret(inputs.token)
   const slack = createSlackClient({
     token: inputs.token,
     apiUrl: inputs.slackApiUrl,

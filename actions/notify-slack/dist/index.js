@@ -44765,6 +44765,8 @@ async function readResult(inputs) {
   }
 }
 async function main() {
+  const rawToken = getInput("token");
+  if (rawToken !== "") setSecret(rawToken);
   let inputs;
   try {
     inputs = parseNotifyInputs((name) => getInput(name));
@@ -44773,7 +44775,6 @@ async function main() {
     process.exitCode = ExitCode2.invalidInput;
     return;
   }
-  setSecret(inputs.token);
   const slack = createSlackClient({
     token: inputs.token,
     apiUrl: inputs.slackApiUrl,
