@@ -4,7 +4,17 @@ import tseslint from 'typescript-eslint'
 import globals from 'globals'
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.cjs', '.tmp/**', 'test/fixtures/**'] },
+  {
+    ignores: [
+      'dist/**',
+      'actions/*/dist/**',
+      'node_modules/**',
+      'coverage/**',
+      '**/*.cjs',
+      '.tmp/**',
+      'test/fixtures/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -18,7 +18,10 @@ export interface RunLinks {
 /** Datadog searches a little around the run: clocks differ and logs straggle. */
 const MARGIN_MS = 60_000
 
-export function datadogLinks(result: RunResult, dd: DatadogOptions | undefined): RunLinks {
+export function datadogLinks(
+  result: Pick<RunResult, 'runId' | 'startedAtMs' | 'endedAtMs'>,
+  dd: DatadogOptions | undefined,
+): RunLinks {
   if (dd === undefined || dd.site.trim() === '') return { logs: null, traces: null, endpointTraces: null }
   const site = dd.site
     .replace(/^https?:\/\//, '')

@@ -1,0 +1,165 @@
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { Controller } from './controller.js'
+import { ApiError, status } from './rest.js'
+import { parseLabelSelector, type KubeObject, type Store, type WatchEventType } from './store.js'
+
+/** The long-lived answers of the fake API server: watches, followed pod logs, the service proxy. */
+export interface StreamContext {
+  store: Store
+  controller: Controller
+  /** Responses still open, ended when the server closes. */
+  open: Set<ServerResponse>
+}
+
+export function serveWatch(
+  ctx: StreamContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  resource: string,
+  ns: string | undefined,
+  q: URLSearchParams,
+): void {
+  const labels = parseLabelSelector(q.get('labelSelector'))
+  const field = q.get('fieldSelector')
+  const byName = field === null ? null : (/^metadata\.name=(.+)$/.exec(field)?.[1] ?? null)
+  const matches = (o: KubeObject) =>
+    labels(o.metadata.labels) && (byName === null || o.metadata.name === byName)
+  const fromRv = q.get('resourceVersion')
+  res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' })
+  // A client waits for the headers before it does anything else (often: create what it watches).
+  res.flushHeaders()
+  ctx.open.add(res)
+  const send = (type: WatchEventType, object: KubeObject) =>
+    res.write(`${JSON.stringify({ type, object })}\n`)
+  if (fromRv === null || fromRv === '' || fromRv === '0') {
+    for (const o of ctx.store.list(resource, ns, matches)) send('ADDED', o)
+  } else {
+    const changes = ctx.store.changesSince(Number(fromRv))
+    if (changes === null) {
+      send(
+        'ERROR' as WatchEventType,
+        status(410, 'Expired', `too old resource version: ${fromRv}`) as unknown as KubeObject,
+      )
+      res.end()
+      return
+    }
+    for (const c of changes)
+      if (
+        c.resource === resource &&
+        (ns === undefined || c.object.metadata.namespace === ns) &&
+        matches(c.object)
+      )
+        send(c.type, c.object)
+  }
+  const stop = ctx.store.watch({ resource, namespace: ns, matches, send })
+  const timeoutS = Number(q.get('timeoutSeconds') ?? 0)
+  const timer = timeoutS > 0 ? setTimeout(() => res.end(), timeoutS * 1000) : undefined
+  const end = () => {
+    stop()
+    clearTimeout(timer)
+    ctx.open.delete(res)
+  }
+  res.on('close', end)
+  req.on('close', end)
+}
+
+export function serveLogs(
+  ctx: StreamContext,
+  res: ServerResponse,
+  ns: string,
+  name: string,
+  q: URLSearchParams,
+): void {
+  const pod = ctx.store.get('v1/pods', ns, name)
+  if (pod === undefined) throw new ApiError(404, 'NotFound', `pods "${name}" not found`)
+  const run = ctx.controller.logsOf(ns, name, q.get('container') ?? undefined)
+  if (run === undefined)
+    throw new ApiError(
+      400,
+      'BadRequest',
+      `container "${((pod.spec?.containers ?? []) as Array<{ name: string }>)[0]?.name}" in pod "${name}" is waiting to start: ${String(((pod.status?.containerStatuses ?? []) as Array<{ state?: { waiting?: { reason?: string } } }>)[0]?.state?.waiting?.reason ?? 'ContainerCreating')}`,
+    )
+  let text = run.logs()
+  const tail = q.get('tailLines')
+  if (tail !== null)
+    text = text
+      .split('\n')
+      .slice(-Number(tail) - 1)
+      .join('\n')
+  res.writeHead(200, { 'content-type': 'text/plain' })
+  res.write(text)
+  if (q.get('follow') !== 'true') return void res.end()
+  ctx.open.add(res)
+  const off = run.onLog((chunk) => res.write(chunk))
+  void run.exited.then(() => setImmediate(() => res.end()))
+  res.on('close', () => {
+    off()
+    ctx.open.delete(res)
+  })
+}
+
+export function serveProxy(
+  ctx: StreamContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ns: string,
+  target: string,
+  rest: string,
+  search: string,
+  body: string,
+): void {
+  const m = /^(?:(https?):)?([a-z0-9-]+)(?::([A-Za-z0-9-]+))?$/.exec(target)
+  const svc = m === null ? undefined : ctx.store.get('v1/services', ns, m[2] ?? '')
+  if (svc === undefined) throw new ApiError(404, 'NotFound', `services "${m?.[2] ?? target}" not found`)
+  const ports = (svc.spec?.ports ?? []) as Array<{
+    name?: string
+    port: number
+    targetPort?: number | string
+  }>
+  const port = m?.[3] === undefined ? ports[0] : ports.find((p) => p.name === m[3] || String(p.port) === m[3])
+  if (port === undefined)
+    throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${target}"`)
+  const selector = (svc.spec?.selector ?? {}) as Record<string, string>
+  const ready = ctx.store.list(
+    'v1/pods',
+    ns,
+    (p) =>
+      Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v) &&
+      p.status?.phase === 'Running' &&
+      p.metadata.deletionTimestamp === undefined,
+  )
+  if (ready.length === 0)
+    throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${m?.[2]}"`)
+  let targetPort = port.targetPort ?? port.port
+  if (typeof targetPort === 'string') {
+    const named = ready
+      .flatMap(
+        (p) =>
+          (p.spec?.containers ?? []) as Array<{ ports?: Array<{ name?: string; containerPort: number }> }>,
+      )
+      .flatMap((c) => c.ports ?? [])
+      .find((p) => p.name === targetPort)
+    if (named === undefined)
+      throw new ApiError(503, 'ServiceUnavailable', `no endpoints available for service "${m?.[2]}"`)
+    targetPort = named.containerPort
+  }
+  // The API server authenticates the caller with Authorization and does not pass it on to the pod.
+  const headers = { ...req.headers }
+  delete headers.authorization
+  delete headers.host
+  const upstream = httpRequest(
+    { host: '127.0.0.1', port: targetPort, method: req.method, path: `/${rest}${search}`, headers },
+    (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers)
+      up.pipe(res)
+    },
+  )
+  upstream.on('error', (error) => {
+    if (res.headersSent) return void res.destroy()
+    res.writeHead(503, { 'content-type': 'application/json' })
+    res.end(
+      JSON.stringify(status(503, 'ServiceUnavailable', `error trying to reach service: ${error.message}`)),
+    )
+  })
+  upstream.end(body)
+}
