@@ -105,6 +105,11 @@ export class HordeWorker {
   private exceptionSecond = 0
   private droppedExceptions = 0
   private readonly timers: NodeJS.Timeout[] = []
+  /**
+   * Heartbeats go on while a quitting worker waits for its tasks to end (up to the stop timeout): a master
+   * waiting for its final report and abandoned-task count must not take the silence for a dead worker.
+   */
+  private heartbeatTimer: NodeJS.Timeout | null = null
   private finished = false
   private loopsStarted = false
   /** Set while the worker has lost its master and waits (rejoinWindowMs) to be accepted again. */
@@ -302,7 +307,8 @@ export class HordeWorker {
     this.sendStats()
     if (this.loopsStarted) return
     this.loopsStarted = true
-    this.timers.push(setInterval(() => this.heartbeat(), this.options.heartbeatIntervalMs ?? 1000))
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.options.heartbeatIntervalMs ?? 1000)
+    this.heartbeatTimer.unref()
     this.timers.push(setInterval(() => this.sendStats(), this.options.reportIntervalMs ?? 3000))
     for (const timer of this.timers) timer.unref()
   }
@@ -501,6 +507,7 @@ export class HordeWorker {
   private async finish(exit: WorkerExit): Promise<void> {
     this.finished = true
     for (const timer of this.timers) clearInterval(timer)
+    if (this.heartbeatTimer !== null) clearInterval(this.heartbeatTimer)
     this.liveness.stop()
     this.waitWarning.stop()
     this.dropWarning.flush()
