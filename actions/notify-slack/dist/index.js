@@ -44638,6 +44638,7 @@ function noResultMessage(ctx, reason, nowMs) {
 }
 
 // src/shared/duration.ts
+var MAX_DURATION_MS = 2 ** 31 - 1;
 var UNIT_MS = { ms: 1, s: 1e3, m: 6e4, h: 36e5 };
 var PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
 function parseDurationMs(input2) {
