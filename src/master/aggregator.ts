@@ -1,10 +1,10 @@
 import type { StatsEntryWire, StatsReport } from '../protocol/messages.js'
 import {
-  createResponseTimeHistogram,
-  decodeHistogram,
   decodeHordeExtension,
-  type Histogram,
+  type HistogramWire,
+  type HordeStatsExtension,
 } from '../protocol/horde-extension.js'
+import { LogHistogram } from '../protocol/log-histogram.js'
 import type { ErrorResult } from '../shared/result.js'
 import { StatsRow, type EntryShare } from './stats-row.js'
 
@@ -43,7 +43,7 @@ export class SecondBin {
   readonly endpoints = new Map<string, StatsRow>()
   #total: StatsRow | null = null
   /** All requests of the second, when Horde workers sent per-second histograms. */
-  hdr: Histogram | null = null
+  hdr: LogHistogram | null = null
   users: number | null = null
   workers: number | null = null
   phase: string | undefined
@@ -74,20 +74,15 @@ export class SecondBin {
       Math.abs(this.hdr.totalCount - this.total.timedCount) < 0.5 &&
       this.hdr.totalCount > 0
     ) {
-      return this.hdr.getValueAtPercentile(fraction * 100) / 1000
+      return this.hdr.percentileMs(fraction * 100)
     }
     return this.total.percentileMs(fraction)
   }
 }
 
 interface EntryHistograms {
-  whole: string | null
-  bySecond: Map<number, string>
-}
-
-/** Timed requests in a share of an entry (requests without a response time are spread like the rest). */
-function timedShare(entry: StatsEntryWire, share: EntryShare): number {
-  return share.requests - entry.numNoneRequests * (share.to - share.from)
+  whole: HistogramWire | null
+  bySecond: Map<number, HistogramWire>
 }
 
 export function rowKey(method: string, name: string): string {
@@ -132,8 +127,17 @@ export class StatsAggregator {
     return bin
   }
 
-  addReport(workerId: string, report: StatsReport, nowMs = Date.now()): void {
-    const extension = decodeHordeExtension(report.extra)
+  /**
+   * Merges one report. `extension`: the report's Horde extension, already decoded by the caller (decoding it is
+   * the costly part; it is done once per report), or undefined to decode it here. Histograms are merged in place
+   * from their wire form: the cost is linear in their non-empty buckets.
+   */
+  addReport(
+    workerId: string,
+    report: StatsReport,
+    nowMs = Date.now(),
+    extension: HordeStatsExtension | null = decodeHordeExtension(report.extra),
+  ): void {
     const entryHistograms = new Map<string, EntryHistograms>()
     if (extension !== null) {
       this.hordeWorkers.add(workerId)
@@ -148,14 +152,9 @@ export class StatsAggregator {
         else histograms.bySecond.set(Math.trunc(entry.second), entry.hist)
       }
       for (const second of extension.seconds ?? []) {
-        const histogram = decodeHistogram(second.hist)
-        if (histogram === null) continue
         const bin = this.bin(Math.trunc(second.second))
-        if (bin.hdr === null) bin.hdr = histogram
-        else {
-          bin.hdr.add(histogram)
-          histogram.destroy()
-        }
+        bin.hdr ??= new LogHistogram()
+        bin.hdr.addWire(second.hist)
       }
       if (extension.eventLoopDelayMaxMs !== undefined) {
         const previous = this.eventLoopDelayMaxMs.get(workerId) ?? 0
@@ -207,17 +206,8 @@ export class StatsAggregator {
       [this.warmup, reqBefore, failBefore],
       [this.measured, reqAfter, failAfter],
     ]
-    // Per-second histograms (decoded once) serve both the window split and the time series.
-    const perSecond = new Map<number, Histogram | null>()
-    const secondHistogram = (second: number): Histogram | null => {
-      if (!perSecond.has(second)) {
-        const text = histograms?.bySecond.get(second)
-        perSecond.set(second, text === undefined ? null : decodeHistogram(text))
-      }
-      return perSecond.get(second) ?? null
-    }
-    const hasPerSecond = histograms !== null && histograms.bySecond.size > 0
-    const whole = histograms?.whole == null ? null : decodeHistogram(histograms.whole)
+    const bySecond = histograms?.bySecond
+    const whole = histograms?.whole ?? null
     let cumulative = 0
     for (const [window, requests, failures] of sides) {
       const from = cumulative / total
@@ -227,14 +217,12 @@ export class StatsAggregator {
       const share: EntryShare = isWhole
         ? { requests, failures, from: 0, to: 1 }
         : { requests, failures, from, to: cumulative / total }
-      let histogram: Histogram | null = null
-      if (isWhole && whole !== null) histogram = whole
-      else if (hasPerSecond) histogram = this.#mergeSeconds(entry, window === this.measured, secondHistogram)
-      // A histogram that does not hold exactly this share's timed requests (a worker whose clock reads for
-      // the per-second maps and the histograms disagreed) would make the 0.1 % claim false: use buckets then.
-      const covers = histogram !== null && Math.abs(histogram.totalCount - timedShare(entry, share)) < 0.5
-      window.row(method, entry.name).addShare(entry, share, covers ? histogram : null)
-      if (histogram !== whole) histogram?.destroy()
+      let wires: HistogramWire[] | null = null
+      if (isWhole && whole !== null) wires = [whole]
+      else if (bySecond !== undefined && bySecond.size > 0) {
+        wires = this.#secondsOfSide(entry, window === this.measured, bySecond)
+      }
+      window.row(method, entry.name).addShare(entry, share, wires)
     }
     let done = 0
     for (const [key, count] of entry.numReqsPerSec) {
@@ -246,34 +234,28 @@ export class StatsAggregator {
         to: (done + count) / total,
       }
       done += count
-      const histogram = hasPerSecond ? secondHistogram(second) : null
-      const covers = histogram !== null && Math.abs(histogram.totalCount - timedShare(entry, share)) < 0.5
+      const wire = bySecond?.get(second)
       this.bin(second)
         .endpoint(method, entry.name)
-        .addShare(entry, share, covers ? histogram : null)
+        .addShare(entry, share, wire === undefined ? null : [wire])
     }
-    whole?.destroy()
-    for (const histogram of perSecond.values()) histogram?.destroy()
   }
 
-  /** Merges an entry's per-second histograms of one side of the warm-up boundary; null if one is missing. */
-  #mergeSeconds(
+  /** An entry's per-second histograms on one side of the warm-up boundary; null if one is missing. */
+  #secondsOfSide(
     entry: StatsEntryWire,
     measured: boolean,
-    secondHistogram: (s: number) => Histogram | null,
-  ): Histogram | null {
-    const merged = createResponseTimeHistogram()
+    bySecond: ReadonlyMap<number, HistogramWire>,
+  ): HistogramWire[] | null {
+    const wires: HistogramWire[] = []
     for (const key of entry.numReqsPerSec.keys()) {
       const second = Math.trunc(Number(key))
       if (second >= this.#measuredFromSec !== measured) continue
-      const histogram = secondHistogram(second)
-      if (histogram === null) {
-        merged.destroy()
-        return null
-      }
-      merged.add(histogram)
+      const wire = bySecond.get(second)
+      if (wire === undefined) return null
+      wires.push(wire)
     }
-    return merged
+    return wires
   }
 
   #addError(error: {

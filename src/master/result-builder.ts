@@ -20,7 +20,7 @@ import { decideVerdict } from './verdict.js'
 
 /** Fields Horde adds to result.json beyond src/shared/result.ts (additive; schemaVersion unchanged). */
 export interface MasterResultExtras {
-  /** Where percentiles come from: Horde histograms (≤ 0.1 %), Locust buckets (±5 %), or both by row. */
+  /** Where percentiles come from: Horde histograms (≤ 0.5 %), Locust buckets (±5 %), or both by row. */
   percentileSource: 'horde-hdr' | 'locust-buckets' | 'mixed' | 'none'
   /** The same figures for the warm-up window (excluded from totals and thresholds). */
   warmupTotals: { requests: number; failures: number } | null
