@@ -4,16 +4,17 @@ import {
   type HistogramWire,
   type HordeStatsExtension,
 } from '../protocol/horde-extension.js'
-import { LogHistogram } from '../protocol/log-histogram.js'
 import type { ErrorResult } from '../shared/result.js'
 import { StatsRow, type EntryShare } from './stats-row.js'
+import { SecondBin, rowKey, sumRows } from './second-bin.js'
 
-/** Merges rows into one "Aggregated" row (computed on demand: merging every report twice costs master CPU). */
-function sumRows(rows: Iterable<StatsRow>): StatsRow {
-  const total = new StatsRow('', 'Aggregated')
-  for (const row of rows) total.addRow(row)
-  return total
-}
+export { SecondBin, rowKey } from './second-bin.js'
+
+/**
+ * Seconds older than this (behind the newest report's time) are sealed into summaries. Reports come every 3 s, so
+ * 30 s leaves ten report intervals for a slow or briefly disconnected worker.
+ */
+export const SEAL_AFTER_SECONDS = 30
 
 /** Rows of one window (warm-up or measured) plus their total. */
 export class StatsWindow {
@@ -38,55 +39,9 @@ export class StatsWindow {
   }
 }
 
-/** One second of the time series: what completed in it, and what the master saw (users, workers). */
-export class SecondBin {
-  readonly endpoints = new Map<string, StatsRow>()
-  #total: StatsRow | null = null
-  /** All requests of the second, when Horde workers sent per-second histograms. */
-  hdr: LogHistogram | null = null
-  users: number | null = null
-  workers: number | null = null
-  phase: string | undefined
-
-  constructor(readonly second: number) {}
-
-  /** All endpoints of the second merged; cached until the next report touches this second. */
-  get total(): StatsRow {
-    this.#total ??= sumRows(this.endpoints.values())
-    return this.#total
-  }
-
-  endpoint(method: string, name: string): StatsRow {
-    this.#total = null
-    const key = rowKey(method, name)
-    let row = this.endpoints.get(key)
-    if (row === undefined) {
-      row = new StatsRow(method, name)
-      this.endpoints.set(key, row)
-    }
-    return row
-  }
-
-  /** Percentile of the whole second: from Horde histograms when they cover every timed request. */
-  percentileMs(fraction: number): number | null {
-    if (
-      this.hdr !== null &&
-      Math.abs(this.hdr.totalCount - this.total.timedCount) < 0.5 &&
-      this.hdr.totalCount > 0
-    ) {
-      return this.hdr.percentileMs(fraction * 100)
-    }
-    return this.total.percentileMs(fraction)
-  }
-}
-
 interface EntryHistograms {
   whole: HistogramWire | null
   bySecond: Map<number, HistogramWire>
-}
-
-export function rowKey(method: string, name: string): string {
-  return `${method} ${name}`
 }
 
 /**
@@ -110,6 +65,9 @@ export class StatsAggregator {
   /** Requests each worker reported (from its stats_total), to show that every worker carried load. */
   readonly requestsByWorker = new Map<string, number>()
 
+  #sealCursor: number | null = null
+  #newestSecond: number | null = null
+
   setMeasuredFromSec(second: number): void {
     this.#measuredFromSec = second
   }
@@ -123,6 +81,7 @@ export class StatsAggregator {
     if (bin === undefined) {
       bin = new SecondBin(second)
       this.seconds.set(second, bin)
+      if (this.#newestSecond === null || second > this.#newestSecond) this.#newestSecond = second
     }
     return bin
   }
@@ -151,11 +110,8 @@ export class StatsAggregator {
         if (entry.second === undefined) histograms.whole = entry.hist
         else histograms.bySecond.set(Math.trunc(entry.second), entry.hist)
       }
-      for (const second of extension.seconds ?? []) {
-        const bin = this.bin(Math.trunc(second.second))
-        bin.hdr ??= new LogHistogram()
-        bin.hdr.addWire(second.hist)
-      }
+      for (const second of extension.seconds ?? [])
+        this.bin(Math.trunc(second.second)).addHistogramWire(second.hist)
       if (extension.eventLoopDelayMaxMs !== undefined) {
         const previous = this.eventLoopDelayMaxMs.get(workerId) ?? 0
         this.eventLoopDelayMaxMs.set(workerId, Math.max(previous, extension.eventLoopDelayMaxMs))
@@ -175,6 +131,23 @@ export class StatsAggregator {
       this.#addEntry(method, entry, entryHistograms.get(rowKey(method, entry.name)) ?? null, nowMs)
     }
     for (const error of report.errors.values()) this.#addError(error)
+    // Relative to the newest second a report carried, not the wall clock: replayed or delayed data seals alike.
+    if (this.#newestSecond !== null) this.sealBefore(this.#newestSecond - SEAL_AFTER_SECONDS)
+  }
+
+  /** Seals every second before `second` (once each: a cursor walks forward). */
+  sealBefore(second: number): void {
+    if (this.#sealCursor === null) {
+      if (this.seconds.size === 0) return
+      this.#sealCursor = Math.min(...this.seconds.keys())
+    }
+    if (second - this.#sealCursor > 2 * this.seconds.size + 64) {
+      // A jump (an idle gap, or a peer's clock far off): walk the bins rather than every second in between.
+      for (const [key, bin] of this.seconds) if (key < second) bin.seal()
+      this.#sealCursor = second
+      return
+    }
+    for (; this.#sealCursor < second; this.#sealCursor++) this.seconds.get(this.#sealCursor)?.seal()
   }
 
   #addEntry(method: string, entry: StatsEntryWire, histograms: EntryHistograms | null, nowMs: number): void {
@@ -297,8 +270,8 @@ export class StatsAggregator {
     for (let second = fromSec; second < toSec; second++) {
       const bin = this.seconds.get(second)
       if (bin === undefined) continue
-      requests += bin.total.requests
-      failures += bin.total.failures
+      requests += bin.requests
+      failures += bin.failures
     }
     return { requests, failures }
   }

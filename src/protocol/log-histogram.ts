@@ -9,7 +9,8 @@
  * buckets, with nothing to decode (the wire form is a short msgpack array of small integers). HdrHistogram's
  * compressed base64 cost 3–6 ms to decode and add per histogram on the master (issue 9), and its buckets are
  * dense over a range set up front. The buckets here are sparse: a response-time distribution over 1 ms – 10 s
- * touches at most ~920 of them, a typical per-second endpoint histogram a few dozen.
+ * touches at most ~920 of them, a typical per-second endpoint histogram a few dozen. They are kept dense over
+ * the range actually seen (recording is an array increment); the master keeps settled seconds as summaries.
  *
  * Wire form (an array of non-negative integers, so msgpack packs most of it in one byte per number):
  * `[minUs, maxUs, sumUs, zeroCount, i0, c0, i1 − i0, c1, i2 − i1, c2, …]`, bucket indexes ascending and given
@@ -26,6 +27,9 @@ const INV_LN_GAMMA = 1 / Math.log(GAMMA)
  */
 export const LOG_HISTOGRAM_MAX_INDEX = 6000
 const HEADER_LENGTH = 4
+/** Buckets allocated at first: a 1.9× spread of values, grown by doubling from there. */
+const INITIAL_BUCKETS = 64
+const EMPTY = new Float64Array(0)
 
 /** The bucket of a value in µs (≥ 1). */
 function indexOf(valueUs: number): number {
@@ -39,8 +43,15 @@ function valueOf(index: number): number {
 }
 
 export class LogHistogram {
-  /** Bucket index → count. Sparse: only buckets that ever held a value. */
-  readonly buckets = new Map<number, number>()
+  /**
+   * Counts of buckets offset … offset + length − 1, dense over the range seen so far: recording is an array
+   * increment, and encoding walks only [lo, hi], the buckets between the lowest and highest non-empty one.
+   * Response times cluster, so that range is a few hundred buckets at most (a 40× spread is ~370).
+   */
+  #counts = EMPTY
+  #offset = 0
+  #lo = Number.POSITIVE_INFINITY
+  #hi = Number.NEGATIVE_INFINITY
   /** Samples below 1 µs (rounded to 0). */
   zeroCount = 0
   totalCount = 0
@@ -49,7 +60,7 @@ export class LogHistogram {
   maxUs = 0
   sumUs = 0
 
-  /** Records a response time given in (fractional) milliseconds. Hot path: no allocation once a bucket exists. */
+  /** Records a response time given in (fractional) milliseconds. Hot path: no allocation once the range is set. */
   recordMs(responseTimeMs: number): void {
     this.recordUs(Math.round(responseTimeMs * 1000))
   }
@@ -64,8 +75,36 @@ export class LogHistogram {
       this.zeroCount++
       return
     }
-    const index = indexOf(value)
-    this.buckets.set(index, (this.buckets.get(index) ?? 0) + 1)
+    this.#bump(indexOf(value), 1)
+  }
+
+  #bump(index: number, count: number): void {
+    let slot = index - this.#offset
+    if (slot < 0 || slot >= this.#counts.length) {
+      this.#grow(index)
+      slot = index - this.#offset
+    }
+    this.#counts[slot] = (this.#counts[slot] as number) + count
+    if (index < this.#lo) this.#lo = index
+    if (index > this.#hi) this.#hi = index
+  }
+
+  /** Makes room for `index`, keeping what is there: doubles, so a run pays O(log range) copies. */
+  #grow(index: number): void {
+    const old = this.#counts
+    if (old.length === 0) {
+      this.#counts = new Float64Array(INITIAL_BUCKETS)
+      this.#offset = index - (INITIAL_BUCKETS >> 1)
+      return
+    }
+    const from = Math.min(this.#offset, index)
+    const to = Math.max(this.#offset + old.length, index + 1)
+    const length = Math.max(old.length * 2, to - from + INITIAL_BUCKETS)
+    const offset = index < this.#offset ? to - length : from
+    const counts = new Float64Array(length)
+    counts.set(old, this.#offset - offset)
+    this.#counts = counts
+    this.#offset = offset
   }
 
   /** Adds another histogram into this one (in place). */
@@ -73,8 +112,7 @@ export class LogHistogram {
     if (other.totalCount === 0) return
     this.#addExtremes(other.minUs, other.maxUs, other.totalCount, other.sumUs)
     this.zeroCount += other.zeroCount
-    for (const [index, count] of other.buckets)
-      this.buckets.set(index, (this.buckets.get(index) ?? 0) + count)
+    other.forEachBucket((index, count) => this.#bump(index, count))
   }
 
   /**
@@ -88,8 +126,9 @@ export class LogHistogram {
     for (let i = HEADER_LENGTH; i < wire.length; i += 2) {
       index += wire[i] as number
       const n = wire[i + 1] as number
+      if (n === 0) continue
       count += n
-      this.buckets.set(index, (this.buckets.get(index) ?? 0) + n)
+      this.#bump(index, n)
     }
     if (count === 0) return
     this.zeroCount += zero
@@ -103,13 +142,29 @@ export class LogHistogram {
     this.sumUs += sumUs
   }
 
-  /** The wire form. Linear in the non-empty buckets (plus sorting them), never in the value range. */
+  /** Calls `fn` for every non-empty bucket, indexes ascending. */
+  forEachBucket(fn: (index: number, count: number) => void): void {
+    const counts = this.#counts
+    for (let index = this.#lo; index <= this.#hi; index++) {
+      const count = counts[index - this.#offset] as number
+      if (count !== 0) fn(index, count)
+    }
+  }
+
+  /** Non-empty buckets. */
+  get bucketCount(): number {
+    let n = 0
+    this.forEachBucket(() => n++)
+    return n
+  }
+
+  /** The wire form. Linear in the range of non-empty buckets, never in the whole value range. */
   toWire(): number[] {
     const wire = [this.minUs, this.maxUs, this.sumUs, this.zeroCount]
-    const indexes = [...this.buckets.keys()].sort((a, b) => a - b)
+    const counts = this.#counts
     let previous = 0
-    for (const index of indexes) {
-      const count = this.buckets.get(index) as number
+    for (let index = this.#lo; index <= this.#hi; index++) {
+      const count = counts[index - this.#offset] as number
       if (count === 0) continue
       wire.push(index - previous, count)
       previous = index
@@ -126,10 +181,10 @@ export class LogHistogram {
     const rank = Math.max(1, Math.ceil((percentile / 100) * this.totalCount - 1e-9))
     if (rank <= this.zeroCount) return this.minUs / 1000
     let seen = this.zeroCount
-    const indexes = [...this.buckets.keys()].sort((a, b) => a - b)
     let valueUs = this.maxUs
-    for (const index of indexes) {
-      seen += this.buckets.get(index) as number
+    const counts = this.#counts
+    for (let index = this.#lo; index <= this.#hi; index++) {
+      seen += counts[index - this.#offset] as number
       if (seen >= rank) {
         valueUs = valueOf(index)
         break
@@ -153,7 +208,9 @@ export class LogHistogram {
   }
 
   reset(): void {
-    this.buckets.clear()
+    this.#counts.fill(0)
+    this.#lo = Number.POSITIVE_INFINITY
+    this.#hi = Number.NEGATIVE_INFINITY
     this.zeroCount = 0
     this.totalCount = 0
     this.minUs = 0
