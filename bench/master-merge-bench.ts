@@ -34,6 +34,8 @@ const aggregator = new StatsAggregator()
 const workers = Array.from({ length: workerCount }, () => simulatedHordeWorker(startMs))
 const randoms = Array.from({ length: workerCount }, (_, i) => seededRandom(i + 1))
 const mergeMs: number[] = []
+/** The codec's share (msgpack + Locust field validation) of each report's cost. */
+const decodeMs: number[] = []
 let frameBytes = 0
 let peakRssBytes = 0
 const wall0 = performance.now()
@@ -54,6 +56,8 @@ for (let r = 1; r <= reportsPerWorker; r++) {
     const decoded = decodeFromWorker(frame)
     if (!decoded.ok || decoded.envelope.message.type !== 'stats') throw new Error('frame did not decode')
     const received = decoded.envelope.message.report
+    const t1 = performance.now()
+    decodeMs.push(t1 - t0)
     aggregator.addReport(`w${w}`, received, endMs, decodeHordeExtension(received.extra))
     mergeMs.push(performance.now() - t0)
   }
@@ -77,6 +81,9 @@ process.stdout.write(
     frameBytes,
     decodeAndMergeMsPerReport: { p50: pct(50), p99: pct(99), max: pct(100) },
     // The CPU a live master would spend on this: reports per second × cost per report.
+    codecMsPerReportAvg: Math.round((decodeMs.reduce((a, b) => a + b, 0) / decodeMs.length) * 1000) / 1000,
+    decodeAndMergeMsPerReportAvg:
+      Math.round((mergeMs.reduce((a, b) => a + b, 0) / mergeMs.length) * 1000) / 1000,
     masterCorePercentForMerging: Math.round(
       ((workerCount / 3) * (mergeMs.reduce((a, b) => a + b, 0) / mergeMs.length)) / 10,
     ),

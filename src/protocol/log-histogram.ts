@@ -89,6 +89,19 @@ export class LogHistogram {
     if (index > this.#hi) this.#hi = index
   }
 
+  /** Makes room for indexes lo … hi. */
+  #reserve(lo: number, hi: number): void {
+    const counts = this.#counts
+    if (counts.length === 0) {
+      const length = Math.max(INITIAL_BUCKETS, hi - lo + 1 + (INITIAL_BUCKETS >> 1))
+      this.#counts = new Float64Array(length)
+      this.#offset = lo - ((length - (hi - lo + 1)) >> 1)
+      return
+    }
+    if (lo < this.#offset) this.#grow(lo)
+    if (hi >= this.#offset + this.#counts.length) this.#grow(hi)
+  }
+
   /** Makes room for `index`, keeping what is there: doubles, so a run pays O(log range) copies. */
   #grow(index: number): void {
     const old = this.#counts
@@ -121,6 +134,12 @@ export class LogHistogram {
    */
   addWire(wire: readonly number[]): void {
     const zero = wire[3] as number
+    if (wire.length > HEADER_LENGTH) {
+      // Room for the whole range at once: growing bucket by bucket would copy the array several times.
+      let last = 0
+      for (let i = HEADER_LENGTH; i < wire.length; i += 2) last += wire[i] as number
+      this.#reserve(wire[HEADER_LENGTH] as number, last)
+    }
     let count = zero
     let index = 0
     for (let i = HEADER_LENGTH; i < wire.length; i += 2) {
