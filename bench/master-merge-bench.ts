@@ -61,7 +61,14 @@ for (let r = 1; r <= reportsPerWorker; r++) {
     aggregator.addReport(`w${w}`, received, endMs, decodeHordeExtension(received.extra))
     mergeMs.push(performance.now() - t0)
   }
-  if (r % 100 === 0) peakRssBytes = Math.max(peakRssBytes, process.memoryUsage().rss)
+  if (r % 100 === 0) {
+    const rssNow = process.memoryUsage().rss
+    peakRssBytes = Math.max(peakRssBytes, rssNow)
+    // Progress on stderr, so a run cut short still shows how memory grew with simulated time.
+    process.stderr.write(
+      `${JSON.stringify({ simulatedMinute: (r * 3) / 60, rssMb: Math.round(rssNow / 1e6) })}\n`,
+    )
+  }
 }
 const wallS = (performance.now() - wall0) / 1000
 gc?.()
