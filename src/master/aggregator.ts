@@ -131,8 +131,11 @@ export class StatsAggregator {
       this.#addEntry(method, entry, entryHistograms.get(rowKey(method, entry.name)) ?? null, nowMs)
     }
     for (const error of report.errors.values()) this.#addError(error)
-    // Relative to the newest second a report carried, not the wall clock: replayed or delayed data seals alike.
-    if (this.#newestSecond !== null) this.sealBefore(this.#newestSecond - SEAL_AFTER_SECONDS)
+    // Relative to the newest second a report carried (replayed or delayed data seal alike), but never past the
+    // master's own clock: a worker whose clock runs ahead must not seal everyone else's live seconds.
+    if (this.#newestSecond !== null) {
+      this.sealBefore(Math.min(this.#newestSecond, Math.floor(nowMs / 1000)) - SEAL_AFTER_SECONDS)
+    }
   }
 
   /** Seals every second before `second` (once each: a cursor walks forward). */
