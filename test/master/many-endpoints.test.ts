@@ -35,9 +35,17 @@ describe('Horde master with real Horde worker processes and many endpoints', () 
     expect(result.percentileErrorBound).toBe(0.005)
     for (const endpoint of result.endpoints) expect(endpoint.requests).toBeGreaterThan(0)
     expect(result.events.filter((e) => e.kind === 'worker-missing' || e.kind === 'master-behind')).toEqual([])
-    // Per-second detail per endpoint made it into the time series.
-    const withEndpoints = result.timeSeries.filter((p) => p.endpoints !== undefined)
-    expect(Object.keys(withEndpoints.at(-2)?.endpoints ?? {}).length).toBeGreaterThan(40)
+    // Per-second detail of every endpoint made it into the time series, and adds up to the totals.
+    const perSecond = new Map<string, number>()
+    for (const point of result.timeSeries) {
+      for (const [key, e] of Object.entries(point.endpoints ?? {})) {
+        if (!point.warmup) perSecond.set(key, (perSecond.get(key) ?? 0) + e.rps)
+      }
+    }
+    expect(perSecond.size).toBe(50)
+    for (const endpoint of result.endpoints) {
+      expect(perSecond.get(`${endpoint.method} ${endpoint.name}`)).toBe(endpoint.requests)
+    }
     expect(result.verdict).toBe('pass')
   })
 })
