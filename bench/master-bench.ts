@@ -1,8 +1,10 @@
 /**
- * Master benchmark: the Horde master and the Locust 2.12.1 master, side by side, under the same light generator
+ * Master benchmark: the Horde master and the Locust 2.12.1 master, side by side, under the same generator
  * (bench/master-load-generator.ts: 200 simulated workers, 50 endpoints each, stats every 3 s, heartbeats every
- * 1 s). Reports the master's CPU (% of one core, from /proc over a steady window) and how many live workers it
- * marked missing. Not part of the test suite.
+ * 1 s). The Horde master gets what real Horde workers send (reports built by the worker's own encoder, Horde
+ * extension included); the Locust master gets Locust-shaped reports. Reports the master's CPU (% of one core,
+ * from /proc over a steady window), how many live workers it marked missing, and for the Horde master its
+ * event-loop delay (p99, max: bench/loop-probe.mjs), which bounds its longest turns. Not part of the test suite.
  *
  *   npx tsx bench/master-bench.ts [--workers 200] [--endpoints 50] [--seconds 60] [--only horde|locust]
  */
@@ -60,33 +62,40 @@ function run(
 async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>> {
   const port = await freePort()
   const out = mkdtempSync(join(tmpdir(), `bench-${kind}-`))
+  const probeOut = join(out, 'loop-probe.json')
   const common = ['-u', String(workers), '-r', String(workers)]
   const master =
     kind === 'horde'
-      ? run(process.execPath, [
-          ...(process.env.BENCH_MASTER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-          'bin/horde.js',
-          'master',
-          'test/helpers/scenarios/vote.ts',
-          '--expect-workers',
-          String(workers),
-          ...common,
-          '-t',
-          `${seconds}s`,
-          '--master-host',
-          '127.0.0.1',
-          '--master-port',
-          String(port),
-          '--host',
-          'http://127.0.0.1:9',
-          '--skip-host-check',
-          '--api-port',
-          '0',
-          '--out',
-          out,
-          '--log-level',
-          'info',
-        ])
+      ? run(
+          process.execPath,
+          [
+            ...(process.env.BENCH_MASTER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+            '--import',
+            './bench/loop-probe.mjs',
+            'bin/horde.js',
+            'master',
+            'test/helpers/scenarios/vote.ts',
+            '--expect-workers',
+            String(workers),
+            ...common,
+            '-t',
+            `${seconds}s`,
+            '--master-host',
+            '127.0.0.1',
+            '--master-port',
+            String(port),
+            '--host',
+            'http://127.0.0.1:9',
+            '--skip-host-check',
+            '--api-port',
+            '0',
+            '--out',
+            out,
+            '--log-level',
+            'info',
+          ],
+          { ...process.env, BENCH_LOOP_PROBE_OUT: probeOut },
+        )
       : run('/usr/bin/locust', [
           '-f',
           'test/helpers/locustfiles/vote_locustfile.py',
@@ -118,6 +127,8 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
     String(values.endpoints),
     '--max-seconds',
     String(seconds + 60),
+    '--shape',
+    kind,
   ])
   const pid = master.child.pid as number
   // Steady window: from 15 s after the generator started to 10 s before the run ends.
@@ -151,7 +162,13 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
   const text = master.output()
   let missing: number
   let totals: unknown = null
+  let loop: unknown = null
   if (kind === 'horde') {
+    try {
+      loop = JSON.parse(readFileSync(probeOut, 'utf8'))
+    } catch {
+      loop = 'no probe output'
+    }
     const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as {
       events: Array<{ kind: string }>
       totals: { requests: number }
@@ -170,6 +187,7 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
     masterCpuMaxPercentPerSecond: Math.round(Math.max(...perSecond) * 10) / 10,
     workersMarkedMissing: missing,
     masterTotalRequests: totals,
+    ...(kind === 'horde' ? { masterLoopDelay: loop } : {}),
     generator: generator.output().trim().split('\n').at(-1),
     exit,
   }

@@ -2,8 +2,11 @@
  * A light load generator for benchmarking masters: N simulated workers in one process, each a real ZeroMQ
  * DEALER speaking Locust's protocol (client_ready -1, heartbeats every 1 s, stats every 3 s with E endpoints,
  * spawning/spawning_complete, final stats + quit). No HTTP traffic: only the master's side is measured.
+ * With `--shape horde` (the default) each report is what a real Horde worker sends: the requests go through the
+ * worker's own RequestStats and StatsHistograms (bench/horde-worker-reports.ts), Horde extension included. With
+ * `--shape locust` the reports carry Locust's fields only, as a Locust worker's do.
  *
- *   npx tsx bench/master-load-generator.ts --port 5557 --workers 200 --endpoints 50
+ *   npx tsx bench/master-load-generator.ts --port 5557 --workers 200 --endpoints 50 [--shape horde|locust]
  *
  * Prints one JSON line at exit: requests reported, per worker state, sent messages.
  */
@@ -11,6 +14,7 @@ import { parseArgs } from 'node:util'
 import { WorkerSocket, makeNodeId } from '../src/protocol/transport.js'
 import { bucketResponseTime } from '../src/protocol/buckets.js'
 import type { StatsEntryWire, WorkerState } from '../src/protocol/messages.js'
+import { seededRandom, simulatedHordeWorker, simulatedReport } from './horde-worker-reports.js'
 
 const { values } = parseArgs({
   options: {
@@ -20,11 +24,15 @@ const { values } = parseArgs({
     endpoints: { type: 'string', default: '50' },
     'requests-per-endpoint': { type: 'string', default: '20' },
     'max-seconds': { type: 'string', default: '600' },
+    shape: { type: 'string', default: 'horde' },
+    /** All workers report in the same instant every 3 s: the merge-heavy burst a master must absorb. */
+    burst: { type: 'boolean', default: false },
   },
 })
 const workerCount = Number(values.workers)
 const endpointCount = Number(values.endpoints)
 const perEndpoint = Number(values['requests-per-endpoint'])
+const hordeShape = values.shape !== 'locust'
 let requestsReported = 0
 let quitCount = 0
 
@@ -84,13 +92,31 @@ function simulateWorker(index: number): () => Promise<void> {
   let users: Record<string, number> = { Voter: 0 }
   let timers: NodeJS.Timeout[] = []
   let acked = false
+  const horde = simulatedHordeWorker(Date.now())
+  const random = seededRandom(index + 1)
+  let lastReportMs = Date.now()
   const sendStats = (): void => {
     const running = Object.values(users).reduce((a, b) => a + b, 0)
+    if (hordeShape) {
+      const nowMs = Date.now()
+      const report = simulatedReport(horde, random, {
+        endMs: nowMs,
+        intervalMs: Math.max(1, nowMs - lastReportMs),
+        requests: running > 0 ? perEndpoint * endpointCount : 0,
+        endpoints: endpointCount,
+        userCount: running,
+      })
+      lastReportMs = nowMs
+      report.userClassesCount = users
+      requestsReported += report.statsTotal.numRequests
+      socket.send({ type: 'stats', report })
+      return
+    }
     const nowSec = Math.floor(Date.now() / 1000)
     const stats =
       running > 0
         ? Array.from({ length: endpointCount }, (_, e) =>
-            entry(`/api/endpoint-${e}`, e % 3 === 0 ? 'POST' : 'GET', perEndpoint, nowSec),
+            entry(`/endpoint/${e}`, e % 3 === 0 ? 'POST' : 'GET', perEndpoint, nowSec),
           )
         : []
     for (const s of stats) requestsReported += s.numRequests
@@ -122,7 +148,10 @@ function simulateWorker(index: number): () => Promise<void> {
             ),
           )
         }, Math.random() * 1000)
-        setTimeout(() => timers.push(setInterval(sendStats, 3000)), Math.random() * 3000)
+        setTimeout(
+          () => timers.push(setInterval(sendStats, 3000)),
+          values.burst ? 3000 - (Date.now() % 3000) : Math.random() * 3000,
+        )
         return
       case 'spawn':
         socket.send({ type: 'spawning' })

@@ -40,6 +40,7 @@ const MARKED = new Set([
   'worker-removed',
   'worker-recovered',
   'worker-saturated',
+  'master-behind',
   'stage-started',
   'spawn-complete',
   'threshold-aborted',

@@ -76,6 +76,7 @@ const EVENT_CLASS: Record<string, string> = {
   'worker-missing': 'bad',
   'worker-removed': 'bad',
   'worker-saturated': 'bad',
+  'master-behind': 'bad',
   'threshold-aborted': 'bad',
   'worker-recovered': 'good',
   'worker-joined': 'good',

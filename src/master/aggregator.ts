@@ -1,19 +1,20 @@
 import type { StatsEntryWire, StatsReport } from '../protocol/messages.js'
 import {
-  createResponseTimeHistogram,
-  decodeHistogram,
   decodeHordeExtension,
-  type Histogram,
+  type HistogramWire,
+  type HordeStatsExtension,
 } from '../protocol/horde-extension.js'
 import type { ErrorResult } from '../shared/result.js'
 import { StatsRow, type EntryShare } from './stats-row.js'
+import { SecondBin, rowKey, sumRows } from './second-bin.js'
 
-/** Merges rows into one "Aggregated" row (computed on demand: merging every report twice costs master CPU). */
-function sumRows(rows: Iterable<StatsRow>): StatsRow {
-  const total = new StatsRow('', 'Aggregated')
-  for (const row of rows) total.addRow(row)
-  return total
-}
+export { SecondBin, rowKey } from './second-bin.js'
+
+/**
+ * Seconds older than this (behind the newest report's time) are sealed into summaries. Reports come every 3 s, so
+ * 30 s leaves ten report intervals for a slow or briefly disconnected worker.
+ */
+export const SEAL_AFTER_SECONDS = 30
 
 /** Rows of one window (warm-up or measured) plus their total. */
 export class StatsWindow {
@@ -38,60 +39,9 @@ export class StatsWindow {
   }
 }
 
-/** One second of the time series: what completed in it, and what the master saw (users, workers). */
-export class SecondBin {
-  readonly endpoints = new Map<string, StatsRow>()
-  #total: StatsRow | null = null
-  /** All requests of the second, when Horde workers sent per-second histograms. */
-  hdr: Histogram | null = null
-  users: number | null = null
-  workers: number | null = null
-  phase: string | undefined
-
-  constructor(readonly second: number) {}
-
-  /** All endpoints of the second merged; cached until the next report touches this second. */
-  get total(): StatsRow {
-    this.#total ??= sumRows(this.endpoints.values())
-    return this.#total
-  }
-
-  endpoint(method: string, name: string): StatsRow {
-    this.#total = null
-    const key = rowKey(method, name)
-    let row = this.endpoints.get(key)
-    if (row === undefined) {
-      row = new StatsRow(method, name)
-      this.endpoints.set(key, row)
-    }
-    return row
-  }
-
-  /** Percentile of the whole second: from Horde histograms when they cover every timed request. */
-  percentileMs(fraction: number): number | null {
-    if (
-      this.hdr !== null &&
-      Math.abs(this.hdr.totalCount - this.total.timedCount) < 0.5 &&
-      this.hdr.totalCount > 0
-    ) {
-      return this.hdr.getValueAtPercentile(fraction * 100) / 1000
-    }
-    return this.total.percentileMs(fraction)
-  }
-}
-
 interface EntryHistograms {
-  whole: string | null
-  bySecond: Map<number, string>
-}
-
-/** Timed requests in a share of an entry (requests without a response time are spread like the rest). */
-function timedShare(entry: StatsEntryWire, share: EntryShare): number {
-  return share.requests - entry.numNoneRequests * (share.to - share.from)
-}
-
-export function rowKey(method: string, name: string): string {
-  return `${method} ${name}`
+  whole: HistogramWire | null
+  bySecond: Map<number, HistogramWire>
 }
 
 /**
@@ -115,6 +65,9 @@ export class StatsAggregator {
   /** Requests each worker reported (from its stats_total), to show that every worker carried load. */
   readonly requestsByWorker = new Map<string, number>()
 
+  #sealCursor: number | null = null
+  #newestSecond: number | null = null
+
   setMeasuredFromSec(second: number): void {
     this.#measuredFromSec = second
   }
@@ -128,12 +81,22 @@ export class StatsAggregator {
     if (bin === undefined) {
       bin = new SecondBin(second)
       this.seconds.set(second, bin)
+      if (this.#newestSecond === null || second > this.#newestSecond) this.#newestSecond = second
     }
     return bin
   }
 
-  addReport(workerId: string, report: StatsReport, nowMs = Date.now()): void {
-    const extension = decodeHordeExtension(report.extra)
+  /**
+   * Merges one report. `extension`: the report's Horde extension, already decoded by the caller (decoding it is
+   * the costly part; it is done once per report), or undefined to decode it here. Histograms are merged in place
+   * from their wire form: the cost is linear in their non-empty buckets.
+   */
+  addReport(
+    workerId: string,
+    report: StatsReport,
+    nowMs = Date.now(),
+    extension: HordeStatsExtension | null = decodeHordeExtension(report.extra),
+  ): void {
     const entryHistograms = new Map<string, EntryHistograms>()
     if (extension !== null) {
       this.hordeWorkers.add(workerId)
@@ -147,16 +110,8 @@ export class StatsAggregator {
         if (entry.second === undefined) histograms.whole = entry.hist
         else histograms.bySecond.set(Math.trunc(entry.second), entry.hist)
       }
-      for (const second of extension.seconds ?? []) {
-        const histogram = decodeHistogram(second.hist)
-        if (histogram === null) continue
-        const bin = this.bin(Math.trunc(second.second))
-        if (bin.hdr === null) bin.hdr = histogram
-        else {
-          bin.hdr.add(histogram)
-          histogram.destroy()
-        }
-      }
+      for (const second of extension.seconds ?? [])
+        this.bin(Math.trunc(second.second)).addHistogramWire(second.hist)
       if (extension.eventLoopDelayMaxMs !== undefined) {
         const previous = this.eventLoopDelayMaxMs.get(workerId) ?? 0
         this.eventLoopDelayMaxMs.set(workerId, Math.max(previous, extension.eventLoopDelayMaxMs))
@@ -176,6 +131,26 @@ export class StatsAggregator {
       this.#addEntry(method, entry, entryHistograms.get(rowKey(method, entry.name)) ?? null, nowMs)
     }
     for (const error of report.errors.values()) this.#addError(error)
+    // Relative to the newest second a report carried (replayed or delayed data seal alike), but never past the
+    // master's own clock: a worker whose clock runs ahead must not seal everyone else's live seconds.
+    if (this.#newestSecond !== null) {
+      this.sealBefore(Math.min(this.#newestSecond, Math.floor(nowMs / 1000)) - SEAL_AFTER_SECONDS)
+    }
+  }
+
+  /** Seals every second before `second` (once each: a cursor walks forward). */
+  sealBefore(second: number): void {
+    if (this.#sealCursor === null) {
+      if (this.seconds.size === 0) return
+      this.#sealCursor = Math.min(...this.seconds.keys())
+    }
+    if (second - this.#sealCursor > 2 * this.seconds.size + 64) {
+      // A jump (an idle gap, or a peer's clock far off): walk the bins rather than every second in between.
+      for (const [key, bin] of this.seconds) if (key < second) bin.seal()
+      this.#sealCursor = second
+      return
+    }
+    for (; this.#sealCursor < second; this.#sealCursor++) this.seconds.get(this.#sealCursor)?.seal()
   }
 
   #addEntry(method: string, entry: StatsEntryWire, histograms: EntryHistograms | null, nowMs: number): void {
@@ -207,17 +182,8 @@ export class StatsAggregator {
       [this.warmup, reqBefore, failBefore],
       [this.measured, reqAfter, failAfter],
     ]
-    // Per-second histograms (decoded once) serve both the window split and the time series.
-    const perSecond = new Map<number, Histogram | null>()
-    const secondHistogram = (second: number): Histogram | null => {
-      if (!perSecond.has(second)) {
-        const text = histograms?.bySecond.get(second)
-        perSecond.set(second, text === undefined ? null : decodeHistogram(text))
-      }
-      return perSecond.get(second) ?? null
-    }
-    const hasPerSecond = histograms !== null && histograms.bySecond.size > 0
-    const whole = histograms?.whole == null ? null : decodeHistogram(histograms.whole)
+    const bySecond = histograms?.bySecond
+    const whole = histograms?.whole ?? null
     let cumulative = 0
     for (const [window, requests, failures] of sides) {
       const from = cumulative / total
@@ -227,14 +193,12 @@ export class StatsAggregator {
       const share: EntryShare = isWhole
         ? { requests, failures, from: 0, to: 1 }
         : { requests, failures, from, to: cumulative / total }
-      let histogram: Histogram | null = null
-      if (isWhole && whole !== null) histogram = whole
-      else if (hasPerSecond) histogram = this.#mergeSeconds(entry, window === this.measured, secondHistogram)
-      // A histogram that does not hold exactly this share's timed requests (a worker whose clock reads for
-      // the per-second maps and the histograms disagreed) would make the 0.1 % claim false: use buckets then.
-      const covers = histogram !== null && Math.abs(histogram.totalCount - timedShare(entry, share)) < 0.5
-      window.row(method, entry.name).addShare(entry, share, covers ? histogram : null)
-      if (histogram !== whole) histogram?.destroy()
+      let wires: HistogramWire[] | null = null
+      if (isWhole && whole !== null) wires = [whole]
+      else if (bySecond !== undefined && bySecond.size > 0) {
+        wires = this.#secondsOfSide(entry, window === this.measured, bySecond)
+      }
+      window.row(method, entry.name).addShare(entry, share, wires)
     }
     let done = 0
     for (const [key, count] of entry.numReqsPerSec) {
@@ -246,34 +210,28 @@ export class StatsAggregator {
         to: (done + count) / total,
       }
       done += count
-      const histogram = hasPerSecond ? secondHistogram(second) : null
-      const covers = histogram !== null && Math.abs(histogram.totalCount - timedShare(entry, share)) < 0.5
+      const wire = bySecond?.get(second)
       this.bin(second)
         .endpoint(method, entry.name)
-        .addShare(entry, share, covers ? histogram : null)
+        .addShare(entry, share, wire === undefined ? null : [wire])
     }
-    whole?.destroy()
-    for (const histogram of perSecond.values()) histogram?.destroy()
   }
 
-  /** Merges an entry's per-second histograms of one side of the warm-up boundary; null if one is missing. */
-  #mergeSeconds(
+  /** An entry's per-second histograms on one side of the warm-up boundary; null if one is missing. */
+  #secondsOfSide(
     entry: StatsEntryWire,
     measured: boolean,
-    secondHistogram: (s: number) => Histogram | null,
-  ): Histogram | null {
-    const merged = createResponseTimeHistogram()
+    bySecond: ReadonlyMap<number, HistogramWire>,
+  ): HistogramWire[] | null {
+    const wires: HistogramWire[] = []
     for (const key of entry.numReqsPerSec.keys()) {
       const second = Math.trunc(Number(key))
       if (second >= this.#measuredFromSec !== measured) continue
-      const histogram = secondHistogram(second)
-      if (histogram === null) {
-        merged.destroy()
-        return null
-      }
-      merged.add(histogram)
+      const wire = bySecond.get(second)
+      if (wire === undefined) return null
+      wires.push(wire)
     }
-    return merged
+    return wires
   }
 
   #addError(error: {
@@ -315,8 +273,8 @@ export class StatsAggregator {
     for (let second = fromSec; second < toSec; second++) {
       const bin = this.seconds.get(second)
       if (bin === undefined) continue
-      requests += bin.total.requests
-      failures += bin.total.failures
+      requests += bin.requests
+      failures += bin.failures
     }
     return { requests, failures }
   }

@@ -1,12 +1,13 @@
 import { MasterSocket } from '../protocol/transport.js'
-import type { Envelope, MasterToWorker, WorkerToMaster } from '../protocol/messages.js'
+import type { Envelope, MasterToWorker, StatsReport, WorkerToMaster } from '../protocol/messages.js'
 import type { Logger } from '../shared/logger.js'
 import type { RunEvent, RunEventKind, ThresholdResult } from '../shared/result.js'
 import { StatsAggregator } from './aggregator.js'
 import { UserSequence, nextRampTotal, rampStep, sortWorkers } from './dispatch.js'
 import { planDurationMs, rateAt, targetAt, type MasterPlan, type RateNow } from './plan.js'
 import { OpenModelStats } from './open-model-stats.js'
-import { decodeHordeExtension } from '../protocol/horde-extension.js'
+import { decodeHordeExtension, unknownHordeExtensionVersion } from '../protocol/horde-extension.js'
+import { ReportQueue } from './report-queue.js'
 import {
   HORDE_FINAL_MESSAGE,
   HORDE_JOIN_MESSAGE,
@@ -106,6 +107,14 @@ export interface Retarget {
 const RATE_WINDOW_SECONDS = 3
 /** Beyond the stop timeout: how long workers get to send their final stats and confirm `quit`. */
 const QUIT_CONFIRM_GRACE_MS = 5000
+/** A report that waited this long to be merged, or a 1 s tick this late, means the master is falling behind. */
+const BEHIND_MS = 2000
+
+interface PendingReport {
+  workerId: string
+  report: StatsReport
+  receivedAtMs: number
+}
 /** Reports arrive every 3 s: seconds older than this are complete enough for the live rate. */
 const RATE_LAG_SECONDS = 4
 
@@ -163,6 +172,11 @@ export class Coordinator {
   readonly #dropWarning: RateLimitedWarning
   readonly #unknownWarning: RateLimitedWarning
   readonly #joinGate: JoinGate
+  /** Reports merge in time-boxed slices, so a burst never holds the loop (report-queue.ts). */
+  readonly #reports: ReportQueue<PendingReport>
+  #warnedVersion = new Set<string>()
+  #behind = false
+  #lastTickMs: number | null = null
 
   private constructor(options: CoordinatorOptions, socket: MasterSocket) {
     this.plan = options.plan
@@ -178,6 +192,11 @@ export class Coordinator {
       'message from an unregistered worker ignored (it never sent client_ready, or was refused)',
     )
     this.#joinGate = new JoinGate(options.joinSecret ?? null, this.#log)
+    this.#reports = new ReportQueue<PendingReport>(
+      (pending) => this.#mergeReport(pending),
+      8,
+      (error) => this.#log.error({ err: error }, 'stats report merge failed'),
+    )
     socket.onMessage((routingId, envelope) => this.#onMessage(routingId, envelope))
     socket.onDrop((routingId, reason) => this.#onDrop(routingId, reason))
   }
@@ -245,6 +264,7 @@ export class Coordinator {
       this.#joinGate.flush()
       await this.#socket.close()
     }
+    this.#reports.flush()
     const measuredFromMs = this.#measuredFromMs()
     return {
       cause: this.#cause,
@@ -727,11 +747,7 @@ export class Coordinator {
         return
       }
       case 'stats': {
-        this.aggregator.addReport(id, message.report, now)
-        if (this.openStats !== null) {
-          const extension = decodeHordeExtension(message.report.extra)
-          if (extension !== null) this.openStats.add(extension)
-        }
+        this.#reports.push({ workerId: id, report: message.report, receivedAtMs: now }, now)
         if (message.report.extra.horde !== undefined) node.sentHorde = true
         node.userCount = message.report.userCount
         node.userClassesCount = message.report.userClassesCount
@@ -860,6 +876,7 @@ export class Coordinator {
   #onTick(): void {
     try {
       const now = Date.now()
+      this.#checkBehind(now)
       this.#checkLiveness(now, true)
       this.#applySchedule()
       this.#checkWarmup(now)
@@ -868,6 +885,48 @@ export class Coordinator {
     } catch (error) {
       this.#log.error({ err: error }, 'master tick failed')
     }
+  }
+
+  /** Merges one report: its Horde extension is validated once and serves both the stats and the open model. */
+  #mergeReport({ workerId, report, receivedAtMs }: PendingReport): void {
+    const extension = decodeHordeExtension(report.extra)
+    if (extension === null && !this.#warnedVersion.has(workerId)) {
+      const version = unknownHordeExtensionVersion(report.extra)
+      if (version !== null) {
+        this.#warnedVersion.add(workerId)
+        this.#log.warn(
+          { workerId, extensionVersion: version },
+          'worker sent a Horde stats extension this master does not read (another Horde version?): its percentiles use Locust buckets (±5 %); run the same Horde version on master and workers',
+        )
+      }
+    }
+    this.aggregator.addReport(workerId, report, receivedAtMs, extension)
+    if (this.openStats !== null && extension !== null) this.openStats.add(extension)
+  }
+
+  /** A master that falls behind (reports waiting, ticks late) says so once, and again once it has caught up. */
+  #checkBehind(now: number): void {
+    const tickLateMs = this.#lastTickMs === null ? 0 : now - this.#lastTickMs - 1000
+    this.#lastTickMs = now
+    const waitingMs = this.#reports.oldestAgeMs(now)
+    if (!this.#behind && (waitingMs >= BEHIND_MS || tickLateMs >= BEHIND_MS)) {
+      this.#behind = true
+      const details = { waitingReports: this.#reports.length, oldestReportWaitMs: waitingMs, tickLateMs }
+      this.#log.warn(details, 'master is falling behind: stats are merged late and liveness may lag')
+      this.#event(
+        'master-behind',
+        `master is falling behind: ${this.#reports.length} reports waiting (oldest ${Math.round(waitingMs / 1000)} s), ticks ${Math.round(tickLateMs)} ms late`,
+        details,
+      )
+    } else if (this.#behind && waitingMs < BEHIND_MS / 4 && tickLateMs < BEHIND_MS / 4) {
+      this.#behind = false
+      this.#log.info({ waitingReports: this.#reports.length }, 'master caught up')
+    }
+  }
+
+  /** Longest report-merge slice so far (ms): the master's own loop-turn cost for stats. */
+  get maxMergeSliceMs(): number {
+    return this.#reports.maxSliceMs
   }
 
   #safely(fn: () => void): void {

@@ -1,10 +1,5 @@
-import {
-  createResponseTimeHistogram,
-  decodeHistogram,
-  histogramPercentileMs,
-  type Histogram,
-  type HordeStatsExtension,
-} from '../protocol/horde-extension.js'
+import type { HordeStatsExtension } from '../protocol/horde-extension.js'
+import { LogHistogram } from '../protocol/log-histogram.js'
 import type { LatencySummary } from '../shared/result.js'
 
 export interface IterationCounts {
@@ -15,7 +10,7 @@ export interface IterationCounts {
 interface CorrectedRow {
   method: string
   name: string
-  histogram: Histogram
+  histogram: LogHistogram
 }
 
 const round = (value: number): number => Math.round(value * 1000) / 1000
@@ -29,7 +24,7 @@ export class OpenModelStats {
   readonly iterations = new Map<number, IterationCounts>()
   readonly targetRps = new Map<number, number>()
   private readonly corrected = new Map<string, CorrectedRow>()
-  private correctedTotal: Histogram | null = null
+  private readonly correctedTotal = new LogHistogram()
   /** Requests completing before this epoch second (the warm-up) stay out of the corrected figures. */
   measuredFromSec = 0
 
@@ -42,14 +37,15 @@ export class OpenModelStats {
     }
     for (const item of extension.correctedEntries ?? []) {
       if (item.second !== undefined && item.second < this.measuredFromSec) continue
-      const histogram = decodeHistogram(item.hist)
-      if (histogram === null) continue
+      // Merged in place from the wire form (already validated with the extension): nothing is decoded.
       const key = `${item.method} ${item.name}`
-      const row = this.corrected.get(key)
-      if (row === undefined) this.corrected.set(key, { method: item.method, name: item.name, histogram })
-      else row.histogram.add(histogram)
-      if (this.correctedTotal === null) this.correctedTotal = decodeHistogram(item.hist)
-      else this.correctedTotal.add(histogram)
+      let row = this.corrected.get(key)
+      if (row === undefined) {
+        row = { method: item.method, name: item.name, histogram: new LogHistogram() }
+        this.corrected.set(key, row)
+      }
+      row.histogram.addWire(item.hist)
+      this.correctedTotal.addWire(item.hist)
     }
   }
 
@@ -66,12 +62,13 @@ export class OpenModelStats {
   }
 
   /** The corrected histogram of the rows a threshold or a summary looks at (null: nothing recorded). */
-  correctedHistogram(filter: (method: string, name: string) => boolean = () => true): Histogram | null {
-    let merged: Histogram | null = null
+  correctedHistogram(filter: (method: string, name: string) => boolean = () => true): LogHistogram | null {
+    let merged: LogHistogram | null = null
     for (const row of this.corrected.values()) {
       if (!filter(row.method, row.name)) continue
-      if (merged === null) merged = decodeCopy(row.histogram)
-      else merged.add(row.histogram)
+      // A fresh histogram, so merging for one question never changes the stored rows.
+      merged ??= new LogHistogram()
+      merged.add(row.histogram)
     }
     return merged
   }
@@ -90,11 +87,11 @@ export class OpenModelStats {
         p999Ms: null,
       }
     }
-    const p = (q: number) => round(histogramPercentileMs(h, q))
+    const p = (q: number) => round(h.percentileMs(q))
     return {
-      minMs: round(h.minNonZeroValue / 1000),
-      maxMs: round(h.maxValue / 1000),
-      avgMs: round(h.mean / 1000),
+      minMs: round(h.minMs),
+      maxMs: round(h.maxMs),
+      avgMs: round(h.meanMs),
       p50Ms: p(50),
       p90Ms: p(90),
       p95Ms: p(95),
@@ -111,11 +108,4 @@ export class OpenModelStats {
       ...this.correctedSummary((m, n) => m === row.method && n === row.name),
     }))
   }
-}
-
-/** A fresh copy, so merging for one question never changes the stored rows. */
-function decodeCopy(histogram: Histogram): Histogram {
-  const copy = createResponseTimeHistogram()
-  copy.add(histogram)
-  return copy
 }

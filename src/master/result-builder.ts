@@ -21,7 +21,7 @@ import { decideVerdict } from './verdict.js'
 
 /** Fields Horde adds to result.json beyond src/shared/result.ts (additive; schemaVersion unchanged). */
 export interface MasterResultExtras {
-  /** Where percentiles come from: Horde histograms (≤ 0.1 %), Locust buckets (±5 %), or both by row. */
+  /** Where percentiles come from: Horde histograms (≤ 0.5 %), Locust buckets (±5 %), or both by row. */
   percentileSource: 'horde-hdr' | 'locust-buckets' | 'mixed' | 'none'
   /** The same figures for the warm-up window (excluded from totals and thresholds). */
   warmupTotals: { requests: number; failures: number } | null
@@ -81,18 +81,19 @@ function timePoint(
     timeMs: second * 1000,
     users: bin?.users ?? previous?.users ?? 0,
     workers: bin?.workers ?? previous?.workers ?? 0,
-    rps: bin?.total.requests ?? 0,
-    failuresPerSec: bin?.total.failures ?? 0,
+    rps: bin?.requests ?? 0,
+    failuresPerSec: bin?.failures ?? 0,
     p50Ms: round(bin?.percentileMs(0.5) ?? null),
     p95Ms: round(bin?.percentileMs(0.95) ?? null),
     p99Ms: round(bin?.percentileMs(0.99) ?? null),
     warmup,
   }
-  if (bin !== undefined && bin.endpoints.size > 0) {
+  const endpoints = bin?.endpointSeconds()
+  if (endpoints !== undefined && endpoints.size > 0) {
     point.endpoints = Object.fromEntries(
-      [...bin.endpoints.entries()].map(([key, row]) => [
+      [...endpoints].map(([key, e]) => [
         key,
-        { rps: row.requests, failuresPerSec: row.failures, p95Ms: round(row.percentileMs(0.95)) },
+        { rps: e.requests, failuresPerSec: e.failures, p95Ms: round(e.p95Ms) },
       ]),
     )
   }

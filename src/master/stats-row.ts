@@ -1,9 +1,5 @@
 import type { StatsEntryWire } from '../protocol/messages.js'
-import {
-  createResponseTimeHistogram,
-  histogramPercentileMs,
-  type Histogram,
-} from '../protocol/horde-extension.js'
+import { LogHistogram, logHistogramWireCount } from '../protocol/log-histogram.js'
 
 /**
  * A share of a report entry: exact request and failure counts, and the slice [from, to) of the entry's other
@@ -32,7 +28,7 @@ export class StatsRow {
   /** Locust bucket (ms, normalised to a number: 150.0 and 150 are one key) → count; counts may be fractional. */
   readonly buckets = new Map<number, number>()
   /** Present while every contribution had a Horde histogram. */
-  hdr: Histogram | null = null
+  hdr: LogHistogram | null = null
   /** False once a contribution without a Horde histogram arrived: percentiles then come from buckets. */
   hdrComplete = true
 
@@ -43,10 +39,15 @@ export class StatsRow {
 
   /**
    * Adds (a share of) one worker's report entry. `requests` and `failures` are exact (from the per-second maps);
-   * the other sums are scaled by `fraction` when a report straddles a window boundary. `histogram` must hold
-   * exactly the timed requests of this share, or be null (then percentiles fall back to Locust's buckets).
+   * the other sums are scaled by `fraction` when a report straddles a window boundary. `histograms` (wire form,
+   * merged in place without decoding) must hold exactly the timed requests of this share between them, or be
+   * null (then percentiles fall back to Locust's buckets).
    */
-  addShare(entry: StatsEntryWire, share: EntryShare, histogram: Histogram | null): void {
+  addShare(
+    entry: StatsEntryWire,
+    share: EntryShare,
+    histograms: ReadonlyArray<readonly number[]> | null,
+  ): void {
     const fraction = share.to - share.from
     this.requests += share.requests
     this.failures += share.failures
@@ -70,7 +71,17 @@ export class StatsRow {
       const bucket = Number(key)
       this.buckets.set(bucket, (this.buckets.get(bucket) ?? 0) + part)
     }
-    if (timed > 0) this.addHistogram(histogram, true)
+    if (timed <= 0 || !this.hdrComplete) return
+    let count = 0
+    if (histograms !== null) for (const wire of histograms) count += logHistogramWireCount(wire)
+    // Histograms that do not hold exactly this share's timed requests (a worker whose clock reads for the
+    // per-second maps and the histograms disagreed) would make the 0.5 % claim false: use buckets then.
+    if (histograms === null || Math.abs(count - timed) >= 0.5) {
+      this.#dropHistogram()
+      return
+    }
+    this.hdr ??= new LogHistogram()
+    for (const wire of histograms) this.hdr.addWire(wire)
   }
 
   /** Merges another row (used to build totals and the measured window). */
@@ -89,20 +100,19 @@ export class StatsRow {
     }
     for (const [bucket, count] of other.buckets)
       this.buckets.set(bucket, (this.buckets.get(bucket) ?? 0) + count)
-    if (other.timedCount > 0) this.addHistogram(other.hdr, other.hdrComplete)
-  }
-
-  /** Keeps the high-resolution view only while every timed contribution carried a histogram. */
-  private addHistogram(histogram: Histogram | null, usable: boolean): void {
-    if (!this.hdrComplete) return
-    if (histogram === null || !usable) {
-      this.hdrComplete = false
-      this.hdr?.destroy()
-      this.hdr = null
+    if (other.timedCount <= 0 || !this.hdrComplete) return
+    if (other.hdr === null || !other.hdrComplete) {
+      this.#dropHistogram()
       return
     }
-    this.hdr ??= createResponseTimeHistogram()
-    this.hdr.add(histogram)
+    this.hdr ??= new LogHistogram()
+    this.hdr.add(other.hdr)
+  }
+
+  /** The high-resolution view holds only while every timed contribution carried a histogram. */
+  #dropHistogram(): void {
+    this.hdrComplete = false
+    this.hdr = null
   }
 
   get timedCount(): number {
@@ -113,7 +123,7 @@ export class StatsRow {
     return this.timedCount > 0 ? this.totalResponseTimeMs / this.timedCount : null
   }
 
-  /** True when percentiles come from Horde histograms (≤ 0.1 % error) rather than Locust buckets. */
+  /** True when percentiles come from Horde histograms (≤ 0.5 % error) rather than Locust buckets. */
   get highResolution(): boolean {
     return this.hdrComplete && this.hdr !== null && this.hdr.totalCount > 0
   }
@@ -126,7 +136,7 @@ export class StatsRow {
     if (this.timedCount <= 0 && this.buckets.size === 0) return null
     let value: number | null
     if (this.highResolution) {
-      value = histogramPercentileMs(this.hdr as Histogram, fraction * 100)
+      value = (this.hdr as LogHistogram).percentileMs(fraction * 100)
     } else {
       value = bucketPercentile(this.buckets, fraction)
     }

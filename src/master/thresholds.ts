@@ -159,11 +159,11 @@ function observeOpen(threshold: ParsedThreshold, open: OpenWindow, measuredSecon
   if (histogram === null || histogram.totalCount === 0) return null
   switch (threshold.aggregation) {
     case 'avg':
-      return histogram.mean / 1000
+      return histogram.meanMs
     case 'min':
-      return histogram.minNonZeroValue / 1000
+      return histogram.minMs
     case 'max':
-      return histogram.maxValue / 1000
+      return histogram.maxMs
     case 'med':
       return histogramPercentileMs(histogram, 50)
     default:

@@ -4,63 +4,65 @@
  * unknown keys to report listeners and ignore them; the Horde master uses them instead of Locust's rounded
  * buckets (2 significant digits above 100 ms) when every contributor to a row sent them.
  *
- * Format (version 1), all fields required unless marked:
+ * Format (version 2), all fields required unless marked; `<h>` is a log-bucket histogram in wire form
+ * (`[minUs, maxUs, sumUs, zeroCount, i0, c0, Δi1, c1, …]`, see log-histogram.ts):
  * ```
  * horde: {
- *   v: 1,
+ *   v: 2,
  *   unit: 'us',               // histogram values are integer microseconds
- *   sigDigits: 3,             // HdrHistogram significant digits ⇒ relative error ≤ 0.1 %
+ *   alpha: 0.005,             // relative error of every value read back from a histogram (0.5 %)
  *   entries: [                // per stats entry of the same report (same interval, same (method, name)) ...
- *     { method: 'GET', name: '/results', hist: '<HdrHistogram V2 compressed base64>' },
+ *     { method: 'GET', name: '/results', hist: <h> },
  *                             // ... or, better, per (method, name, completion second): the master then splits
  *                             // a report that straddles the warm-up boundary exactly, and per-endpoint
  *                             // per-second percentiles are exact too. Do not mix both forms for one row.
- *     { method: 'POST', name: '/vote', second: 1767225600, hist: '<base64>' },
+ *     { method: 'POST', name: '/vote', second: 1767225600, hist: <h> },
  *   ],
  *   seconds: [                // optional: all requests of the report per completion second (epoch s)
- *     { second: 1767225600, hist: '<base64>' },
+ *     { second: 1767225600, hist: <h> },
  *   ],
  *   eventLoopDelayMaxMs: 12,  // optional: worst event-loop delay in the interval (generator health)
  * }
  * ```
- * The histograms come from `createResponseTimeHistogram()` / `recordResponseTimeMs()` below, so both ends agree
- * on range and precision. Error bound: HdrHistogram with 3 significant digits keeps every recorded value within
- * 0.1 % of its true value (values are also rounded to the microsecond), so any percentile read from a merged
- * histogram is within 0.1 % + 1 µs of the exact percentile of the raw samples. Locust's buckets are within ±5 %.
+ * Version 1 carried HdrHistogram compressed base64 (3–6 ms to decode and add each on the master: issue 9); a
+ * master meets a version it does not know by ignoring the extension (Locust buckets then) with a warning.
+ *
+ * Error bound: every value read back from a histogram, or from any merge of them, is within α = 0.5 % of the
+ * values its bucket holds, so every percentile is within 0.5 % (+ 0.5 µs of rounding) of the exact percentile of
+ * the raw samples. Locust's buckets are within ±5 %.
  */
-import * as hdr from 'hdr-histogram-js'
 import { z } from 'zod'
+import { LOG_HISTOGRAM_RELATIVE_ERROR, LogHistogram, isLogHistogramWire } from './log-histogram.js'
 
-export type Histogram = hdr.Histogram
+export { LogHistogram } from './log-histogram.js'
+export type Histogram = LogHistogram
+/** A histogram in wire form (see log-histogram.ts). */
+export type HistogramWire = number[]
 
 export const HORDE_EXTENSION_KEY = 'horde'
-export const HORDE_EXTENSION_VERSION = 1
-export const HISTOGRAM_SIGNIFICANT_DIGITS = 3
-/** Stated relative error of percentiles from Horde histograms (3 significant digits). */
-export const HORDE_PERCENTILE_ERROR_BOUND = 0.001
+export const HORDE_EXTENSION_VERSION = 2
+/** Stated relative error of percentiles from Horde histograms. */
+export const HORDE_PERCENTILE_ERROR_BOUND = LOG_HISTOGRAM_RELATIVE_ERROR
 /** Stated relative error of percentiles from Locust buckets (rounded to 10/100/1000 above 100 ms). */
 export const LOCUST_PERCENTILE_ERROR_BOUND = 0.05
-
-/** One hour in microseconds: the histogram grows beyond it if needed (autoResize). */
-const HIGHEST_TRACKABLE_US = 3_600_000_000
 
 export interface HordeEntryHistogram {
   method: string
   name: string
   /** Epoch second in which these requests completed; absent when the histogram covers the whole report. */
   second?: number
-  hist: string
+  hist: HistogramWire
 }
 
 export interface HordeSecondHistogram {
   second: number
-  hist: string
+  hist: HistogramWire
 }
 
 export interface HordeStatsExtension {
   v: typeof HORDE_EXTENSION_VERSION
   unit: 'us'
-  sigDigits: number
+  alpha: number
   entries: HordeEntryHistogram[]
   seconds?: HordeSecondHistogram[]
   eventLoopDelayMaxMs?: number
@@ -83,7 +85,7 @@ export interface HordeOpenModelState {
   /** Worst lateness of an iteration start against its schedule in the interval (ms): scheduler jitter. */
   maxStartLagMs: number
   /** Lateness of every iteration start against its schedule in the interval (µs, encoded histogram). */
-  startLagHist?: string
+  startLagHist?: HistogramWire
   paused: boolean
 }
 
@@ -93,41 +95,28 @@ export interface HordeIterationCounts {
   dropped: number
 }
 
-/** A histogram with the range and precision both ends of the wire use. */
-export function createResponseTimeHistogram(
-  /** 32-bit counters record ~7× faster than 'packed' (74 vs 490 ns here): workers use them on the hot path. */
-  bitBucketSize: 'packed' | 32 = 'packed',
-): Histogram {
-  return hdr.build({
-    bitBucketSize,
-    autoResize: true,
-    lowestDiscernibleValue: 1,
-    highestTrackableValue: HIGHEST_TRACKABLE_US,
-    numberOfSignificantValueDigits: HISTOGRAM_SIGNIFICANT_DIGITS,
-  })
+/** A histogram with the buckets both ends of the wire use. */
+export function createResponseTimeHistogram(): Histogram {
+  return new LogHistogram()
 }
 
 /** Records a response time given in (fractional) milliseconds. */
 export function recordResponseTimeMs(histogram: Histogram, responseTimeMs: number): void {
-  histogram.recordValue(Math.max(0, Math.round(responseTimeMs * 1000)))
+  histogram.recordMs(responseTimeMs)
 }
 
-export function encodeHistogram(histogram: Histogram): string {
-  return hdr.encodeIntoCompressedBase64(histogram)
+export function encodeHistogram(histogram: Histogram): HistogramWire {
+  return histogram.toWire()
 }
 
-/** Decodes a histogram; null when the text is not a valid encoded histogram (never throws). */
-export function decodeHistogram(text: string): Histogram | null {
-  try {
-    return hdr.decodeFromCompressedBase64(text, 'packed')
-  } catch {
-    return null
-  }
+/** Decodes a histogram; null when the value is not a valid histogram (never throws). */
+export function decodeHistogram(wire: unknown): Histogram | null {
+  return isLogHistogramWire(wire) ? LogHistogram.fromWire(wire) : null
 }
 
 /** Reads a percentile (0–100) in milliseconds. */
 export function histogramPercentileMs(histogram: Histogram, percentile: number): number {
-  return histogram.getValueAtPercentile(percentile) / 1000
+  return histogram.percentileMs(percentile)
 }
 
 /** Builds the extension value a Horde worker puts under `report.extra.horde`. */
@@ -142,7 +131,7 @@ export function encodeHordeExtension(input: {
   const extension: HordeStatsExtension = {
     v: HORDE_EXTENSION_VERSION,
     unit: 'us',
-    sigDigits: HISTOGRAM_SIGNIFICANT_DIGITS,
+    alpha: LOG_HISTOGRAM_RELATIVE_ERROR,
     entries: input.entries.map((e) => ({
       method: e.method,
       name: e.name,
@@ -167,18 +156,23 @@ export function encodeHordeExtension(input: {
   return extension
 }
 
+/** Checked by a loop rather than per-element zod: it runs over every number of every report. */
+const histogramWire = z.custom<HistogramWire>(isLogHistogramWire, {
+  message: 'a histogram must be [minUs, maxUs, sumUs, zeroCount, index, count, ...] of non-negative integers',
+})
+
 const extensionSchema = z.object({
   v: z.literal(HORDE_EXTENSION_VERSION),
   unit: z.literal('us'),
-  sigDigits: z.number().int().min(1).max(5),
+  alpha: z.number().positive().max(0.05),
   entries: z.array(
-    z.object({ method: z.string(), name: z.string(), second: z.number().optional(), hist: z.string() }),
+    z.object({ method: z.string(), name: z.string(), second: z.number().optional(), hist: histogramWire }),
   ),
-  seconds: z.array(z.object({ second: z.number(), hist: z.string() })).optional(),
+  seconds: z.array(z.object({ second: z.number(), hist: histogramWire })).optional(),
   eventLoopDelayMaxMs: z.number().optional(),
   correctedEntries: z
     .array(
-      z.object({ method: z.string(), name: z.string(), second: z.number().optional(), hist: z.string() }),
+      z.object({ method: z.string(), name: z.string(), second: z.number().optional(), hist: histogramWire }),
     )
     .optional(),
   iterations: z
@@ -192,7 +186,7 @@ const extensionSchema = z.object({
       inFlight: z.number(),
       maxInFlight: z.number(),
       maxStartLagMs: z.number(),
-      startLagHist: z.string().optional(),
+      startLagHist: histogramWire.optional(),
       paused: z.boolean(),
     })
     .optional(),
@@ -207,6 +201,18 @@ export function decodeHordeExtension(extra: Record<string, unknown> | undefined)
   if (value === undefined || value === null) return null
   const parsed = extensionSchema.safeParse(value instanceof Map ? mapToObject(value) : value)
   return parsed.success ? parsed.data : null
+}
+
+/**
+ * What a peer's extension says its version is, when it is one this master does not read (a newer or an older
+ * Horde worker): the caller warns once and uses Locust's buckets for that peer. Null when the version is ours or
+ * there is no extension.
+ */
+export function unknownHordeExtensionVersion(extra: Record<string, unknown> | undefined): unknown {
+  const value: unknown = extra?.[HORDE_EXTENSION_KEY]
+  if (value === undefined || value === null) return null
+  const version: unknown = value instanceof Map ? value.get('v') : (value as { v?: unknown }).v
+  return version === HORDE_EXTENSION_VERSION ? null : (version ?? 'missing')
 }
 
 /** msgpackr may decode maps as Map when asked to keep integer keys; turn them back into plain objects. */

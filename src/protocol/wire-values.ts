@@ -110,8 +110,17 @@ export function fromWireValue(value: unknown): unknown {
     if (entries.every(([key]) => typeof key === 'string')) return Object.fromEntries(entries)
     return new Map(entries)
   }
-  if (Array.isArray(value)) return value.map(fromWireValue)
+  if (Array.isArray(value)) return allNumbers(value) ? value : value.map(fromWireValue)
   return value
+}
+
+/**
+ * Arrays of plain numbers (Horde histograms: thousands of numbers per report) need no conversion either way:
+ * passing them through saves the master a copy and a call per number.
+ */
+function allNumbers(values: readonly unknown[]): boolean {
+  for (const item of values) if (typeof item !== 'number') return false
+  return true
 }
 
 // ---- JavaScript → msgpack-ready values ----------------------------------------------------------------------
@@ -132,7 +141,9 @@ export function toWireValue(value: unknown, seen: Set<object> = new Set()): unkn
   if (seen.has(value)) return null
   seen.add(value)
   try {
-    if (Array.isArray(value)) return value.map((item: unknown) => toWireValue(item, seen))
+    if (Array.isArray(value)) {
+      return allNumbers(value) ? value : value.map((item: unknown) => toWireValue(item, seen))
+    }
     if (value instanceof Set) return [...(value as Set<unknown>)].map((item) => toWireValue(item, seen))
     if (value instanceof Map) {
       return new Map(

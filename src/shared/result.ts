@@ -84,6 +84,7 @@ export type RunEventKind =
   | 'worker-removed'
   | 'worker-recovered'
   | 'worker-saturated'
+  | 'master-behind'
   | 'stage-started'
   | 'warmup-ended'
   | 'spawn-complete'

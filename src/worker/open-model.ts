@@ -77,7 +77,7 @@ export class OpenModelRunner {
   /** Worst lateness of a tick against the earliest due arrival it served, since the last report (ms). */
   maxStartLagMs = 0
   /** Lateness of each iteration start against its schedule, since the last report: the scheduler's jitter. */
-  startLag: Histogram = createResponseTimeHistogram(32)
+  startLag: Histogram = createResponseTimeHistogram()
 
   constructor(
     private readonly deps: OpenModelDeps,

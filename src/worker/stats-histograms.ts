@@ -14,9 +14,13 @@ type PerSecond = Map<number, Histogram>
 /**
  * High-resolution response-time histograms for the Horde extension of the stats report, per endpoint and
  * completion second (so a Horde master can split a report at the warm-up edge and keep percentiles within
- * 0.1 % instead of Locust's 2-significant-digit buckets), plus one per second for all requests. In the open
+ * 0.5 % instead of Locust's 2-significant-digit buckets), plus one per second for all requests. In the open
  * model also the coordinated-omission-corrected times (response time + how late the iteration started).
  * Plain Locust masters ignore all of it.
+ *
+ * The encode every 3 s is incremental by construction: each histogram holds only its own second of the
+ * interval, sparse, so encoding costs what was recorded since the last report (its non-empty buckets), never a
+ * walk over a whole value range.
  */
 export class StatsHistograms {
   private byEntry = new Map<StatsEntry, PerSecond>()
@@ -25,9 +29,12 @@ export class StatsHistograms {
   /** Set while the worker runs the open model. */
   openModel = false
 
+  /** `clock`: the same clock as the RequestStats the entries come from, so both place a request in one second. */
+  constructor(private readonly clock: () => number = Date.now) {}
+
   record(entry: StatsEntry, responseTimeMs: number | null, lagMs: number): void {
     if (responseTimeMs === null) return
-    const second = Math.floor(Date.now() / 1000)
+    const second = Math.floor(this.clock() / 1000)
     recordResponseTimeMs(histogramFor(perSecondOf(this.byEntry, entry), second), responseTimeMs)
     recordResponseTimeMs(histogramFor(this.bySecond, second), responseTimeMs)
     if (this.openModel) {
@@ -86,7 +93,7 @@ function perSecondOf(map: Map<StatsEntry, PerSecond>, entry: StatsEntry): PerSec
 function histogramFor<K>(map: Map<K, Histogram>, key: K): Histogram {
   let histogram = map.get(key)
   if (histogram === undefined) {
-    histogram = createResponseTimeHistogram(32)
+    histogram = createResponseTimeHistogram()
     map.set(key, histogram)
   }
   return histogram

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { existsSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { ExitCode } from '../../shared/errors.js'
-import { startDemoTarget } from '../demo-target.js'
+import { startDemoTargetProcess } from '../demo-target-process.js'
 import { runCommand } from './run.js'
 
 const HELP = `Usage: horde demo [--out DIR] [--duration D]
@@ -25,8 +25,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
     process.stdout.write(`${HELP}\n`)
     return ExitCode.pass
   }
-  const target = await startDemoTarget({ delayMs: { min: 2, max: 25 } })
-  process.stdout.write(`horde demo: vote app listening on ${target.url}\n`)
+  // The app runs in its own process, so the charts show the app, not the master's loop pauses.
+  const target = await startDemoTargetProcess({ delayMs: { min: 2, max: 25 } })
+  process.stdout.write(`horde demo: vote app listening on ${target.url} (its own process)\n`)
+  let served: number | null = null
   try {
     const code = await runCommand([
       demoScenario(),
@@ -44,9 +46,10 @@ export async function demoCommand(argv: string[]): Promise<number> {
       '2',
       ...argv,
     ])
-    process.stdout.write(`horde demo: the vote app served ${target.servedTotal()} requests\n`)
+    served = await target.close()
+    process.stdout.write(`horde demo: the vote app served ${served} requests\n`)
     return code
   } finally {
-    await target.close()
+    if (served === null) await target.close()
   }
 }

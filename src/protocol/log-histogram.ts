@@ -1,0 +1,280 @@
+/**
+ * A mergeable response-time histogram with logarithmic buckets (DDSketch's log mapping): value v (µs, ≥ 1) goes
+ * to bucket ⌈ln v / ln γ⌉ with γ = (1 + α) / (1 − α), and a bucket is read back as 2γ^i / (γ + 1). Every value
+ * read back is within α of every value the bucket holds, so any percentile (a value of rank ⌈q·n⌉ among the
+ * recorded values) read from a histogram, or from a merge of any number of them, is within α (0.5 %) of the exact
+ * percentile of the raw samples, plus the rounding of each sample to the microsecond (≤ 0.5 µs).
+ *
+ * Why this and not HdrHistogram: merging two of these is adding counts key by key, linear in the non-empty
+ * buckets, with nothing to decode (the wire form is a short msgpack array of small integers). HdrHistogram's
+ * compressed base64 cost 3–6 ms to decode and add per histogram on the master (issue 9), and its buckets are
+ * dense over a range set up front. The buckets here are sparse: a response-time distribution over 1 ms – 10 s
+ * touches at most ~920 of them, a typical per-second endpoint histogram a few dozen. They are kept dense over
+ * the range actually seen (recording is an array increment); the master keeps settled seconds as summaries.
+ *
+ * Wire form (an array of non-negative integers, so msgpack packs most of it in one byte per number):
+ * `[minUs, maxUs, sumUs, zeroCount, i0, c0, i1 − i0, c1, i2 − i1, c2, …]`, bucket indexes ascending and given
+ * as deltas. An empty histogram is `[0, 0, 0, 0]`.
+ */
+
+/** Relative accuracy α of every value read back (and so of every percentile): 0.5 %. */
+export const LOG_HISTOGRAM_RELATIVE_ERROR = 0.005
+const GAMMA = (1 + LOG_HISTOGRAM_RELATIVE_ERROR) / (1 - LOG_HISTOGRAM_RELATIVE_ERROR)
+const INV_LN_GAMMA = 1 / Math.log(GAMMA)
+/**
+ * Highest bucket index accepted from the wire: γ^6000 ≈ 1.4·10^26 µs, far beyond any response time; it only
+ * bounds what a hostile peer can make the master allocate per histogram.
+ */
+export const LOG_HISTOGRAM_MAX_INDEX = 6000
+const HEADER_LENGTH = 4
+/** Buckets allocated at first: a 1.9× spread of values, grown by doubling from there. */
+const INITIAL_BUCKETS = 64
+const EMPTY = new Float64Array(0)
+
+/** The bucket of a value in µs (≥ 1). */
+function indexOf(valueUs: number): number {
+  const index = Math.ceil(Math.log(valueUs) * INV_LN_GAMMA)
+  return index > LOG_HISTOGRAM_MAX_INDEX ? LOG_HISTOGRAM_MAX_INDEX : index
+}
+
+/** The value a bucket reads back as (µs): the point within α of both ends of (γ^(i−1), γ^i]. */
+function valueOf(index: number): number {
+  return (2 * Math.pow(GAMMA, index)) / (GAMMA + 1)
+}
+
+export class LogHistogram {
+  /**
+   * Counts of buckets offset … offset + length − 1, dense over the range seen so far: recording is an array
+   * increment, and encoding walks only [lo, hi], the buckets between the lowest and highest non-empty one.
+   * Response times cluster, so that range is a few hundred buckets at most (a 40× spread is ~370).
+   */
+  #counts = EMPTY
+  #offset = 0
+  #lo = Number.POSITIVE_INFINITY
+  #hi = Number.NEGATIVE_INFINITY
+  /** Samples below 1 µs (rounded to 0). */
+  zeroCount = 0
+  totalCount = 0
+  /** Exact extremes and sum of the recorded values (µs, rounded). */
+  minUs = 0
+  maxUs = 0
+  sumUs = 0
+
+  /** Records a response time given in (fractional) milliseconds. Hot path: no allocation once the range is set. */
+  recordMs(responseTimeMs: number): void {
+    this.recordUs(Math.round(responseTimeMs * 1000))
+  }
+
+  recordUs(valueUs: number): void {
+    const value = valueUs > 0 ? valueUs : 0
+    if (this.totalCount === 0 || value < this.minUs) this.minUs = value
+    if (value > this.maxUs) this.maxUs = value
+    this.totalCount++
+    this.sumUs += value
+    if (value < 1) {
+      this.zeroCount++
+      return
+    }
+    this.#bump(indexOf(value), 1)
+  }
+
+  #bump(index: number, count: number): void {
+    let slot = index - this.#offset
+    if (slot < 0 || slot >= this.#counts.length) {
+      this.#grow(index)
+      slot = index - this.#offset
+    }
+    this.#counts[slot] = (this.#counts[slot] as number) + count
+    if (index < this.#lo) this.#lo = index
+    if (index > this.#hi) this.#hi = index
+  }
+
+  /** Makes room for indexes lo … hi. */
+  #reserve(lo: number, hi: number): void {
+    const counts = this.#counts
+    if (counts.length === 0) {
+      const length = Math.max(INITIAL_BUCKETS, hi - lo + 1 + (INITIAL_BUCKETS >> 1))
+      this.#counts = new Float64Array(length)
+      this.#offset = lo - ((length - (hi - lo + 1)) >> 1)
+      return
+    }
+    if (lo < this.#offset) this.#grow(lo)
+    if (hi >= this.#offset + this.#counts.length) this.#grow(hi)
+  }
+
+  /** Makes room for `index`, keeping what is there: doubles, so a run pays O(log range) copies. */
+  #grow(index: number): void {
+    const old = this.#counts
+    if (old.length === 0) {
+      this.#counts = new Float64Array(INITIAL_BUCKETS)
+      this.#offset = index - (INITIAL_BUCKETS >> 1)
+      return
+    }
+    const from = Math.min(this.#offset, index)
+    const to = Math.max(this.#offset + old.length, index + 1)
+    const length = Math.max(old.length * 2, to - from + INITIAL_BUCKETS)
+    const offset = index < this.#offset ? to - length : from
+    const counts = new Float64Array(length)
+    counts.set(old, this.#offset - offset)
+    this.#counts = counts
+    this.#offset = offset
+  }
+
+  /** Adds another histogram into this one (in place). */
+  add(other: LogHistogram): void {
+    if (other.totalCount === 0) return
+    this.#addExtremes(other.minUs, other.maxUs, other.totalCount, other.sumUs)
+    this.zeroCount += other.zeroCount
+    other.forEachBucket((index, count) => this.#bump(index, count))
+  }
+
+  /**
+   * Adds a histogram in wire form (see the module comment) without building an object for it. The array must
+   * have passed `isLogHistogramWire`. Linear in its non-empty buckets.
+   */
+  addWire(wire: readonly number[]): void {
+    const zero = wire[3] as number
+    if (wire.length > HEADER_LENGTH) {
+      // Room for the whole range at once: growing bucket by bucket would copy the array several times.
+      let last = 0
+      for (let i = HEADER_LENGTH; i < wire.length; i += 2) last += wire[i] as number
+      this.#reserve(wire[HEADER_LENGTH] as number, last)
+    }
+    let count = zero
+    let index = 0
+    for (let i = HEADER_LENGTH; i < wire.length; i += 2) {
+      index += wire[i] as number
+      const n = wire[i + 1] as number
+      if (n === 0) continue
+      count += n
+      this.#bump(index, n)
+    }
+    if (count === 0) return
+    this.zeroCount += zero
+    this.#addExtremes(wire[0] as number, wire[1] as number, count, wire[2] as number)
+  }
+
+  #addExtremes(minUs: number, maxUs: number, count: number, sumUs: number): void {
+    if (this.totalCount === 0 || minUs < this.minUs) this.minUs = minUs
+    if (maxUs > this.maxUs) this.maxUs = maxUs
+    this.totalCount += count
+    this.sumUs += sumUs
+  }
+
+  /** Calls `fn` for every non-empty bucket, indexes ascending. */
+  forEachBucket(fn: (index: number, count: number) => void): void {
+    const counts = this.#counts
+    for (let index = this.#lo; index <= this.#hi; index++) {
+      const count = counts[index - this.#offset] as number
+      if (count !== 0) fn(index, count)
+    }
+  }
+
+  /** Non-empty buckets. */
+  get bucketCount(): number {
+    let n = 0
+    this.forEachBucket(() => n++)
+    return n
+  }
+
+  /** The wire form. Linear in the range of non-empty buckets, never in the whole value range. */
+  toWire(): number[] {
+    const wire = [this.minUs, this.maxUs, this.sumUs, this.zeroCount]
+    const counts = this.#counts
+    let previous = 0
+    for (let index = this.#lo; index <= this.#hi; index++) {
+      const count = counts[index - this.#offset] as number
+      if (count === 0) continue
+      wire.push(index - previous, count)
+      previous = index
+    }
+    return wire
+  }
+
+  /**
+   * The value (ms) at a percentile (0–100): the sample of rank ⌈q·n⌉, read back from its bucket and clamped to
+   * the exact min and max. Within α of the exact percentile of the samples.
+   */
+  percentileMs(percentile: number): number {
+    if (this.totalCount === 0) return 0
+    const rank = Math.max(1, Math.ceil((percentile / 100) * this.totalCount - 1e-9))
+    if (rank <= this.zeroCount) return this.minUs / 1000
+    let seen = this.zeroCount
+    let valueUs = this.maxUs
+    const counts = this.#counts
+    for (let index = this.#lo; index <= this.#hi; index++) {
+      seen += counts[index - this.#offset] as number
+      if (seen >= rank) {
+        valueUs = valueOf(index)
+        break
+      }
+    }
+    if (valueUs < this.minUs) valueUs = this.minUs
+    if (valueUs > this.maxUs) valueUs = this.maxUs
+    return valueUs / 1000
+  }
+
+  get meanMs(): number {
+    return this.totalCount === 0 ? 0 : this.sumUs / this.totalCount / 1000
+  }
+
+  get minMs(): number {
+    return this.minUs / 1000
+  }
+
+  get maxMs(): number {
+    return this.maxUs / 1000
+  }
+
+  reset(): void {
+    this.#counts.fill(0)
+    this.#lo = Number.POSITIVE_INFINITY
+    this.#hi = Number.NEGATIVE_INFINITY
+    this.zeroCount = 0
+    this.totalCount = 0
+    this.minUs = 0
+    this.maxUs = 0
+    this.sumUs = 0
+  }
+
+  /** A copy, so merging for one question never changes a stored histogram. */
+  clone(): LogHistogram {
+    const copy = new LogHistogram()
+    copy.add(this)
+    return copy
+  }
+
+  static fromWire(wire: readonly number[]): LogHistogram {
+    const histogram = new LogHistogram()
+    histogram.addWire(wire)
+    return histogram
+  }
+}
+
+/** Counts in the wire form: what it holds in all, without decoding it. */
+export function logHistogramWireCount(wire: readonly number[]): number {
+  let count = wire[3] as number
+  for (let i = HEADER_LENGTH + 1; i < wire.length; i += 2) count += wire[i] as number
+  return count
+}
+
+/**
+ * Checks a histogram from a peer: an array of non-negative safe integers of the right shape, indexes within
+ * bounds. A hand-written loop rather than a zod schema: it runs over every number of every report.
+ */
+export function isLogHistogramWire(value: unknown): value is number[] {
+  if (!Array.isArray(value) || value.length < HEADER_LENGTH || value.length % 2 !== 0) return false
+  if (value.length > HEADER_LENGTH + 2 * (LOG_HISTOGRAM_MAX_INDEX + 1)) return false
+  let index = 0
+  for (let i = 0; i < value.length; i++) {
+    const n: unknown = value[i]
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) return false
+    if (i >= HEADER_LENGTH && i % 2 === 0) {
+      // The first index may be 0; later deltas must be ≥ 1 so indexes strictly ascend.
+      if (i > HEADER_LENGTH && n === 0) return false
+      index += n
+      if (index > LOG_HISTOGRAM_MAX_INDEX) return false
+    }
+  }
+  return true
+}
