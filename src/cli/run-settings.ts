@@ -174,7 +174,8 @@ export function parseLoadSettings(
     apiHost: get('api-host', 'HORDE_API_HOST') ?? '127.0.0.1',
     apiPort,
     apiToken: get('api-token', 'HORDE_API_TOKEN') ?? null,
-    skipHostCheck: values['skip-host-check'] === true,
+    // The env form is for the Kubernetes master, whose flags all come from the run's ConfigMap.
+    skipHostCheck: values['skip-host-check'] === true || process.env.HORDE_SKIP_HOST_CHECK === 'true',
   }
 }
 
