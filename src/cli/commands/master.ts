@@ -24,6 +24,10 @@ Cluster:
   --expect-workers-timeout D  give up (verdict invalid) if they are not there by then (default 5m)
   --master-host H          interface for workers to connect to (HORDE_MASTER_BIND_HOST, default 0.0.0.0)
   --master-port P          port for workers (HORDE_MASTER_PORT, default 5557)
+  --store DIR|gs://B/P     also put result, CSVs and report there, as \`horde report --store\` does
+                           (HORDE_REPORT_STORE)
+  --termination-log PATH   write a JSON summary (verdict, run id, totals, report URL) there at the end
+                           (HORDE_TERMINATION_LOG; the Kubernetes manifests use /dev/termination-log)
 ${LOAD_FLAGS_HELP}`
 
 export async function masterCommand(argv: string[]): Promise<number> {
@@ -33,6 +37,8 @@ export async function masterCommand(argv: string[]): Promise<number> {
     'expect-workers-timeout': { type: 'string' },
     'master-host': { type: 'string' },
     'master-port': { type: 'string' },
+    store: { type: 'string' },
+    'termination-log': { type: 'string' },
   })
   if (values.help === true) {
     process.stdout.write(`${HELP}\n`)
@@ -79,9 +85,13 @@ export async function masterCommand(argv: string[]): Promise<number> {
     runId: plan.runId,
     level: flagOrEnv(values, 'log-level', 'HORDE_LOG_LEVEL') ?? 'info',
   })
+  const store = flagOrEnv(values, 'store', 'HORDE_REPORT_STORE')
+  const terminationLog = flagOrEnv(values, 'termination-log', 'HORDE_TERMINATION_LOG')
   const session = await runMasterSession({
     plan,
     settings,
+    ...(store !== undefined ? { store } : {}),
+    ...(terminationLog !== undefined ? { terminationLog } : {}),
     bindHost: flagOrEnv(values, 'master-host', 'HORDE_MASTER_BIND_HOST') ?? '0.0.0.0',
     bindPort: port,
     logger,
