@@ -179,6 +179,7 @@ export async function parseK8sRender(
   if (store !== undefined && !store.startsWith('gs://')) {
     fail('--store', store, "must be gs://bucket/prefix in a cluster (a pod's folders vanish with it)")
   }
+  if (store !== undefined) (await import('../../report/store/gcs.js')).parseGcsUrl(store)
   const ddEnv = get('dd-env', 'DD_ENV') ?? 'loadtest'
   const ddService = get('dd-service', 'DD_SERVICE') ?? 'horde'
   for (const [flag, v] of [

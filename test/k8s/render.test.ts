@@ -275,6 +275,11 @@ describe('horde k8s render (real kubectl kustomize, Kubernetes schemas from kube
       ['--pods', '2', '-u', '4', '--store', '/tmp/reports'],
       /--store must be gs:\/\/bucket\/prefix in a cluster/,
     ],
+    [
+      'a bucket name GCS refuses',
+      ['--pods', '2', '-u', '4', '--store', 'gs://Team_Reports/x'],
+      /--store must be a folder or gs:\/\/bucket\/prefix, received "gs:\/\/Team_Reports\/x"/,
+    ],
   ]
   for (const [what, flags, message] of BAD) {
     it(`exits 104 before rendering for ${what}`, async () => {

@@ -75,6 +75,9 @@ export async function masterCommand(argv: string[]): Promise<number> {
       `--master-port must be a port number (0 = any free port), received ${describeValue(portText)}.`,
     )
   }
+  const store = flagOrEnv(values, 'store', 'HORDE_REPORT_STORE')
+  // A bucket name that can never work fails now, not after the whole run.
+  if (store?.startsWith('gs://') === true) (await import('../../../report/store/gcs.js')).parseGcsUrl(store)
   const settings = parseLoadSettings(values, { apiPort: 8089 })
   const scenarioFile = resolve(scenarioArg)
   const scenario = await loadScenario(scenarioFile)
@@ -85,7 +88,6 @@ export async function masterCommand(argv: string[]): Promise<number> {
     runId: plan.runId,
     level: flagOrEnv(values, 'log-level', 'HORDE_LOG_LEVEL') ?? 'info',
   })
-  const store = flagOrEnv(values, 'store', 'HORDE_REPORT_STORE')
   const terminationLog = flagOrEnv(values, 'termination-log', 'HORDE_TERMINATION_LOG')
   const session = await runMasterSession({
     plan,
