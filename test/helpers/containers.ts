@@ -95,6 +95,11 @@ export async function buildHordeImage(): Promise<string> {
     ],
     600_000,
   )
+  // Images of earlier source states are dead weight (~320 MB each); one in use by a container stays.
+  const old = (await podman(['images', '--format', '{{.Repository}}:{{.Tag}}', 'localhost/horde']))
+    .split('\n')
+    .filter((t) => /^localhost\/horde:ctx-[0-9a-f]{16}$/.test(t) && t !== tag)
+  if (old.length > 0) await podman(['rmi', ...old]).catch(() => undefined)
   return tag
 }
 

@@ -51,6 +51,8 @@ interface Rehearsal {
   terminationLog: string
   names: string[]
   masterJob: K8sObject
+  /** Starts a worker pod of this run (the Job controller's replacement for a failed one). */
+  startWorker(index: number, name: string): TestProcess
 }
 
 let target: DemoTarget | undefined
@@ -114,17 +116,14 @@ async function rehearse(runId: string, pods: number, load: string[]): Promise<Re
       terminationLog,
     }),
   )
-  const workers = Array.from({ length: pods }, (_, i) =>
-    startPodman(
-      podRunArgs(workerJob, configMap, {
-        name: names[i + 1] as string,
-        index: i,
-        overrides: loopback,
-        hosts: [service.metadata.name],
-      }),
-    ),
-  )
-  return { runId, master, workers, out, terminationLog, names, masterJob }
+  const startWorker = (index: number, name: string): TestProcess => {
+    if (!containers.includes(name)) containers.push(name)
+    return startPodman(
+      podRunArgs(workerJob, configMap, { name, index, overrides: loopback, hosts: [service.metadata.name] }),
+    )
+  }
+  const workers = Array.from({ length: pods }, (_, i) => startWorker(i, names[i + 1] as string))
+  return { runId, master, workers, out, terminationLog, names, masterJob, startWorker }
 }
 
 const readResult = (out: string): RunResult =>
@@ -194,6 +193,38 @@ describe('a Kubernetes run rehearsed with real containers (podman + runc, loopba
     expect(served - result.totals.requests).toBeLessThan(served / 4)
     expect(readSummary(run.terminationLog)).toMatchObject({ verdict: 'invalid', exitCode: 106 })
     expect(await exitedWithin([run.workers[0], run.workers[2]] as TestProcess[], 15_000)).toEqual([0, 0])
+  })
+
+  it('SIGKILL of a worker pod replaced by the Job (same index): its users come back to it, verdict pass', async () => {
+    const run = await rehearse('rehearsal-replace', 3, [
+      '--users',
+      '6',
+      '--spawn-rate',
+      '6',
+      '--duration',
+      '30s',
+    ])
+    await waitFor(() => (target?.servedTotal() ?? 0) > 100, 120_000, 'load from the workers')
+    await podman(['kill', '--signal', 'KILL', run.names[2] as string])
+    expect(await run.workers[1]?.exited).toBe(137)
+    await waitFor(
+      () => run.master.output().includes('missing'),
+      20_000,
+      'the master to mark the worker missing',
+    )
+    const replacement = run.startWorker(1, `${run.names[2] as string}-retry`)
+    const code = await run.master.exited
+    expect(code, run.master.output().slice(-4000)).toBe(0)
+    const result = readResult(run.out)
+    expect(result.verdict).toBe('pass')
+    const kinds = result.events.map((e) => e.kind)
+    expect(kinds).toContain('worker-missing')
+    expect(kinds.lastIndexOf('worker-joined')).toBeGreaterThan(kinds.indexOf('worker-missing'))
+    const last = result.timeSeries.filter((p) => !p.warmup).at(-2)
+    expect(last).toMatchObject({ workers: 3, users: 6 })
+    expect(
+      await exitedWithin([run.workers[0], run.workers[2], replacement] as TestProcess[], 15_000),
+    ).toEqual([0, 0, 0])
   })
 
   it('SIGTERM to the master pod with its grace period: verdict stopped, result stored, workers gone within 10 s, no load after', async () => {
