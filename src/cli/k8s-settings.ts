@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, describeValue } from '../shared/errors.js'
@@ -105,7 +105,6 @@ export async function parseK8sRender(
       !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(overlay) ||
       !existsSync(join(resourceDir, 'kustomization.yaml'))
     ) {
-      const { readdirSync } = await import('node:fs')
       const known = existsSync(join(manifests, 'overlays'))
         ? readdirSync(join(manifests, 'overlays')).filter((d) =>
             existsSync(join(manifests, 'overlays', d, 'kustomization.yaml')),
