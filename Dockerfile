@@ -8,6 +8,8 @@
 ARG NODE_IMAGE=docker.io/library/node:22-slim
 
 FROM ${NODE_IMAGE} AS build
+# Lets a builder find and prune this stage's leftover image (the test suite does).
+LABEL horde.dev/stage=build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # Install scripts stay off: every native dependency (zeromq, msgpackr-extract, esbuild) ships a prebuilt binary,

@@ -100,6 +100,8 @@ export async function buildHordeImage(): Promise<string> {
     .split('\n')
     .filter((t) => /^localhost\/horde:ctx-[0-9a-f]{16}$/.test(t) && t !== tag)
   if (old.length > 0) await podman(['rmi', ...old]).catch(() => undefined)
+  // The build stage stays behind as an untagged ~580 MB image; only ours carry this label.
+  await podman(['image', 'prune', '-f', '--filter', 'label=horde.dev/stage=build']).catch(() => undefined)
   return tag
 }
 
