@@ -162,7 +162,7 @@ describe('a Kubernetes run rehearsed with real containers (podman + runc, loopba
       ]),
     )
     expect(await exitedWithin(run.workers, 15_000)).toEqual([0, 0, 0])
-  })
+  }, 180_000) // containers start slowly on a busy 2-core machine; bounded all the same
 
   it('SIGKILL of a worker pod: marked missing, its users moved to the others, verdict invalid (not replaced)', async () => {
     const run = await rehearse('rehearsal-kill', 3, [
@@ -193,7 +193,7 @@ describe('a Kubernetes run rehearsed with real containers (podman + runc, loopba
     expect(served - result.totals.requests).toBeLessThan(served / 4)
     expect(readSummary(run.terminationLog)).toMatchObject({ verdict: 'invalid', exitCode: 106 })
     expect(await exitedWithin([run.workers[0], run.workers[2]] as TestProcess[], 15_000)).toEqual([0, 0])
-  })
+  }, 180_000) // containers start slowly on a busy 2-core machine; bounded all the same
 
   it('SIGKILL of a worker pod replaced by the Job (same index): its users come back to it, verdict pass', async () => {
     const run = await rehearse('rehearsal-replace', 3, [
@@ -225,7 +225,7 @@ describe('a Kubernetes run rehearsed with real containers (podman + runc, loopba
     expect(
       await exitedWithin([run.workers[0], run.workers[2], replacement] as TestProcess[], 15_000),
     ).toEqual([0, 0, 0])
-  })
+  }, 180_000) // containers start slowly on a busy 2-core machine; bounded all the same
 
   it('SIGTERM to the master pod with its grace period: verdict stopped, result stored, workers gone within 10 s, no load after', async () => {
     const run = await rehearse('rehearsal-term', 2, ['--users', '4', '--spawn-rate', '4', '--duration', '5m'])
@@ -248,7 +248,7 @@ describe('a Kubernetes run rehearsed with real containers (podman + runc, loopba
       .bucket(BUCKET)
       .getFiles({ prefix: 'reports/vote-demo/rehearsal-term/' })
     expect(files.map((f) => f.name)).toContain('reports/vote-demo/rehearsal-term/result.json')
-  })
+  }, 180_000) // containers start slowly on a busy 2-core machine; bounded all the same
 })
 
 /** The Node flags (before the script) of a process's command line. */
@@ -345,5 +345,5 @@ describe('Node flags of open-model workers', () => {
     expect(localFlags).toEqual([...OPEN_MODEL_NODE_FLAGS])
     expect(podFlags).toEqual(localFlags)
     expect(worker.output()).not.toMatch(/bad option|unrecognized/i) // node accepted them
-  })
+  }, 180_000) // containers start slowly on a busy 2-core machine; bounded all the same
 })
