@@ -103,6 +103,8 @@ async function rehearse(runId: string, pods: number, load: string[]): Promise<Re
   writeFileSync(terminationLog, '')
   chmodSync(terminationLog, 0o666)
   const names = [`${runId}-master`, ...Array.from({ length: pods }, (_, i) => `${runId}-worker-${i}`)]
+  // A container of an earlier, interrupted run of this test would hold the name and keep a worker out.
+  await removeContainers(names)
   containers.push(...names)
   const master = startPodman(
     podRunArgs(masterJob, configMap, {
@@ -124,6 +126,16 @@ async function rehearse(runId: string, pods: number, load: string[]): Promise<Re
   }
   const workers = Array.from({ length: pods }, (_, i) => startWorker(i, names[i + 1] as string))
   return { runId, master, workers, out, terminationLog, names, masterJob, startWorker }
+}
+
+/** Waits for load at the target; on timeout the error carries what the containers said. */
+async function waitForLoad(run: Rehearsal): Promise<void> {
+  await waitFor(() => (target?.servedTotal() ?? 0) > 100, 120_000, 'load from the workers').catch(
+    (error: Error) => {
+      const said = [run.master, ...run.workers].map((p) => p.output().slice(-1500)).join('\n---\n')
+      throw new Error(`${error.message}\n${said}`)
+    },
+  )
 }
 
 const readResult = (out: string): RunResult =>
@@ -173,7 +185,7 @@ describe('a Kubernetes run rehearsed with real containers (podman + runc, loopba
       '--duration',
       '16s',
     ])
-    await waitFor(() => (target?.servedTotal() ?? 0) > 100, 120_000, 'load from the workers')
+    await waitForLoad(run)
     await podman(['kill', '--signal', 'KILL', run.names[2] as string])
     expect(await run.workers[1]?.exited).toBe(137)
     const code = await run.master.exited
@@ -204,7 +216,7 @@ describe('a Kubernetes run rehearsed with real containers (podman + runc, loopba
       '--duration',
       '30s',
     ])
-    await waitFor(() => (target?.servedTotal() ?? 0) > 100, 120_000, 'load from the workers')
+    await waitForLoad(run)
     await podman(['kill', '--signal', 'KILL', run.names[2] as string])
     expect(await run.workers[1]?.exited).toBe(137)
     await waitFor(
@@ -229,7 +241,7 @@ describe('a Kubernetes run rehearsed with real containers (podman + runc, loopba
 
   it('SIGTERM to the master pod with its grace period: verdict stopped, result stored, workers gone within 10 s, no load after', async () => {
     const run = await rehearse('rehearsal-term', 2, ['--users', '4', '--spawn-rate', '4', '--duration', '5m'])
-    await waitFor(() => (target?.servedTotal() ?? 0) > 100, 120_000, 'load from the workers')
+    await waitForLoad(run)
     const grace = run.masterJob.spec.template.spec.terminationGracePeriodSeconds as number
     const stopped = podman(['stop', '--time', String(grace), run.names[0] as string], (grace + 30) * 1000)
     const code = await run.master.exited
