@@ -33,6 +33,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'render the HTML report for a result.json; --store DIR|gs://... keeps run history',
     load: async () => (await import('./commands/report.js')).reportCommand,
   },
+  k8s: {
+    summary: 'k8s render: the run as Kubernetes Jobs (kustomize), printed for kubectl apply -f -',
+    load: async () => (await import('./commands/k8s.js')).k8sCommand,
+  },
   index: {
     summary: 'rebuild the history index pages of a report store from the stored results',
     load: async () => (await import('./commands/report.js')).indexCommand,

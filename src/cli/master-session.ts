@@ -14,6 +14,7 @@ import { writeOutputs } from '../master/outputs.js'
 import { progressLine, summaryTable, verdictLine } from '../master/console-format.js'
 import type { MasterPlan } from '../master/plan.js'
 import type { LoadSettings } from './run-settings.js'
+import { terminationSummary, writeTerminationMessage } from './termination-message.js'
 
 export const EXIT_CODE_OF: Record<Verdict, number> = {
   pass: ExitCode.pass,
@@ -34,6 +35,10 @@ export interface SessionOptions {
   write?: (line: string) => void
   /** The flag that chose bindPort, named when it cannot be bound (`horde run` binds port 0: never). */
   bindPortFlag?: string
+  /** Also put result, CSVs and report into this store (a folder or gs://bucket/prefix), as `horde report --store`. */
+  store?: string
+  /** Write a JSON summary of the run here at the end (Kubernetes' terminationMessagePath). */
+  terminationLog?: string
   /** Called once the master socket is bound (start local workers here). */
   onBound?: (coordinator: Coordinator, api: ControlApi) => void | Promise<void>
   /** A second SIGINT/SIGTERM exits at once: end what must not outlive this process (local workers). */
@@ -142,13 +147,26 @@ export async function runMasterSession(options: SessionOptions): Promise<Session
     const outcome = await coordinator.run()
     const result = buildResult(plan, outcome)
     const writtenDir = await writeOutputsOrFallback(outDir, result, outcome, logger, write)
-    const reportPath = writtenDir === null ? null : await renderReportIfAvailable(writtenDir, logger)
+    const stored =
+      options.store === undefined || writtenDir === null
+        ? null
+        : await storeRun(writtenDir, options.store, logger)
+    const reportPath =
+      stored?.htmlPath ?? (writtenDir === null ? null : await renderReportIfAvailable(writtenDir, logger))
+    const exitCode = EXIT_CODE_OF[result.verdict]
     write('')
     write(summaryTable(result))
     write('')
     if (reportPath !== null) write(`Report: ${reportPath}`)
+    if (stored?.url != null) write(`Stored: ${stored.url}`)
     write(verdictLine(result, writtenDir ?? '(nowhere: see the errors above)'))
-    return { exitCode: EXIT_CODE_OF[result.verdict], result, outDir: writtenDir ?? outDir }
+    if (options.terminationLog !== undefined) {
+      const summary = terminationSummary(result, exitCode, stored?.url ?? reportPath)
+      await writeTerminationMessage(options.terminationLog, summary).catch((error: unknown) =>
+        logger.warn({ err: error, path: options.terminationLog }, 'termination message not written'),
+      )
+    }
+    return { exitCode, result, outDir: writtenDir ?? outDir }
   } finally {
     process.off('SIGINT', onSignal)
     process.off('SIGTERM', onSignal)
@@ -186,6 +204,38 @@ async function writeOutputsOrFallback(
     }
     logger.error({ err: error, outDir }, 'outputs could not be written')
     write(`horde: could not write the outputs to ${outDir} (${errorText(error)}), nor to a temp folder`)
+    return null
+  }
+}
+
+/**
+ * `--store`: the same as `horde report --store` right after the run, so a run leaves its report even when
+ * nobody waits for it. A failed upload keeps everything in outDir and never changes the verdict.
+ */
+async function storeRun(
+  outDir: string,
+  store: string,
+  logger: Logger,
+): Promise<{ htmlPath: string; url: string | null } | null> {
+  try {
+    const { publishRun } = await import('../../report/publish.js')
+    const published = await publishRun(join(outDir, 'result.json'), {
+      store,
+      log: (line) => logger.info({}, line),
+    })
+    if (published.uploadError !== null) {
+      logger.error(
+        { store, err: published.uploadError, outDir },
+        'report upload failed; result.json, CSVs and report are kept in the output folder',
+      )
+      return { htmlPath: published.htmlPath, url: null }
+    }
+    return { htmlPath: published.htmlPath, url: published.url }
+  } catch (error) {
+    logger.error(
+      { store, err: error, outDir },
+      'report not stored; result.json and CSVs are in the output folder',
+    )
     return null
   }
 }

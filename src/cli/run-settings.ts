@@ -214,7 +214,8 @@ export function parseLoadSettings(
     apiPort,
     apiToken,
     apiAllowedHosts,
-    skipHostCheck: values['skip-host-check'] === true,
+    // The env form is for the Kubernetes master, whose flags all come from the run's ConfigMap.
+    skipHostCheck: values['skip-host-check'] === true || process.env.HORDE_SKIP_HOST_CHECK === 'true',
   }
 }
 

@@ -38,7 +38,10 @@ export function decideVerdict(
   if (outcome.cause === 'no-workers') {
     invalid.push(`The load ended early: ${outcome.stopReason ?? 'no worker left'}.`)
   }
-  const lastSample = [...outcome.samples].reverse().find((s) => s.second * 1000 <= outcome.measuredToMs)
+  // Not a sample taken while stopping: workers quit then, which says nothing about workers lost and replaced.
+  const lastSample = [...outcome.samples]
+    .reverse()
+    .find((s) => s.second * 1000 <= outcome.measuredToMs && s.phase !== 'stopping')
   const workersAtEnd = lastSample?.workers ?? 0
   if (outcome.lostWorkers.length > 0 && workersAtEnd < plan.expectWorkers) {
     const lost = outcome.events.filter(

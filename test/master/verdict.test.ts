@@ -108,6 +108,13 @@ describe('verdict', () => {
     const short = base.samples.map((s) => ({ ...s, workers: 1 }))
     expect(decideVerdict(plan, { ...base, samples: short }, []).verdict).toBe('invalid')
     expect(decideVerdict(plan, base, []).verdict).toBe('pass')
+    // The workers quitting at the end (a stopping sample inside the window, seen in the container
+    // rehearsal) is not a lost worker left unreplaced.
+    const quitting = [
+      ...base.samples.slice(0, -1),
+      { ...base.samples.at(-1)!, workers: 0, phase: 'stopping' },
+    ]
+    expect(decideVerdict(plan, { ...base, samples: quitting }, []).verdict).toBe('pass')
   })
 
   it('says stopped when a person stopped it, and invalid when nothing was measured', () => {

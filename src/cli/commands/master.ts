@@ -27,6 +27,10 @@ Cluster:
   --master-port P          port for workers (HORDE_MASTER_PORT, default 5557)
   --join-secret S          Horde workers must prove this shared secret to join or report (HORDE_JOIN_SECRET,
                            prefer the variable; at least 8 characters); Locust workers cannot and still join
+  --store DIR|gs://B/P     also put result, CSVs and report there, as \`horde report --store\` does
+                           (HORDE_REPORT_STORE)
+  --termination-log PATH   write a JSON summary (verdict, run id, totals, report URL) there at the end
+                           (HORDE_TERMINATION_LOG; the Kubernetes manifests use /dev/termination-log)
 ${LOAD_FLAGS_HELP}`
 
 export async function masterCommand(argv: string[]): Promise<number> {
@@ -37,6 +41,8 @@ export async function masterCommand(argv: string[]): Promise<number> {
     'master-host': { type: 'string' },
     'master-port': { type: 'string' },
     'join-secret': { type: 'string' },
+    store: { type: 'string' },
+    'termination-log': { type: 'string' },
   })
   if (values.help === true) {
     process.stdout.write(`${HELP}\n`)
@@ -80,6 +86,9 @@ export async function masterCommand(argv: string[]): Promise<number> {
       `--join-secret must be at least 8 characters, received ${joinSecret.length}. Use a long random value.`,
     )
   }
+  const store = flagOrEnv(values, 'store', 'HORDE_REPORT_STORE')
+  // A bucket name that can never work fails now, not after the whole run.
+  if (store?.startsWith('gs://') === true) (await import('../../../report/store/gcs.js')).parseGcsUrl(store)
   const settings = parseLoadSettings(values, { apiPort: 8089 })
   const scenarioFile = resolve(scenarioArg)
   const scenario = await loadScenario(scenarioFile)
@@ -90,9 +99,12 @@ export async function masterCommand(argv: string[]): Promise<number> {
     runId: plan.runId,
     level: flagOrEnv(values, 'log-level', 'HORDE_LOG_LEVEL') ?? 'info',
   })
+  const terminationLog = flagOrEnv(values, 'termination-log', 'HORDE_TERMINATION_LOG')
   const session = await runMasterSession({
     plan,
     settings,
+    ...(store !== undefined ? { store } : {}),
+    ...(terminationLog !== undefined ? { terminationLog } : {}),
     bindHost: flagOrEnv(values, 'master-host', 'HORDE_MASTER_BIND_HOST') ?? '0.0.0.0',
     bindPort: port,
     bindPortFlag: '--master-port',
