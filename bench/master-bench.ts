@@ -9,7 +9,7 @@
  *   npx tsx bench/master-bench.ts [--workers 200] [--endpoints 50] [--seconds 60] [--only horde|locust]
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync, mkdtempSync } from 'node:fs'
+import { existsSync, readFileSync, mkdtempSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -168,6 +168,12 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
       loop = JSON.parse(readFileSync(probeOut, 'utf8'))
     } catch {
       loop = 'no probe output'
+    }
+    if (!existsSync(join(out, 'result.json'))) {
+      // Say why rather than a bare ENOENT: the master's own last words.
+      throw new Error(
+        `the Horde master wrote no result.json (exit ${master.child.exitCode}):\n${text.slice(-3000)}`,
+      )
     }
     const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as {
       events: Array<{ kind: string }>
