@@ -2,7 +2,12 @@ import { existsSync, readdirSync } from 'node:fs'
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, describeValue } from '../shared/errors.js'
-import { formatDurationMs, parseDurationMs } from '../shared/duration.js'
+import {
+  MAX_DURATION_TEXT,
+  formatDurationMs,
+  parseDurationMs,
+  parseTimerDurationMs,
+} from '../shared/duration.js'
 import { loadScenario } from '../worker/load-scenario.js'
 import { IMAGE_ENTRYPOINT, imageVersion, parseImageRef } from '../k8s/image.js'
 import type { RunSpec } from '../k8s/kustomization.js'
@@ -136,9 +141,13 @@ export async function parseK8sRender(
   }
   const settings = parseLoadSettings(values, { apiPort: 8089 })
   const timeoutText = get('expect-workers-timeout', 'HORDE_EXPECT_WORKERS_TIMEOUT') ?? '5m'
-  const expectTimeoutMs = parseDurationMs(timeoutText)
+  const expectTimeoutMs = parseTimerDurationMs(timeoutText)
   if (expectTimeoutMs === undefined || expectTimeoutMs <= 0) {
-    fail('--expect-workers-timeout', timeoutText, "must be a duration such as '2m'")
+    fail(
+      '--expect-workers-timeout',
+      timeoutText,
+      `must be a duration such as '2m', at most ${MAX_DURATION_TEXT}`,
+    )
   }
   const scenario = await loadScenario(resolve(scenarioArg))
   if (settings.users !== null && settings.users < pods) {

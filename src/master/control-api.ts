@@ -5,7 +5,7 @@ import { z } from 'zod'
 import type { Logger } from '../shared/logger.js'
 import type { Coordinator } from './coordinator.js'
 import { endpointResult, latencySummary } from './result-builder.js'
-import { parseDurationMs } from '../shared/duration.js'
+import { MAX_DURATION_TEXT, parseDurationMs, parseTimerDurationMs } from '../shared/duration.js'
 import { describeValue } from '../shared/errors.js'
 import {
   BodyTooLargeError,
@@ -34,7 +34,9 @@ const targetBody = z
     rps: z.number().min(0).optional(),
     ramp: z
       .string()
-      .refine((text) => parseDurationMs(text) !== undefined, { message: "must be a duration such as '10s'" })
+      .refine((text) => parseTimerDurationMs(text) !== undefined, {
+        message: `must be a duration such as '10s', at most ${MAX_DURATION_TEXT}`,
+      })
       .optional(),
   })
   .strict()

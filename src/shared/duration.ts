@@ -28,6 +28,18 @@ export function parseDurationMs(input: string | number): number | undefined {
   return consumed === text.length && consumed > 0 ? total : undefined
 }
 
+/** MAX_DURATION_MS as users write it (whole seconds), for error messages: '596h31m23s'. */
+export const MAX_DURATION_TEXT = '596h31m23s'
+
+/**
+ * parseDurationMs for values that end up in a timer: undefined also when longer than MAX_DURATION_MS, so a
+ * `--master-timeout 700h` is refused instead of firing after 1 ms. Say "at most 596h31m23s" in the message.
+ */
+export function parseTimerDurationMs(input: string | number): number | undefined {
+  const ms = parseDurationMs(input)
+  return ms !== undefined && ms <= MAX_DURATION_MS ? ms : undefined
+}
+
 /** Like parseDurationMs, but throws a message naming the field, the value and the fix. */
 export function requireDurationMs(
   field: string,

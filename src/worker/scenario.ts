@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { ScenarioError, describeValue } from '../shared/errors.js'
-import { parseDurationMs } from '../shared/duration.js'
+import { MAX_DURATION_TEXT, parseTimerDurationMs } from '../shared/duration.js'
 import type {
   Scenario,
   ScenarioOptions,
@@ -14,8 +14,8 @@ import type {
 const SCENARIO_BRAND = 'horde.scenario'
 const USER_BRAND = 'horde.user'
 
-const duration = z.string().refine((text) => parseDurationMs(text) !== undefined, {
-  message: "must be a duration such as '500ms', '30s', '2m' or '1h30m'",
+const duration = z.string().refine((text) => parseTimerDurationMs(text) !== undefined, {
+  message: `must be a duration such as '500ms', '30s', '2m' or '1h30m', at most ${MAX_DURATION_TEXT}`,
 })
 const fn = z.custom<(...args: unknown[]) => unknown>((value) => typeof value === 'function', {
   message: 'must be a function',
@@ -180,11 +180,11 @@ export function task<State = unknown>(weight: number, fn: TaskFn<State>): TaskDe
 }
 
 function durationArg(field: string, value: string | number): number {
-  const ms = parseDurationMs(value)
+  const ms = parseTimerDurationMs(value)
   if (ms === undefined) {
     throw new ScenarioError(
       'HORDE_ERR_SCENARIO_INVALID',
-      `${field} must be a duration such as '500ms' or '2s', received ${describeValue(value)}.`,
+      `${field} must be a duration such as '500ms' or '2s', at most ${MAX_DURATION_TEXT}, received ${describeValue(value)}.`,
     )
   }
   return ms

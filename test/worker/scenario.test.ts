@@ -56,6 +56,14 @@ describe('defineScenario', () => {
     expect(error.message).toMatch(/'30s'/)
   })
 
+  it('rejects durations a timer cannot wait (over 596h31m23s), naming the maximum', () => {
+    const error = errorOf(() => defineScenario({ ...valid(), stopTimeout: '700h' }))
+    expect(error.message).toMatch(/stopTimeout must be a duration .*at most 596h31m23s/)
+    expect(error.message).toContain('"700h"')
+    expect(() => constant('597h')).toThrow(/at most 596h31m23s.*"597h"/)
+    expect(defineScenario({ ...valid(), stopTimeout: '596h' }).stopTimeout).toBe('596h')
+  })
+
   it('rejects an unknown option by name', () => {
     const error = errorOf(() => defineScenario({ ...valid(), hosts: 'x' } as unknown as ScenarioOptions))
     expect(error.message).toMatch(/unknown option\(s\) "hosts"/)

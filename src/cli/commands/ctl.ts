@@ -1,7 +1,7 @@
 import { request } from 'undici'
 import { z } from 'zod'
 import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
-import { parseDurationMs } from '../../shared/duration.js'
+import { MAX_DURATION_TEXT, parseTimerDurationMs } from '../../shared/duration.js'
 import { parseDecimalNumber, parseWholeNumber } from '../../shared/numbers.js'
 import { flagOrEnv, parseFlags } from '../flags.js'
 
@@ -80,8 +80,10 @@ export async function ctlCommand(argv: string[]): Promise<number> {
     const spawnRate = numberFlag('--spawn-rate', values['spawn-rate'] as string | undefined, false)
     const rps = numberFlag('--rps', values.rps as string | undefined, false)
     const ramp = values.ramp as string | undefined
-    if (ramp !== undefined && parseDurationMs(ramp) === undefined) {
-      bad(`--ramp must be a duration such as '10s', received ${describeValue(ramp)}.`)
+    if (ramp !== undefined && parseTimerDurationMs(ramp) === undefined) {
+      bad(
+        `--ramp must be a duration such as '10s', at most ${MAX_DURATION_TEXT}, received ${describeValue(ramp)}.`,
+      )
     }
     if ((users === undefined) === (rps === undefined)) {
       bad('set needs exactly one of --users N (closed model) or --rps N (open model).')

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path'
 import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
 import { createLogger } from '../../shared/logger.js'
-import { parseDurationMs } from '../../shared/duration.js'
+import { MAX_DURATION_TEXT, parseTimerDurationMs } from '../../shared/duration.js'
 import { loadScenario } from '../../worker/load-scenario.js'
 import { parseWholeNumber } from '../../shared/numbers.js'
 import { flagOrEnv, parseFlags } from '../flags.js'
@@ -64,11 +64,11 @@ export async function masterCommand(argv: string[]): Promise<number> {
     )
   }
   const timeoutText = flagOrEnv(values, 'expect-workers-timeout', 'HORDE_EXPECT_WORKERS_TIMEOUT') ?? '5m'
-  const timeoutMs = parseDurationMs(timeoutText)
+  const timeoutMs = parseTimerDurationMs(timeoutText)
   if (timeoutMs === undefined || timeoutMs <= 0) {
     throw new ConfigError(
       'HORDE_ERR_CLI_FLAG',
-      `--expect-workers-timeout must be a duration such as '2m', received ${describeValue(timeoutText)}.`,
+      `--expect-workers-timeout must be a duration such as '2m', at most ${MAX_DURATION_TEXT}, received ${describeValue(timeoutText)}.`,
     )
   }
   const portText = flagOrEnv(values, 'master-port', 'HORDE_MASTER_PORT') ?? '5557'

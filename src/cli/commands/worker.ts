@@ -1,6 +1,6 @@
 import { z } from 'zod'
 import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
-import { parseDurationMs } from '../../shared/duration.js'
+import { MAX_DURATION_TEXT, parseDurationMs, parseTimerDurationMs } from '../../shared/duration.js'
 import { loadScenario } from '../../worker/load-scenario.js'
 import { HordeWorker } from '../../worker/worker.js'
 import { flagOrEnv, parseFlags } from '../flags.js'
@@ -32,12 +32,12 @@ const settingsSchema = z.object({
     .transform(Number)
     .pipe(z.number().int().min(1).max(65535, { message: 'must be a port number between 1 and 65535' })),
   host: z.url({ message: 'must be a URL such as http://127.0.0.1:8080' }).optional(),
-  masterTimeout: z
-    .string()
-    .refine((v) => parseDurationMs(v) !== undefined, { message: "must be a duration such as '5s'" }),
-  rejoinWindow: z
-    .string()
-    .refine((v) => parseDurationMs(v) !== undefined, { message: "must be a duration such as '30s'" }),
+  masterTimeout: z.string().refine((v) => parseTimerDurationMs(v) !== undefined, {
+    message: `must be a duration such as '5s', at most ${MAX_DURATION_TEXT}`,
+  }),
+  rejoinWindow: z.string().refine((v) => parseTimerDurationMs(v) !== undefined, {
+    message: `must be a duration such as '30s', at most ${MAX_DURATION_TEXT}`,
+  }),
   joinSecret: z.string().min(8, { message: 'must be at least 8 characters' }).optional(),
 })
 
