@@ -95,6 +95,16 @@ export function decideVerdict(
     invalid.push('No request completed in the measured window: nothing was measured.')
   }
 
+  // Not a reason to doubt the numbers (the window was measured), but the target may see load after the run
+  // ended: say so next to whatever the verdict is.
+  const unconfirmed = outcome.unconfirmedWorkers ?? []
+  const caveats =
+    unconfirmed.length === 0
+      ? []
+      : [
+          `${unconfirmed.length} worker(s) did not confirm they stopped (${unconfirmed.join(', ')}): each stops by itself within its master timeout, so the target may see their load briefly after the run.`,
+        ]
+
   const failed = thresholds.filter((t) => !t.ok)
   const failReasons = failed.map(
     (t) =>
@@ -108,14 +118,15 @@ export function decideVerdict(
         `Stopped by a person: ${outcome.stopReason ?? 'stop requested'}.`,
         ...invalid,
         ...failReasons,
+        ...caveats,
       ],
     }
   }
-  if (invalid.length > 0) return { verdict: 'invalid', reasons: [...invalid, ...failReasons] }
+  if (invalid.length > 0) return { verdict: 'invalid', reasons: [...invalid, ...failReasons, ...caveats] }
   if (failed.length > 0) {
     const aborted =
       outcome.abortedBy === null ? [] : ['The run was aborted early by an abortOnFail threshold.']
-    return { verdict: 'fail', reasons: [...failReasons, ...aborted] }
+    return { verdict: 'fail', reasons: [...failReasons, ...aborted, ...caveats] }
   }
   const passed =
     thresholds.length === 0
@@ -123,5 +134,5 @@ export function decideVerdict(
       : thresholds.length === 1 && thresholds[0]?.isDefault === true
         ? `The default threshold ${thresholds[0].metric} ${thresholds[0].expression} passed (the scenario declares none).`
         : `All ${thresholds.length} threshold(s) passed.`
-  return { verdict: 'pass', reasons: [passed] }
+  return { verdict: 'pass', reasons: [passed, ...caveats] }
 }

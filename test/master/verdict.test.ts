@@ -103,6 +103,15 @@ describe('verdict', () => {
     expect(decideVerdict(plan, { ...base, samples: brief }, []).verdict).toBe('pass')
   })
 
+  it('says so next to any verdict when workers did not confirm they stopped', () => {
+    const decision = decideVerdict(plan, outcome({ unconfirmedWorkers: ['w_2'] }), [])
+    expect(decision.verdict).toBe('pass')
+    expect(decision.reasons.at(-1)).toMatch(
+      /1 worker\(s\) did not confirm they stopped \(w_2\).*master timeout/,
+    )
+    expect(decideVerdict(plan, outcome(), []).reasons.join(' ')).not.toMatch(/did not confirm/)
+  })
+
   it('is invalid when a lost worker was not replaced, not when a replacement came', () => {
     const base = outcome({ lostWorkers: ['w_2'] })
     const short = base.samples.map((s) => ({ ...s, workers: 1 }))
