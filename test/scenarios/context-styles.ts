@@ -11,7 +11,17 @@ export default defineScenario({
       tasks: {
         all: task(
           1,
-          async ({ http, measure, record, state, log, signal, userClass, userIndex, workerIndex }) => {
+          async ({
+            http: { get },
+            measure,
+            record,
+            state,
+            log,
+            signal,
+            userClass,
+            userIndex,
+            workerIndex,
+          }) => {
             state.n++
             if (!(signal instanceof AbortSignal) || typeof log.info !== 'function')
               throw new Error('bad context')
@@ -21,7 +31,8 @@ export default defineScenario({
               responseTimeMs: 5 + userIndex + workerIndex,
             })
             await measure('custom', 'measure', () => Promise.resolve('ok'))
-            await http.get('/')
+            // The http verbs destructured too: bound to this user, as record and measure are.
+            await get('/')
           },
         ),
       },

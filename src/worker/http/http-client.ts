@@ -349,6 +349,11 @@ function invalidUrl(value: string, why: string): ConfigError {
  * ends without a bogus failure. A request the target answered is recorded even then, so the master's totals
  * match what the target served.
  */
+type VerbMethod = (path: string, options?: RequestOptions) => Promise<HttpResponse>
+type BoundVerbs = Record<'get' | 'post' | 'put' | 'patch' | 'delete' | 'head', VerbMethod> & {
+  request: (method: string, path: string, options?: RequestOptions) => Promise<HttpResponse>
+}
+
 export class UserHttpClient implements HttpClient {
   constructor(
     private readonly transport: HttpTransport,
@@ -356,26 +361,53 @@ export class UserHttpClient implements HttpClient {
     private readonly gate: RequestGate,
   ) {}
 
-  get(path: string, options?: RequestOptions): Promise<HttpResponse> {
-    return this.request('GET', path, options)
+  // Getters that hand out functions bound to this user (made on first use, one small object per user), so a
+  // task may destructure them — `({ http: { get } }) => get('/')` — without `this` being lost.
+  get get(): VerbMethod {
+    return this.verbs().get
   }
-  post(path: string, options?: RequestOptions): Promise<HttpResponse> {
-    return this.request('POST', path, options)
+  get post(): VerbMethod {
+    return this.verbs().post
   }
-  put(path: string, options?: RequestOptions): Promise<HttpResponse> {
-    return this.request('PUT', path, options)
+  get put(): VerbMethod {
+    return this.verbs().put
   }
-  patch(path: string, options?: RequestOptions): Promise<HttpResponse> {
-    return this.request('PATCH', path, options)
+  get patch(): VerbMethod {
+    return this.verbs().patch
   }
-  delete(path: string, options?: RequestOptions): Promise<HttpResponse> {
-    return this.request('DELETE', path, options)
+  get delete(): VerbMethod {
+    return this.verbs().delete
   }
-  head(path: string, options?: RequestOptions): Promise<HttpResponse> {
-    return this.request('HEAD', path, options)
+  get head(): VerbMethod {
+    return this.verbs().head
   }
 
-  request(method: string, path: string, options?: RequestOptions): Promise<HttpResponse> {
+  private boundVerbs: BoundVerbs | null = null
+
+  private verbs(): BoundVerbs {
+    if (this.boundVerbs === null) {
+      const verb =
+        (method: string): VerbMethod =>
+        (path, options) =>
+          this.send(method, path, options)
+      this.boundVerbs = {
+        get: verb('GET'),
+        post: verb('POST'),
+        put: verb('PUT'),
+        patch: verb('PATCH'),
+        delete: verb('DELETE'),
+        head: verb('HEAD'),
+        request: (method, path, options) => this.send(method, path, options),
+      }
+    }
+    return this.boundVerbs
+  }
+
+  get request(): (method: string, path: string, options?: RequestOptions) => Promise<HttpResponse> {
+    return this.verbs().request
+  }
+
+  private send(method: string, path: string, options?: RequestOptions): Promise<HttpResponse> {
     if (this.gate.aborted) return Promise.reject(new UserAbortedError())
     const transport = this.transport
     const target = transport.resolve(path)
