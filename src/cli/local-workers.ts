@@ -34,6 +34,8 @@ export function startLocalWorkers(options: {
   scenarioFile: string
   masterPort: number
   host: string | null
+  /** The run's join secret, handed to each worker in HORDE_JOIN_SECRET (argv is visible to every user in ps). */
+  joinSecret?: string
   /** Open model: workers get a larger young generation (WORKER_NODE_FLAGS) for a steadier start schedule. */
   openModel?: boolean
   logDir: string
@@ -58,7 +60,11 @@ export function startLocalWorkers(options: {
     if (options.host !== null) args.push('--host', options.host)
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, HORDE_LOG_LEVEL: process.env.HORDE_WORKER_LOG_LEVEL ?? 'info' },
+      env: {
+        ...process.env,
+        HORDE_LOG_LEVEL: process.env.HORDE_WORKER_LOG_LEVEL ?? 'info',
+        ...(options.joinSecret !== undefined ? { HORDE_JOIN_SECRET: options.joinSecret } : {}),
+      },
     })
     const logFile = join(options.logDir, `worker-${i}.log`)
     const log = createWriteStream(logFile)

@@ -111,6 +111,7 @@ export async function runMasterSession(options: SessionOptions): Promise<Session
       ? error
       : bindError(options.bindPortFlag ?? '--master-port', options.bindHost, options.bindPort, error)
   })
+  logger.info({ host: options.bindHost, port: coordinator.port }, 'master listening for workers')
   let api: ControlApi | null = null
   let signals = 0
   const onSignal = (signal: NodeJS.Signals): void => {

@@ -139,4 +139,38 @@ describe('who may join a master started with a join secret', () => {
     const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as MasterRunResult
     expect(result.workers).toHaveLength(2)
   })
+
+  it('horde run gives its own workers a fresh secret: a stray worker on the same machine cannot take its work', async () => {
+    target = await startDemoTarget()
+    const dir = join(out, 'local')
+    const run = startHorde([
+      'run',
+      VOTE_SCENARIO,
+      '-u',
+      '2',
+      '-r',
+      '2',
+      '-t',
+      '6s',
+      '--workers',
+      '2',
+      '--host',
+      target.url,
+      '--log-level',
+      'info',
+      '--out',
+      dir,
+    ])
+    const listening = await run.waitFor(/"port":\d+[^\n]*master listening for workers/, 20_000)
+    const port = Number(/"port":(\d+)/.exec(listening)?.[1])
+    expect(port).toBeGreaterThan(0)
+    // Even with the environment's HORDE_JOIN_SECRET unset, the run's master refuses a worker it did not start.
+    const stray = worker(port, undefined)
+    expect(await stray.exited).toBe(104)
+    expect(stray.output()).toMatch(/the master refused us/)
+    expect(await run.exited, run.output()).toBe(0)
+    const result = JSON.parse(readFileSync(join(dir, 'result.json'), 'utf8')) as MasterRunResult
+    expect(result.workers).toHaveLength(2)
+    expect(result.totals.requests).toBe(target.servedTotal())
+  })
 })

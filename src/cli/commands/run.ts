@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { resolve } from 'node:path'
 import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
 import { createLogger } from '../../shared/logger.js'
@@ -64,12 +65,16 @@ export async function runCommand(argv: string[]): Promise<number> {
     destination: 2,
   })
   let local: LocalWorkers | null = null
+  // Loopback is shared by every process on the machine: a random secret per run means only the workers this
+  // command starts can take its work or report into its results (they get it by environment, not argv).
+  const joinSecret = randomBytes(24).toString('base64url')
   try {
     const session = await runMasterSession({
       plan,
       settings,
       bindHost: '127.0.0.1',
       bindPort: 0,
+      joinSecret,
       logger,
       onForceExit: () => local?.killNow(),
       onBound: (coordinator) => {
@@ -78,6 +83,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           scenarioFile,
           masterPort: coordinator.port,
           host: settings.host,
+          joinSecret,
           openModel: plan.open !== null,
           logDir: resolve(outputDirOf(settings, plan), 'workers'),
           logger,
