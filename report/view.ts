@@ -13,6 +13,7 @@ import {
 } from './format.js'
 import { datadogLinks, redactLabels, redactUrl, safeHref, type DatadogOptions } from './links.js'
 import { safeJson } from './safe-json.js'
+import { thresholdValueUnit } from '../src/shared/threshold-syntax.js'
 
 /** Everything the report template shows, already formatted. Run text stays raw here: Handlebars escapes it. */
 export interface ReportViewOptions {
@@ -343,8 +344,9 @@ export type ReportView = ReturnType<typeof buildReportView>
 /** Thresholds on rates are shown as percentages, durations in ms, counts as counts. */
 export function formatObserved(metric: string, expression: string, observed: number | null): string {
   if (observed === null) return 'no data'
-  if (/^rate/.test(expression) || /failed|rate/.test(metric)) return formatPercent(observed, 3)
-  if (/duration|latency|time|waiting/.test(metric) || /^(p\(|avg|med|min|max)/.test(expression))
-    return formatMs(observed)
+  // The one threshold parser (src/shared) says what the value is, as it did when the master evaluated it.
+  const unit = thresholdValueUnit(metric, expression)
+  if (unit === 'ratio') return formatPercent(observed, 3)
+  if (unit === 'ms') return formatMs(observed)
   return formatRate(observed)
 }

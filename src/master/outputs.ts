@@ -1,7 +1,9 @@
 import { writeFile } from 'node:fs/promises'
 import { makeDirectory } from '../shared/output-dir.js'
 import { join } from 'node:path'
-import type { RunOutcome } from './coordinator.js'
+import { HordeError } from '../shared/errors.js'
+import { masterRunResultSchema } from '../shared/result.js'
+import type { RunOutcome } from './run-outcome.js'
 import type { MasterRunResult } from './result-builder.js'
 import type { StatsRow } from './stats-row.js'
 
@@ -40,13 +42,13 @@ export function statsCsv(outcome: RunOutcome): string {
   const measuredSeconds = Math.max(0.001, (outcome.measuredToMs - outcome.measuredFromMs) / 1000)
   const header =
     'Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%'
-  const rows = [...outcome.aggregator.measured.rows.values()].sort(
+  const rows = [...outcome.stats.measured.rows.values()].sort(
     (a, b) => a.name.localeCompare(b.name) || a.method.localeCompare(b.method),
   )
   return [
     header,
     ...rows.map((row) => statsCsvRow(row.method, row.name, row, measuredSeconds)),
-    statsCsvRow('', 'Aggregated', outcome.aggregator.measured.total, measuredSeconds),
+    statsCsvRow('', 'Aggregated', outcome.stats.measured.total, measuredSeconds),
   ].join('\n')
 }
 
@@ -104,6 +106,22 @@ export const OUTPUT_FILES = {
   failures: 'failures.csv',
 } as const
 
+/**
+ * result.json's text, checked against the one result schema first: the report and the action read it through the
+ * same schema, so a mismatch here (a bug) is named now rather than found by whoever opens the file.
+ */
+export function resultJson(result: MasterRunResult): string {
+  const checked = masterRunResultSchema.safeParse(result)
+  if (!checked.success) {
+    const issue = checked.error.issues[0]
+    throw new HordeError(
+      'HORDE_ERR_RESULT_SCHEMA',
+      `result.json does not match the result schema at ${issue?.path.join('.') ?? 'the document'}: ${issue?.message ?? 'invalid'}. This is a Horde bug: please report it with the run's logs.`,
+    )
+  }
+  return `${JSON.stringify(result, null, 2)}\n`
+}
+
 /** Writes result.json and the CSVs into `dir` (created if needed). Returns the paths written. */
 export async function writeOutputs(
   dir: string,
@@ -112,7 +130,7 @@ export async function writeOutputs(
 ): Promise<string[]> {
   await makeDirectory(dir)
   const files: Array<[string, string]> = [
-    [OUTPUT_FILES.result, `${JSON.stringify(result, null, 2)}\n`],
+    [OUTPUT_FILES.result, resultJson(result)],
     [OUTPUT_FILES.stats, `${statsCsv(outcome)}\n`],
     [OUTPUT_FILES.histogram, `${histogramCsv(result)}\n`],
     [OUTPUT_FILES.throughput, `${throughputCsv(result)}\n`],
