@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { compareRuns, chooseBaseline } from '../../report/compare.js'
-import { runCsvFiles } from '../../report/csv.js'
+import { runCsvFiles } from '../../src/shared/run-csv.js'
 import { renderJobSummary } from '../../report/job-summary.js'
 import { parseRunResult } from '../../report/load.js'
 import { renderReport } from '../../report/render.js'
@@ -177,12 +177,19 @@ describe('CSV and result validation', () => {
         lastSeenMs: null,
       },
     ]
-    const files = Object.fromEntries(runCsvFiles(result).map((f) => [f.name, f.body]))
+    const files = Object.fromEntries(runCsvFiles(result, undefined, false).map((f) => [f.name, f.body]))
     expect(Object.keys(files)).toEqual(['stats.csv', 'throughput.csv', 'failures.csv'])
     expect(files['stats.csv']?.split('\n')[0]).toMatch(
       /^Type,Name,Request Count,Failure Count,Median Response Time/,
     )
     expect(files['failures.csv']).toContain(`GET,"'=HYPERLINK(""x"")"`)
+    // The master's columns (one writer): percentiles result.json does not keep are N/A, as Locust writes them.
+    expect(files['stats.csv']?.split('\n')[0]).toMatch(
+      /,50%,66%,75%,80%,90%,95%,98%,99%,99\.9%,99\.99%,100%$/,
+    )
+    expect(files['stats.csv']?.split('\n')[1]).toMatch(
+      /,N\/A,N\/A,N\/A,[\d.]+,[\d.]+,N\/A,[\d.]+,[\d.]+,N\/A,[\d.]+$/,
+    )
     expect(files['throughput.csv']?.split('\n')).toHaveLength(result.timeSeries.length + 2)
   })
 

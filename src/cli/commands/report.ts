@@ -112,7 +112,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
     process.stderr.write(
       `horde report: upload to ${store ?? ''} failed: ${published.uploadError}\nhorde report: nothing is lost: the report, result.json and CSVs are in ${published.localDir}\n`,
     )
-    return 1
+    // As for an --out that cannot be written: the store given cannot be used (credentials, bucket, network).
+    return ExitCode.invalidInput
   }
   return ExitCode.pass
 }
