@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { publishRun } from '../../report/render.js'
+import { publishRun } from '../../report/index.js'
 import { indexCommand, reportCommand } from '../../src/cli/commands/report.js'
 import { freePort, startGcsEmulator, type GcsEmulator } from '../helpers/gcs-emulator.js'
 import { makeRunResult, type FixtureOptions } from '../helpers/run-result-fixture.js'

@@ -2,9 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
 import { parseDurationMs } from '../../shared/duration.js'
 import { parseWholeNumber } from '../../shared/numbers.js'
-import { rebuildIndexes } from '../../../report/history.js'
-import { publishRun } from '../../../report/publish.js'
-import { openStore } from '../../../report/store/index.js'
+import { openStore, publishRun, rebuildIndexes } from '../../../report/index.js'
 import { parseFlags } from '../flags.js'
 
 const HELP = `Usage: horde report <result.json> [options]
