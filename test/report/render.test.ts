@@ -207,7 +207,9 @@ describe('CSV and result validation', () => {
 })
 
 describe('budget', () => {
-  it('a 1-hour, 200-endpoint result renders in under 2 s into under 3 MB (figures: bench/report-render.ts)', () => {
+  // Render time is a benchmark (bench/report-render.ts), not a test: on a shared machine wall-clock time says
+  // more about the neighbours than about the code. The page size is deterministic.
+  it('a 1-hour, 200-endpoint result renders every endpoint into under 3 MB (time: bench/report-render.ts)', () => {
     const result = makeRunResult({
       durationS: 3600,
       endpoints: 200,
@@ -222,9 +224,7 @@ describe('budget', () => {
       perEndpointSeries: false,
       runId: 'b',
     })
-    const started = performance.now()
     const html = renderReport(result, { baseline })
-    expect(performance.now() - started).toBeLessThan(2000)
     expect(Buffer.byteLength(html)).toBeLessThan(3 * 1024 * 1024)
     expect(html.match(/<tr( class="regressed")?>\s*<td><span class="method">/g)?.length).toBe(200)
   })
