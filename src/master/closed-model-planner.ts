@@ -1,21 +1,14 @@
 import { UserSequence, nextRampTotal, rampStep, sortWorkers } from './dispatch.js'
-import { targetAt, type MasterPlan } from './plan.js'
-import type { RunEventLog } from './run-events.js'
-import type { RunState } from './run-state.js'
-import type { WorkerLink } from './worker-link.js'
-import type { WorkerRegistry } from './worker-registry.js'
+import { targetAt } from './plan.js'
+import type { DispatchParts } from './run-state.js'
 
 /**
  * The closed model (a number of users): follows the plan's stages or the last retarget, ramps at the spawn rate
  * by repeated absolute `spawn` tables as Locust does, and redistributes the users when workers come and go.
  */
 export class ClosedModelPlanner {
+  readonly #p: DispatchParts
   readonly sequence: UserSequence
-  readonly #plan: MasterPlan
-  readonly #state: RunState
-  readonly #registry: WorkerRegistry
-  readonly #link: WorkerLink
-  readonly #events: RunEventLog
   #dispatched = 0
   #target = 0
   #spawnRate = 1
@@ -25,19 +18,9 @@ export class ClosedModelPlanner {
   /** Set by a retarget: replaces the plan's users schedule for the rest of the run. */
   #override: { users: number; spawnRate: number } | null = null
 
-  constructor(
-    plan: MasterPlan,
-    state: RunState,
-    registry: WorkerRegistry,
-    link: WorkerLink,
-    events: RunEventLog,
-  ) {
-    this.#plan = plan
-    this.#state = state
-    this.#registry = registry
-    this.#link = link
-    this.#events = events
-    this.sequence = new UserSequence(plan.userClasses)
+  constructor(parts: DispatchParts) {
+    this.#p = parts
+    this.sequence = new UserSequence(parts.plan.userClasses)
   }
 
   get targetUsers(): number {
@@ -54,16 +37,16 @@ export class ClosedModelPlanner {
 
   /** Applies the stage (or constant target) in force now; called at start and every tick. */
   apply(nowMs: number): void {
-    if (this.#state.phase !== 'running' || this.#state.loadStartMs === null) return
+    if (this.#p.state.phase !== 'running' || this.#p.state.loadStartMs === null) return
     const { users, spawnRate, stage } =
       this.#override === null
-        ? targetAt(this.#plan, nowMs - this.#state.loadStartMs)
+        ? targetAt(this.#p.plan, nowMs - this.#p.state.loadStartMs)
         : { ...this.#override, stage: this.#stage }
     if (stage !== this.#stage) {
       if (stage >= 0) {
-        this.#events.emit(
+        this.#p.events.emit(
           'stage-started',
-          `stage ${stage + 1} of ${this.#plan.stages?.length ?? 0}: ${users} users at ${spawnRate}/s`,
+          `stage ${stage + 1} of ${this.#p.plan.stages?.length ?? 0}: ${users} users at ${spawnRate}/s`,
           { stage, users, spawnRate },
         )
       }
@@ -80,7 +63,7 @@ export class ClosedModelPlanner {
   retarget(users: number, spawnRate: number | undefined, nowMs: number): void {
     const rate = spawnRate ?? this.#spawnRate
     this.#override = { users, spawnRate: rate }
-    this.#events.emit('retargeted', `users ${this.#target} → ${users} at ${rate}/s`, {
+    this.#p.events.emit('retargeted', `users ${this.#target} → ${users} at ${rate}/s`, {
       fromUsers: this.#target,
       toUsers: users,
       spawnRate: rate,
@@ -100,36 +83,36 @@ export class ClosedModelPlanner {
 
   #rampStep(): void {
     this.#rampTimer = null
-    if (this.#state.phase !== 'running') return
+    if (this.#p.state.phase !== 'running') return
     const { usersPerStep, intervalMs } = rampStep(this.#spawnRate)
     const next = nextRampTotal(this.#dispatched, this.#target, usersPerStep)
     this.#sendTable(next)
     if (next !== this.#target) {
       this.#rampTimer = setTimeout(() => this.#rampStep(), intervalMs)
     } else {
-      this.#events.emit(
+      this.#p.events.emit(
         'spawn-complete',
-        `${next} users dispatched over ${this.#registry.active().length} workers`,
+        `${next} users dispatched over ${this.#p.registry.active().length} workers`,
         { users: next },
       )
-      for (const node of this.#registry.active())
-        this.#link.send(node.id, { type: 'spawningComplete', userCount: next })
+      for (const node of this.#p.registry.active())
+        this.#p.link.send(node.id, { type: 'spawningComplete', userCount: next })
     }
   }
 
   /** Sends the absolute table for `total` users to every active worker (Locust sends it even when unchanged). */
   #sendTable(total: number): void {
     this.#dispatched = total
-    const workers = sortWorkers(this.#registry.active().map((n) => n.id))
+    const workers = sortWorkers(this.#p.registry.active().map((n) => n.id))
     const table = this.sequence.distribute(total, workers)
-    if (this.#state.paused) {
+    if (this.#p.state.paused) {
       // Locust workers cannot pause: their users stop (spawn 0) until resume. Horde workers pause themselves.
       for (const [id, counts] of table) {
-        if (this.#registry.get(id)?.version !== -1) {
+        if (this.#p.registry.get(id)?.version !== -1) {
           table.set(id, Object.fromEntries(Object.keys(counts).map((name) => [name, 0])))
         }
       }
     }
-    for (const [id, userClassesCount] of table) this.#link.spawn(id, userClassesCount)
+    for (const [id, userClassesCount] of table) this.#p.link.spawn(id, userClassesCount)
   }
 }

@@ -95,8 +95,16 @@ export class Coordinator {
     this.openStats = plan.open === null ? null : new OpenModelStats()
     this.#events = new RunEventLog(log, options.onEvent)
     this.#link = new WorkerLink(socket, log, this.registry, plan)
-    this.#planner = new ClosedModelPlanner(plan, this.#state, this.registry, this.#link, this.#events)
-    this.#splitter = new OpenRateSplitter(plan, this.#state, this.registry, this.#link, this.#events, log)
+    const parts = {
+      plan,
+      state: this.#state,
+      registry: this.registry,
+      link: this.#link,
+      events: this.#events,
+      log,
+    }
+    this.#planner = new ClosedModelPlanner(parts)
+    this.#splitter = new OpenRateSplitter(parts)
     this.#sampler = new SecondSampler(
       plan,
       this.#state,
