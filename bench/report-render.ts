@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { renderReport, writeRunReport } from '../report/render.js'
+import { renderReport, writeRunReport } from '../report/index.js'
 import { makeRunResult } from '../test/helpers/run-result-fixture.js'
 
 const ms = (t: number): string => `${t.toFixed(0)} ms`

@@ -1,4 +1,5 @@
 import type { RunResult } from '../src/shared/result.js'
+import { eventStyle, type EventStyle } from './event-style.js'
 
 /**
  * The data that feeds the inline charts, packed as columns (uPlot's native shape) with x in seconds since
@@ -19,7 +20,8 @@ export interface ChartData {
   dropped: Array<number | null> | null
   /** [from, to] in seconds since start. */
   warmup: Array<[number, number]>
-  events: Array<{ t: number; kind: string; msg: string }>
+  /** Markers, each with its style from the one event-style table (report/event-style.ts). */
+  events: Array<{ t: number; kind: string; cls: EventStyle; msg: string }>
   hist: Distribution | null
   baselineHist: Distribution | null
 }
@@ -75,6 +77,7 @@ export function chartData(result: RunResult, baseline: RunResult | undefined): C
     .map((e) => ({
       t: sec(e.timeMs),
       kind: e.kind,
+      cls: eventStyle(e.kind),
       msg: e.message.length > 60 ? `${e.message.slice(0, 57)}…` : e.message,
     }))
 

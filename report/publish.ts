@@ -3,7 +3,7 @@ import { basename, dirname, join, resolve } from 'node:path'
 import { ConfigError } from '../src/shared/errors.js'
 import type { RunResult } from '../src/shared/result.js'
 import { chooseBaseline } from './compare.js'
-import { runCsvFiles } from './csv.js'
+import { runCsvFiles } from '../src/shared/run-csv.js'
 import { renderJobSummary } from './job-summary.js'
 import { rebuildIndexes, readRunSummaries, runDir, summarize, type RunSummary } from './history.js'
 import { datadogFromEnv, type DatadogOptions } from './links.js'
@@ -266,7 +266,7 @@ async function writeLocal(
   }
   const present = new Set(await readdir(localDir))
   await Promise.all([
-    ...runCsvFiles(result)
+    ...runCsvFiles(result, undefined, false)
       .filter((f) => !present.has(f.name))
       .map((f) => writeFile(join(localDir, f.name), f.body)),
     writeFile(join(localDir, 'summary.json'), JSON.stringify(summarize(result, runDir(result)))),

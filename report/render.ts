@@ -38,11 +38,3 @@ export function renderReport(result: RunResult, options: RenderOptions = {}): st
   })
   return renderTemplate('report', view)
 }
-
-export {
-  writeRunReport,
-  publishRun,
-  type WriteRunReportOptions,
-  type PublishOptions,
-  type PublishResult,
-} from './publish.js'

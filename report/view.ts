@@ -1,4 +1,4 @@
-import type { RunResult, Verdict } from '../src/shared/result.js'
+import type { RunResult } from '../src/shared/result.js'
 import { chartData, downsample, sparklineSvg } from './chart-data.js'
 import { endpointKey, type Comparison, type Delta } from './compare.js'
 import {
@@ -13,6 +13,9 @@ import {
 } from './format.js'
 import { datadogLinks, redactLabels, redactUrl, safeHref, type DatadogOptions } from './links.js'
 import { safeJson } from './safe-json.js'
+import { thresholdValueUnit } from '../src/shared/threshold-syntax.js'
+import { eventStyle } from './event-style.js'
+import { VERDICT_TEXT } from '../src/shared/verdict-text.js'
 
 /** Everything the report template shows, already formatted. Run text stays raw here: Handlebars escapes it. */
 export interface ReportViewOptions {
@@ -27,15 +30,7 @@ export interface ReportViewOptions {
   historyHref?: string
 }
 
-export const VERDICT_TEXT: Record<Verdict, { label: string; summary: string }> = {
-  pass: {
-    label: 'PASS',
-    summary: 'The service held up: every threshold passed and the load generator was healthy.',
-  },
-  fail: { label: 'FAIL', summary: 'One or more thresholds failed.' },
-  invalid: { label: 'INVALID', summary: 'The numbers cannot be trusted: the load generator was unhealthy.' },
-  stopped: { label: 'STOPPED', summary: 'The run was stopped before it finished.' },
-}
+export { VERDICT_TEXT }
 
 interface DeltaView {
   text: string
@@ -70,20 +65,6 @@ const offset = (ms: number): string => {
   const m = Math.floor((s % 3600) / 60)
   const mm = String(m).padStart(h > 0 ? 2 : 1, '0')
   return `${h > 0 ? `${h}:` : ''}${mm}:${String(s % 60).padStart(2, '0')}`
-}
-
-const EVENT_CLASS: Record<string, string> = {
-  'worker-missing': 'bad',
-  'worker-removed': 'bad',
-  'worker-saturated': 'bad',
-  'master-behind': 'bad',
-  'threshold-aborted': 'bad',
-  'worker-recovered': 'good',
-  'worker-joined': 'good',
-  paused: 'warn',
-  resumed: 'warn',
-  'stop-requested': 'warn',
-  retargeted: 'warn',
 }
 
 export function buildReportView(result: RunResult, options: ReportViewOptions) {
@@ -263,7 +244,7 @@ export function buildReportView(result: RunResult, options: ReportViewOptions) {
     time: formatTime(e.timeMs),
     kind: e.kind,
     message: e.message,
-    cls: EVENT_CLASS[e.kind] ?? 'info',
+    cls: eventStyle(e.kind),
   }))
 
   const workers = result.workers.map((w) => ({
@@ -343,8 +324,9 @@ export type ReportView = ReturnType<typeof buildReportView>
 /** Thresholds on rates are shown as percentages, durations in ms, counts as counts. */
 export function formatObserved(metric: string, expression: string, observed: number | null): string {
   if (observed === null) return 'no data'
-  if (/^rate/.test(expression) || /failed|rate/.test(metric)) return formatPercent(observed, 3)
-  if (/duration|latency|time|waiting/.test(metric) || /^(p\(|avg|med|min|max)/.test(expression))
-    return formatMs(observed)
+  // The one threshold parser (src/shared) says what the value is, as it did when the master evaluated it.
+  const unit = thresholdValueUnit(metric, expression)
+  if (unit === 'ratio') return formatPercent(observed, 3)
+  if (unit === 'ms') return formatMs(observed)
   return formatRate(observed)
 }

@@ -19,19 +19,8 @@
   }
   // Ticks at round elapsed times: 10 s, 30 s, 1 min, 5 min, ... rather than uPlot's decimal steps.
   var TIME_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400]
+  // Marker colours by style; each event's style comes with the data (report/event-style.ts is the one table).
   var MARKER = { bad: '#cf222e', good: '#1a7f37', warn: '#bf8700', info: '#8250df' }
-  var KIND_CLASS = {
-    'worker-missing': 'bad',
-    'worker-removed': 'bad',
-    'worker-saturated': 'bad',
-    'threshold-aborted': 'bad',
-    'worker-recovered': 'good',
-    'worker-joined': 'good',
-    paused: 'warn',
-    resumed: 'warn',
-    'stop-requested': 'warn',
-    retargeted: 'warn',
-  }
 
   function pad(n) {
     return n < 10 ? '0' + n : String(n)
@@ -84,7 +73,7 @@
             data.events.forEach(function (e) {
               var x = Math.round(u.valToPos(e.t, 'x', true))
               if (x < b.left || x > b.left + b.width) return
-              var color = MARKER[KIND_CLASS[e.kind] || 'info']
+              var color = MARKER[e.cls] || MARKER.info
               ctx.strokeStyle = color
               ctx.lineWidth = 1.5 * dpr
               ctx.setLineDash([4 * dpr, 3 * dpr])

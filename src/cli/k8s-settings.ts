@@ -14,6 +14,7 @@ import type { RunSpec } from '../k8s/kustomization.js'
 import { flagOrEnv } from './flags.js'
 import { buildPlan, makeRunId, parseLoadSettings } from './run-settings.js'
 import { OPEN_MODEL_NODE_FLAGS } from './worker-node-flags.js'
+import { parseGcsUrl } from '../../report/index.js'
 
 /** Time the master needs after the load: render the report and upload it to the store. */
 export const REPORT_MARGIN_MS = 120_000
@@ -187,7 +188,7 @@ export async function parseK8sRender(
   if (store !== undefined && !store.startsWith('gs://')) {
     fail('--store', store, "must be gs://bucket/prefix in a cluster (a pod's folders vanish with it)")
   }
-  if (store !== undefined) (await import('../../report/store/gcs.js')).parseGcsUrl(store)
+  if (store !== undefined) parseGcsUrl(store)
   const ddEnv = get('dd-env', 'DD_ENV') ?? 'loadtest'
   const ddService = get('dd-service', 'DD_SERVICE') ?? 'horde'
   for (const [flag, v] of [

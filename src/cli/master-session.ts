@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs'
 import { mkdtemp } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import { ConfigError, ExitCode } from '../shared/errors.js'
 import { probeWritableDirectory } from '../shared/output-dir.js'
 import type { Logger } from '../shared/logger.js'
@@ -15,6 +13,7 @@ import { progressLine, summaryTable, verdictLine } from '../master/console-forma
 import type { MasterPlan } from '../master/plan.js'
 import type { LoadSettings } from './run-settings.js'
 import { terminationSummary, writeTerminationMessage } from './termination-message.js'
+import { publishRun, writeRunReport } from '../../report/index.js'
 
 export const EXIT_CODE_OF: Record<Verdict, number> = {
   pass: ExitCode.pass,
@@ -219,7 +218,6 @@ async function storeRun(
   logger: Logger,
 ): Promise<{ htmlPath: string; url: string | null } | null> {
   try {
-    const { publishRun } = await import('../../report/publish.js')
     const published = await publishRun(join(outDir, 'result.json'), {
       store,
       log: (line) => logger.info({}, line),
@@ -242,23 +240,15 @@ async function storeRun(
 }
 
 /**
- * The HTML report lives in report/ (another module that only reads result.json). Render it when it exists,
- * never fail the run because of it: result.json is the source of truth.
+ * The HTML report (report/, which only reads result.json): never fail the run because of it, result.json is the
+ * source of truth.
  */
 async function renderReportIfAvailable(outDir: string, logger: Logger): Promise<string | null> {
-  const candidates = ['../../report/render.js', '../../../report/render.js', '../../report/render.ts'].map(
-    (p) => fileURLToPath(new URL(p, import.meta.url)),
-  )
-  const path = candidates.find((p) => existsSync(p))
-  if (path === undefined) return null
   try {
-    const module = (await import(pathToFileURL(path).href)) as Record<string, unknown>
-    const write = module.writeRunReport
-    if (typeof write !== 'function') return null
-    const written = await (write as (file: string, options: object) => Promise<{ htmlPath: string }>)(
-      join(outDir, 'result.json'),
-      { outDir, log: (line: string) => logger.info({}, line) },
-    )
+    const written = await writeRunReport(join(outDir, 'result.json'), {
+      outDir,
+      log: (line: string) => logger.info({}, line),
+    })
     return written.htmlPath
   } catch (error) {
     logger.warn({ err: error }, 'html report could not be rendered; result.json and CSVs are written')

@@ -16,8 +16,25 @@ export { SecondBin, rowKey } from './second-bin.js'
  */
 export const SEAL_AFTER_SECONDS = 30
 
+/** A window's rows and their total, as thresholds and outputs read them (live or from a snapshot). */
+export interface WindowView {
+  readonly rows: ReadonlyMap<string, StatsRow>
+  readonly total: StatsRow
+}
+
+/** The aggregator's figures at the end of a run, copied out: nothing merges into them any more. */
+export interface StatsSnapshot {
+  readonly measured: WindowView
+  readonly warmupTotal: StatsRow
+  readonly seconds: ReadonlyMap<number, SecondBin>
+  /** First epoch second of the measured window (-Infinity without warm-up). */
+  readonly measuredFromSec: number
+  readonly errors: readonly ErrorResult[]
+  readonly requestsByWorker: ReadonlyMap<string, number>
+}
+
 /** Rows of one window (warm-up or measured) plus their total. */
-export class StatsWindow {
+export class StatsWindow implements WindowView {
   readonly rows = new Map<string, StatsRow>()
   #total: StatsRow | null = null
 
@@ -264,6 +281,18 @@ export class StatsAggregator {
     if (lastSeenMs !== null && (existing.lastSeenMs === null || lastSeenMs > existing.lastSeenMs)) {
       existing.lastSeenMs = lastSeenMs
     }
+  }
+
+  /** Copies the figures out (maps and error rows copied, totals computed) for the run's outcome. */
+  snapshot(): StatsSnapshot {
+    return Object.freeze({
+      measured: Object.freeze({ rows: new Map(this.measured.rows), total: this.measured.total }),
+      warmupTotal: this.warmup.total,
+      seconds: new Map(this.seconds),
+      measuredFromSec: this.#measuredFromSec,
+      errors: [...this.errors.values()].map((error) => Object.freeze({ ...error })),
+      requestsByWorker: new Map(this.requestsByWorker),
+    })
   }
 
   /** Requests completed in seconds [from, to) (epoch s), all endpoints: live rate for progress lines. */

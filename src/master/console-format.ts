@@ -1,3 +1,4 @@
+import { VERDICT_TEXT } from '../shared/verdict-text.js'
 import { formatDurationMs } from '../shared/duration.js'
 import type { Progress } from './coordinator.js'
 import type { MasterRunResult } from './result-builder.js'
@@ -130,6 +131,6 @@ export function summaryTable(result: MasterRunResult): string {
 
 /** The last line: the verdict and where the outputs are. */
 export function verdictLine(result: MasterRunResult, outDir: string): string {
-  const word = { pass: 'PASS', fail: 'FAIL', invalid: 'INVALID', stopped: 'STOPPED' }[result.verdict]
+  const word = VERDICT_TEXT[result.verdict].label
   return `${word}: ${result.verdictReasons.join(' ')} Results in ${outDir}`
 }

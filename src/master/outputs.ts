@@ -1,108 +1,55 @@
 import { writeFile } from 'node:fs/promises'
 import { makeDirectory } from '../shared/output-dir.js'
 import { join } from 'node:path'
-import type { RunOutcome } from './coordinator.js'
+import { HordeError } from '../shared/errors.js'
+import { masterRunResultSchema } from '../shared/result.js'
+import type { RunOutcome } from './run-outcome.js'
 import type { MasterRunResult } from './result-builder.js'
 import type { StatsRow } from './stats-row.js'
+import { CSV_FILES, runCsvFiles, type StatsCsvRow } from '../shared/run-csv.js'
 
-const LOCUST_PERCENTILES = [0.5, 0.66, 0.75, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999, 0.9999, 1]
-
-function csvCell(value: string | number | null): string {
-  if (value === null) return 'N/A'
-  if (typeof value === 'number')
-    return Number.isInteger(value) ? String(value) : String(Math.round(value * 1000) / 1000)
-  return /[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value
-}
-
-function csvLine(cells: Array<string | number | null>): string {
-  return cells.map(csvCell).join(',')
-}
-
-/** Locust's `<prefix>_stats.csv` columns, so existing spreadsheets and scripts keep working. */
-function statsCsvRow(type: string, name: string, row: StatsRow, measuredSeconds: number): string {
-  return csvLine([
+/** stats.csv's rows from the master's own histograms: every Locust percentile column filled. */
+function statsRows(outcome: RunOutcome): StatsCsvRow[] {
+  const measuredSeconds = Math.max(0.001, (outcome.measuredToMs - outcome.measuredFromMs) / 1000)
+  const line = (type: string, name: string, row: StatsRow): StatsCsvRow => ({
     type,
     name,
-    row.requests,
-    row.failures,
-    row.percentileMs(0.5) ?? 0,
-    row.avgResponseTimeMs ?? 0,
-    row.minResponseTimeMs ?? 0,
-    row.maxResponseTimeMs,
-    row.requests > 0 ? row.totalBytes / row.requests : 0,
-    row.requests / measuredSeconds,
-    row.failures / measuredSeconds,
-    ...LOCUST_PERCENTILES.map((p) => row.percentileMs(p)),
-  ])
-}
-
-export function statsCsv(outcome: RunOutcome): string {
-  const measuredSeconds = Math.max(0.001, (outcome.measuredToMs - outcome.measuredFromMs) / 1000)
-  const header =
-    'Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%'
-  const rows = [...outcome.aggregator.measured.rows.values()].sort(
+    requests: row.requests,
+    failures: row.failures,
+    avgMs: row.avgResponseTimeMs,
+    minMs: row.minResponseTimeMs,
+    maxMs: row.maxResponseTimeMs,
+    avgBytes: row.requests > 0 ? row.totalBytes / row.requests : 0,
+    rps: row.requests / measuredSeconds,
+    failuresPerSec: row.failures / measuredSeconds,
+    percentileMs: (fraction) => row.percentileMs(fraction),
+  })
+  const rows = [...outcome.stats.measured.rows.values()].sort(
     (a, b) => a.name.localeCompare(b.name) || a.method.localeCompare(b.method),
   )
   return [
-    header,
-    ...rows.map((row) => statsCsvRow(row.method, row.name, row, measuredSeconds)),
-    statsCsvRow('', 'Aggregated', outcome.aggregator.measured.total, measuredSeconds),
-  ].join('\n')
+    ...rows.map((row) => line(row.method, row.name, row)),
+    line('', 'Aggregated', outcome.stats.measured.total),
+  ]
 }
 
-/** JdbcRunner's response-time histogram: one line per bucket of the measured window. */
-export function histogramCsv(result: MasterRunResult): string {
-  return ['Response Time (ms),Count', ...result.histogram.map(([ms, count]) => csvLine([ms, count]))].join(
-    '\n',
-  )
-}
+export const OUTPUT_FILES = { result: 'result.json', ...CSV_FILES } as const
 
-/** JdbcRunner's throughput time series (and Locust's stats history): one line per second. */
-export function throughputCsv(result: MasterRunResult): string {
-  const start = result.timeSeries[0]?.timeMs ?? 0
-  return [
-    'Timestamp,Elapsed (s),Phase,Warm-up,Users,Workers,Requests/s,Failures/s,50%,95%,99%',
-    ...result.timeSeries.map((p) =>
-      csvLine([
-        new Date(p.timeMs).toISOString(),
-        (p.timeMs - start) / 1000,
-        p.phase ?? '',
-        p.warmup ? 'yes' : 'no',
-        p.users,
-        p.workers,
-        p.rps,
-        p.failuresPerSec,
-        p.p50Ms,
-        p.p95Ms,
-        p.p99Ms,
-      ]),
-    ),
-  ].join('\n')
+/**
+ * result.json's text, checked against the one result schema first: the report and the action read it through the
+ * same schema, so a mismatch here (a bug) is named now rather than found by whoever opens the file.
+ */
+export function resultJson(result: MasterRunResult): string {
+  const checked = masterRunResultSchema.safeParse(result)
+  if (!checked.success) {
+    const issue = checked.error.issues[0]
+    throw new HordeError(
+      'HORDE_ERR_RESULT_SCHEMA',
+      `result.json does not match the result schema at ${issue?.path.join('.') ?? 'the document'}: ${issue?.message ?? 'invalid'}. This is a Horde bug: please report it with the run's logs.`,
+    )
+  }
+  return `${JSON.stringify(result, null, 2)}\n`
 }
-
-export function failuresCsv(result: MasterRunResult): string {
-  return [
-    'Method,Name,Error,Occurrences,First Seen,Last Seen',
-    ...result.errors.map((e) =>
-      csvLine([
-        e.method,
-        e.name,
-        e.error,
-        e.occurrences,
-        e.firstSeenMs === null ? '' : new Date(e.firstSeenMs).toISOString(),
-        e.lastSeenMs === null ? '' : new Date(e.lastSeenMs).toISOString(),
-      ]),
-    ),
-  ].join('\n')
-}
-
-export const OUTPUT_FILES = {
-  result: 'result.json',
-  stats: 'stats.csv',
-  histogram: 'histogram.csv',
-  throughput: 'throughput.csv',
-  failures: 'failures.csv',
-} as const
 
 /** Writes result.json and the CSVs into `dir` (created if needed). Returns the paths written. */
 export async function writeOutputs(
@@ -112,11 +59,8 @@ export async function writeOutputs(
 ): Promise<string[]> {
   await makeDirectory(dir)
   const files: Array<[string, string]> = [
-    [OUTPUT_FILES.result, `${JSON.stringify(result, null, 2)}\n`],
-    [OUTPUT_FILES.stats, `${statsCsv(outcome)}\n`],
-    [OUTPUT_FILES.histogram, `${histogramCsv(result)}\n`],
-    [OUTPUT_FILES.throughput, `${throughputCsv(result)}\n`],
-    [OUTPUT_FILES.failures, `${failuresCsv(result)}\n`],
+    [OUTPUT_FILES.result, resultJson(result)],
+    ...runCsvFiles(result, statsRows(outcome)).map((file): [string, string] => [file.name, file.body]),
   ]
   const written: string[] = []
   for (const [name, content] of files) {

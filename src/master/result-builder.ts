@@ -6,38 +6,20 @@ import {
   type EndpointResult,
   type LatencySummary,
   type OpenModelResult,
+  type MasterRunResult,
   type RunConfig,
-  type RunResult,
   type ThresholdResult,
   type TimePoint,
 } from '../shared/result.js'
 import type { SecondBin } from './aggregator.js'
-import type { RunOutcome } from './coordinator.js'
+import type { RunOutcome } from './run-outcome.js'
 import { planDurationMs, type MasterPlan } from './plan.js'
 import { bucketHistogram, type StatsRow } from './stats-row.js'
 import { evaluateThreshold, parseThreshold, type OpenWindow } from './thresholds.js'
 import type { OpenModelStats } from './open-model-stats.js'
 import { decideVerdict } from './verdict.js'
 
-/** Fields Horde adds to result.json beyond src/shared/result.ts (additive; schemaVersion unchanged). */
-export interface MasterResultExtras {
-  /** Where percentiles come from: Horde histograms (≤ 0.5 %), Locust buckets (±5 %), or both by row. */
-  percentileSource: 'horde-hdr' | 'locust-buckets' | 'mixed' | 'none'
-  /** The same figures for the warm-up window (excluded from totals and thresholds). */
-  warmupTotals: { requests: number; failures: number } | null
-  /** Exceptions workers reported (Locust `exception` messages), grouped by traceback. */
-  exceptions: Array<{ count: number; msg: string; traceback: string; nodes: string[] }>
-  /** Why the load ended: duration, person, threshold, no-workers, workers-never-came. */
-  stopCause: string
-  /** Open model (target rate) only. */
-  openModel: OpenModelResult | null
-  /** Tasks that ignored the stop and were abandoned by their workers after the stop timeout. */
-  abandonedTasks?: number
-  /** Workers sent `quit` at the end that never confirmed it (they stop by themselves on losing the master). */
-  unconfirmedWorkers?: string[]
-}
-
-export type MasterRunResult = RunResult & MasterResultExtras
+export type { MasterRunResult } from '../shared/result.js'
 
 const round = (value: number | null, digits = 3): number | null =>
   value === null || !Number.isFinite(value) ? null : Math.round(value * 10 ** digits) / 10 ** digits
@@ -112,14 +94,14 @@ function timePoint(
 export function buildTimeSeries(outcome: RunOutcome): TimePoint[] {
   if (outcome.loadStartedAtMs === null) return []
   const first = Math.floor(outcome.loadStartedAtMs / 1000)
-  const seconds = [...outcome.aggregator.seconds.keys()]
+  const seconds = [...outcome.stats.seconds.keys()]
   const last = Math.max(Math.floor(outcome.measuredToMs / 1000), ...seconds.filter((s) => s >= first))
   const points: TimePoint[] = []
   for (let second = first; second <= last; second++) {
-    const warmup = second < outcome.aggregator.measuredFromSec
+    const warmup = second < outcome.stats.measuredFromSec
     points.push(
       timePoint(
-        outcome.aggregator.seconds.get(second),
+        outcome.stats.seconds.get(second),
         second,
         points[points.length - 1],
         warmup,
@@ -157,7 +139,7 @@ export function evaluateThresholds(plan: MasterPlan, outcome: RunOutcome): Thres
   const measuredSeconds = Math.max(0.001, (outcome.measuredToMs - outcome.measuredFromMs) / 1000)
   const open = openWindow(outcome)
   return plan.thresholds.map((t) =>
-    evaluateThreshold(parseThreshold(t), outcome.aggregator.measured, measuredSeconds, open),
+    evaluateThreshold(parseThreshold(t), outcome.stats.measured, measuredSeconds, open),
   )
 }
 
@@ -197,7 +179,7 @@ function openModelResult(
 
 /** Turns a finished run into result.json's model, verdict included. */
 export function buildResult(plan: MasterPlan, outcome: RunOutcome): MasterRunResult {
-  const measured = outcome.aggregator.measured
+  const measured = outcome.stats.measured
   const measuredSeconds = Math.max(0.001, (outcome.measuredToMs - outcome.measuredFromMs) / 1000)
   const thresholds = evaluateThresholds(plan, outcome)
   const { verdict, reasons } = decideVerdict(plan, outcome, thresholds, openWindow(outcome))
@@ -206,7 +188,7 @@ export function buildResult(plan: MasterPlan, outcome: RunOutcome): MasterRunRes
     (a, b) => a.name.localeCompare(b.name) || a.method.localeCompare(b.method),
   )
   const highRes = rows.filter((row) => row.highResolution).length
-  const percentileSource: MasterResultExtras['percentileSource'] =
+  const percentileSource: MasterRunResult['percentileSource'] =
     rows.length === 0
       ? 'none'
       : highRes === rows.length
@@ -215,7 +197,7 @@ export function buildResult(plan: MasterPlan, outcome: RunOutcome): MasterRunRes
           ? 'locust-buckets'
           : 'mixed'
   const total = measured.total
-  const warmupTotal = outcome.aggregator.warmup.total
+  const warmupTotal = outcome.stats.warmupTotal
   return {
     schemaVersion: RESULT_SCHEMA_VERSION,
     runId: plan.runId,
@@ -237,23 +219,21 @@ export function buildResult(plan: MasterPlan, outcome: RunOutcome): MasterRunRes
       ...(openModel !== null ? { droppedIterations: openModel.droppedIterations } : {}),
     },
     endpoints: rows.map((row) => endpointResult(row, measuredSeconds)),
-    errors: [...outcome.aggregator.errors.values()].sort((a, b) => b.occurrences - a.occurrences),
+    errors: [...outcome.stats.errors].sort((a, b) => b.occurrences - a.occurrences),
     histogram: bucketHistogram(total),
     percentileErrorBound:
       percentileSource === 'horde-hdr' ? HORDE_PERCENTILE_ERROR_BOUND : LOCUST_PERCENTILE_ERROR_BOUND,
     timeSeries: buildTimeSeries(outcome),
     thresholds,
-    events: outcome.events,
-    workers: outcome.registry
-      .summaries()
-      .map((w) => ({ ...w, requests: outcome.aggregator.requestsByWorker.get(w.id) ?? 0 })),
+    events: [...outcome.events],
+    workers: outcome.workers.map((w) => ({ ...w, requests: outcome.stats.requestsByWorker.get(w.id) ?? 0 })),
     percentileSource,
     warmupTotals:
       plan.warmupMs > 0 ? { requests: warmupTotal.requests, failures: warmupTotal.failures } : null,
-    exceptions: outcome.exceptions,
+    exceptions: [...outcome.exceptions],
     stopCause: outcome.cause,
     openModel,
     abandonedTasks: outcome.abandonedTasks ?? 0,
-    unconfirmedWorkers: outcome.unconfirmedWorkers ?? [],
+    unconfirmedWorkers: [...(outcome.unconfirmedWorkers ?? [])],
   }
 }

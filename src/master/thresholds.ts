@@ -1,129 +1,31 @@
-import { ScenarioError, describeValue } from '../shared/errors.js'
+import {
+  HTTP_METHODS,
+  THRESHOLD_METRICS as METRICS,
+  parseThreshold as parseThresholdSyntax,
+  type ParsedThreshold as ParsedSyntax,
+} from '../shared/threshold-syntax.js'
 import type { ThresholdResult } from '../shared/result.js'
-import type { StatsWindow } from './aggregator.js'
+import type { WindowView } from './aggregator.js'
 import type { PlanThreshold } from './plan.js'
 import { StatsRow } from './stats-row.js'
 import type { IterationCounts, OpenModelStats } from './open-model-stats.js'
 import { histogramPercentileMs } from '../protocol/horde-extension.js'
+
+/** A plan's threshold, parsed by the one parser in src/shared/threshold-syntax.ts. */
+export type ParsedThreshold = ParsedSyntax<PlanThreshold>
+
+/** Parses one threshold; throws a ScenarioError naming the threshold and the fix (before any load). */
+export function parseThreshold(source: PlanThreshold): ParsedThreshold {
+  return parseThresholdSyntax(source)
+}
 
 /** The open model's figures over the measured window (null in the closed model). */
 export interface OpenWindow extends IterationCounts {
   stats: OpenModelStats
 }
 
-/**
- * k6's threshold vocabulary on Locust-style stats. `http_*` metrics look only at rows whose method is an HTTP
- * method; the generic `req_*` names look at every row (SQL, grpc, custom `measure()` types).
- */
-const METRICS = {
-  http_req_duration: { kind: 'duration', httpOnly: true },
-  http_req_failed: { kind: 'failed', httpOnly: true },
-  http_reqs: { kind: 'count', httpOnly: true },
-  req_duration: { kind: 'duration', httpOnly: false },
-  req_failed: { kind: 'failed', httpOnly: false },
-  reqs: { kind: 'count', httpOnly: false },
-  // Open model: response times from each iteration's intended start (coordinated omission corrected).
-  http_req_duration_corrected: { kind: 'corrected', httpOnly: true },
-  req_duration_corrected: { kind: 'corrected', httpOnly: false },
-  // Open model: iterations dropped for want of a free slot, and iterations started.
-  dropped_iterations: { kind: 'iterations', httpOnly: false },
-  iterations: { kind: 'iterations', httpOnly: false },
-} as const
-type MetricName = keyof typeof METRICS
-type MetricKind = (typeof METRICS)[MetricName]['kind']
-
-const AGGREGATIONS: Record<MetricKind, string[]> = {
-  duration: ['avg', 'min', 'med', 'max', 'p(N)'],
-  failed: ['rate'],
-  count: ['count', 'rate'],
-  corrected: ['avg', 'min', 'med', 'max', 'p(N)'],
-  iterations: ['count', 'rate'],
-}
-
-const HTTP_METHODS = new Set(['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS', 'TRACE', 'CONNECT'])
-
-export interface ParsedThreshold {
-  source: PlanThreshold
-  metric: MetricName
-  filters: { name?: string; method?: string }
-  aggregation: string
-  percentile: number | null
-  operator: '<' | '<=' | '>' | '>=' | '==' | '!='
-  value: number
-}
-
-const METRIC_PATTERN = /^([a-z_]+)(?:\{(.*)\})?$/
-const EXPRESSION_PATTERN =
-  /^\s*(avg|min|med|max|rate|count|p\(\s*(\d+(?:\.\d+)?)\s*\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/
-
-function fail(message: string): never {
-  throw new ScenarioError('HORDE_ERR_SCENARIO_THRESHOLD', message)
-}
-
-/** Parses one threshold; throws a ScenarioError naming the threshold and the fix (before any load). */
-export function parseThreshold(source: PlanThreshold): ParsedThreshold {
-  const metricMatch = METRIC_PATTERN.exec(source.metric.trim())
-  const metricName = metricMatch?.[1]
-  if (metricMatch === null || metricName === undefined || !(metricName in METRICS)) {
-    fail(
-      `thresholds key ${describeValue(source.metric)} is not a known metric: use one of ${Object.keys(METRICS).join(', ')}, optionally filtered like 'http_req_duration{name:/results}'.`,
-    )
-  }
-  const metric = metricName as MetricName
-  const filters: ParsedThreshold['filters'] = {}
-  const tagText = metricMatch[2]
-  if (tagText !== undefined && tagText.trim() !== '') {
-    for (const part of tagText.split(',')) {
-      const colon = part.indexOf(':')
-      const tag = part.slice(0, colon).trim()
-      const value = part.slice(colon + 1).trim()
-      if (colon < 0 || value === '') {
-        fail(
-          `thresholds key ${describeValue(source.metric)} has a malformed filter ${describeValue(part)}: write {name:/path} or {method:GET}.`,
-        )
-      }
-      if (tag === 'name') filters.name = value
-      else if (tag === 'method' || tag === 'type') filters.method = value
-      else
-        fail(
-          `thresholds key ${describeValue(source.metric)} filters on ${describeValue(tag)}: only name and method (or type) are supported.`,
-        )
-    }
-  }
-  const expressionMatch = EXPRESSION_PATTERN.exec(source.expression)
-  if (expressionMatch === null) {
-    fail(
-      `threshold ${describeValue(source.expression)} on ${source.metric} is not an expression: write e.g. 'p(95)<400', 'avg<200', 'rate<0.01' or 'count>100'.`,
-    )
-  }
-  const rawAggregation = expressionMatch[1] as string
-  const aggregation = rawAggregation.startsWith('p(') ? 'p(N)' : rawAggregation
-  const kind = METRICS[metric].kind
-  if (!AGGREGATIONS[kind].includes(aggregation)) {
-    fail(
-      `threshold ${describeValue(source.expression)} uses ${rawAggregation} on ${metric}, which supports ${AGGREGATIONS[kind].join(', ')}.`,
-    )
-  }
-  const percentile = expressionMatch[2] === undefined ? null : Number(expressionMatch[2])
-  if (percentile !== null && (percentile <= 0 || percentile > 100)) {
-    fail(
-      `threshold ${describeValue(source.expression)} asks for percentile ${percentile}: use a number in (0, 100].`,
-    )
-  }
-  const operatorText = expressionMatch[3] as string
-  return {
-    source,
-    metric,
-    filters,
-    aggregation,
-    percentile,
-    operator: (operatorText === '===' ? '==' : operatorText) as ParsedThreshold['operator'],
-    value: Number(expressionMatch[4]),
-  }
-}
-
 /** Merges the rows of a window that the threshold looks at. */
-function selectRows(threshold: ParsedThreshold, window: StatsWindow): StatsRow {
+function selectRows(threshold: ParsedThreshold, window: WindowView): StatsRow {
   const merged = new StatsRow(threshold.filters.method ?? '', threshold.filters.name ?? 'Aggregated')
   const httpOnly = METRICS[threshold.metric].httpOnly
   for (const row of window.rows.values()) {
@@ -174,7 +76,7 @@ function observeOpen(threshold: ParsedThreshold, open: OpenWindow, measuredSecon
 /** The value the threshold compares, or null when no request matched (such a threshold fails: it proved nothing). */
 export function observe(
   threshold: ParsedThreshold,
-  window: StatsWindow,
+  window: WindowView,
   measuredSeconds: number,
   open: OpenWindow | null = null,
 ): number | null {
@@ -222,7 +124,7 @@ function compare(observed: number, operator: ParsedThreshold['operator'], value:
 
 export function evaluateThreshold(
   threshold: ParsedThreshold,
-  window: StatsWindow,
+  window: WindowView,
   measuredSeconds: number,
   open: OpenWindow | null = null,
 ): ThresholdResult {

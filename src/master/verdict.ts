@@ -1,6 +1,6 @@
 import type { ThresholdResult, Verdict } from '../shared/result.js'
 import { CPU_SATURATED_PERCENT, LOOP_BLOCKED_MS } from '../shared/saturation.js'
-import type { RunOutcome } from './coordinator.js'
+import type { RunOutcome } from './run-outcome.js'
 import type { MasterPlan } from './plan.js'
 import type { OpenWindow } from './thresholds.js'
 
@@ -44,20 +44,20 @@ export function decideVerdict(
     .find((s) => s.second * 1000 <= outcome.measuredToMs && s.phase !== 'stopping')
   const workersAtEnd = lastSample?.workers ?? 0
   if (outcome.lostWorkers.length > 0 && workersAtEnd < plan.expectWorkers) {
-    const lost = outcome.events.filter(
-      (e) => e.kind === 'worker-missing' && outcome.lostWorkers.includes(e.workerId ?? ''),
-    )
-    const when = lost
+    // From the events' structured fields (kind, worker id, time) and the workers' indexes, never their wording.
+    const indexById = new Map(outcome.workers.map((w) => [w.id, w.index]))
+    const when = outcome.events
+      .filter((e) => e.kind === 'worker-missing' && outcome.lostWorkers.includes(e.workerId ?? ''))
       .map(
         (e) =>
-          `${e.message.split(' failed')[0]} at +${Math.round((e.timeMs - (outcome.loadStartedAtMs ?? e.timeMs)) / 1000)} s`,
+          `worker ${indexById.get(e.workerId ?? '') ?? '?'} at +${Math.round((e.timeMs - (outcome.loadStartedAtMs ?? e.timeMs)) / 1000)} s`,
       )
       .join(', ')
     invalid.push(
       `${outcome.lostWorkers.length} worker(s) lost and not replaced (${when}); their users moved to the ${workersAtEnd} remaining worker(s), ${workersAtEnd} of ${plan.expectWorkers} expected.`,
     )
   }
-  for (const worker of outcome.registry.summaries()) {
+  for (const worker of outcome.workers) {
     if (worker.saturatedSeconds >= Math.max(5, SATURATED_SHARE * measuredSeconds)) {
       invalid.push(
         `Worker ${worker.index} was saturated (≥ ${CPU_SATURATED_PERCENT} % CPU or its event loop blocked ≥ ${LOOP_BLOCKED_MS} ms) for ${worker.saturatedSeconds} s: its latencies include its own queueing.`,
@@ -89,7 +89,7 @@ export function decideVerdict(
   }
   if (
     outcome.loadStartedAtMs !== null &&
-    outcome.aggregator.measured.total.requests === 0 &&
+    outcome.stats.measured.total.requests === 0 &&
     outcome.cause !== 'person'
   ) {
     invalid.push('No request completed in the measured window: nothing was measured.')

@@ -33,6 +33,11 @@ export interface WorkerNode {
   sentHorde: boolean
 }
 
+/** What a liveness sweep changed: the coordinator turns these into events and moves the users. */
+export type LivenessChange =
+  | { kind: 'removed'; node: WorkerNode }
+  | { kind: 'missing'; node: WorkerNode; silentMs: number; lastHeartbeatMs: number }
+
 export const ACTIVE_STATES: ReadonlySet<NodeState> = new Set(['ready', 'spawning', 'running'])
 
 /** Workers known to the master. Indexes are never reused while the master lives, as in Locust. */
@@ -98,6 +103,39 @@ export class WorkerRegistry {
   /** Users the workers say they run: Locust's `user_count` (missing workers count zero). */
   reportedUsers(): number {
     return this.active().reduce((sum, node) => sum + node.userCount, 0)
+  }
+
+  /**
+   * Liveness, as Locust judges it: a worker silent past its heartbeat timeout goes missing (its users count zero
+   * until it heartbeats again), and one missing for MISSING_REMOVAL_MS is forgotten.
+   */
+  sweep(nowMs: number): LivenessChange[] {
+    const changes: LivenessChange[] = []
+    for (const node of [...this.nodes.values()]) {
+      if (node.state === 'quit') continue
+      if (node.state === 'missing') {
+        if (node.missingSinceMs !== null && nowMs - node.missingSinceMs >= MISSING_REMOVAL_MS) {
+          this.remove(node.id)
+          changes.push({ kind: 'removed', node })
+        }
+        continue
+      }
+      const timeoutMs = node.version === -1 ? HORDE_HEARTBEAT_TIMEOUT_MS : HEARTBEAT_TIMEOUT_MS
+      if (nowMs - node.lastHeartbeatMs > timeoutMs) {
+        node.state = 'missing'
+        node.missingSinceMs = nowMs
+        node.missingEvents += 1
+        node.userCount = 0
+        node.userClassesCount = {}
+        changes.push({
+          kind: 'missing',
+          node,
+          silentMs: nowMs - node.lastHeartbeatMs,
+          lastHeartbeatMs: node.lastHeartbeatMs,
+        })
+      }
+    }
+    return changes
   }
 
   summaries(): WorkerSummary[] {

@@ -1,190 +1,267 @@
+import { z } from 'zod'
+
 /**
  * result.json: the one file a run leaves behind, read by the report, the GitHub action and people's scripts.
  * Versioned: add fields freely, bump `schemaVersion` only when a field changes meaning or disappears.
  * All times are epoch milliseconds unless a name says otherwise; all durations are milliseconds.
+ *
+ * This schema is the one description of the file: the TypeScript types are inferred from it, the master checks
+ * what it writes against it and the report checks what it reads. Objects are loose: a newer Horde's extra fields
+ * pass through untouched.
  */
 export const RESULT_SCHEMA_VERSION = 1
 
-export type Verdict = 'pass' | 'fail' | 'invalid' | 'stopped'
+const num = z.number()
+const nnum = z.number().nullable()
 
-export interface LatencySummary {
+export const VERDICTS = ['pass', 'fail', 'invalid', 'stopped'] as const
+export const verdictSchema = z.enum(VERDICTS)
+export type Verdict = z.infer<typeof verdictSchema>
+
+export const latencySummarySchema = z.object({
   /** Milliseconds. null when nothing was timed. */
-  minMs: number | null
-  maxMs: number | null
-  avgMs: number | null
-  p50Ms: number | null
-  p90Ms: number | null
-  p95Ms: number | null
-  p99Ms: number | null
-  p999Ms: number | null
-}
+  minMs: nnum,
+  maxMs: nnum,
+  avgMs: nnum,
+  p50Ms: nnum,
+  p90Ms: nnum,
+  p95Ms: nnum,
+  p99Ms: nnum,
+  p999Ms: nnum,
+})
+export type LatencySummary = z.infer<typeof latencySummarySchema>
 
-export interface EndpointResult extends LatencySummary {
-  method: string
-  name: string
-  requests: number
-  failures: number
+export const endpointResultSchema = latencySummarySchema.extend({
+  method: z.string(),
+  name: z.string(),
+  requests: num,
+  failures: num,
   /** Requests per second over the measured window. */
-  rps: number
-  failuresPerSec: number
-  avgBytes: number
-  totalBytes: number
-}
+  rps: num,
+  failuresPerSec: num,
+  avgBytes: num,
+  totalBytes: num,
+})
+export type EndpointResult = z.infer<typeof endpointResultSchema>
 
-export interface ErrorResult {
-  method: string
-  name: string
-  error: string
-  occurrences: number
-  firstSeenMs: number | null
-  lastSeenMs: number | null
-}
+export const errorResultSchema = z.object({
+  method: z.string(),
+  name: z.string(),
+  error: z.string(),
+  occurrences: num,
+  firstSeenMs: nnum,
+  lastSeenMs: nnum,
+})
+export type ErrorResult = z.infer<typeof errorResultSchema>
 
 /** One second of the run. Requests count in the second in which they completed. */
-export interface TimePoint {
+export const timePointSchema = z.object({
   /** Start of the second, epoch ms. */
-  timeMs: number
-  users: number
+  timeMs: num,
+  users: num,
   /** Live workers during that second. */
-  workers: number
-  rps: number
-  failuresPerSec: number
-  p50Ms: number | null
-  p95Ms: number | null
-  p99Ms: number | null
+  workers: num,
+  rps: num,
+  failuresPerSec: num,
+  p50Ms: nnum,
+  p95Ms: nnum,
+  p99Ms: nnum,
   /** True inside the warm-up: shown shaded, excluded from the headline numbers. */
-  warmup: boolean
+  warmup: z.boolean(),
   /** Optional per-endpoint figures, keyed `${method} ${name}`. */
-  endpoints?: Record<string, { rps: number; failuresPerSec: number; p95Ms: number | null }>
+  endpoints: z.record(z.string(), z.object({ rps: num, failuresPerSec: num, p95Ms: nnum })).optional(),
   /** Open model (target RPS): targeted and achieved rate, dropped iterations. */
-  targetRps?: number
-  droppedIterations?: number
+  targetRps: num.optional(),
+  droppedIterations: num.optional(),
   /** Open model: iterations started in this second (the achieved rate). */
-  iterationsStarted?: number
+  iterationsStarted: num.optional(),
   /** A phase label (stage index, 'paused', ...). */
-  phase?: string
-}
+  phase: z.string().optional(),
+})
+export type TimePoint = z.infer<typeof timePointSchema>
 
-export interface ThresholdResult {
+export const thresholdResultSchema = z.object({
   /** The metric expression as written, e.g. 'http_req_duration{name:/}'. */
-  metric: string
+  metric: z.string(),
   /** The condition as written, e.g. 'p(95)<400'. */
-  expression: string
+  expression: z.string(),
   /** The observed value the condition was evaluated on; null when there was no data. */
-  observed: number | null
-  ok: boolean
-  abortOnFail: boolean
+  observed: nnum,
+  ok: z.boolean(),
+  abortOnFail: z.boolean(),
   /** True for the default `http_req_failed: rate<0.01` applied because the scenario declares no thresholds. */
-  isDefault?: boolean
-}
+  isDefault: z.boolean().optional(),
+})
+export type ThresholdResult = z.infer<typeof thresholdResultSchema>
 
-export type RunEventKind =
-  | 'worker-joined'
-  | 'worker-missing'
-  | 'worker-removed'
-  | 'worker-recovered'
-  | 'worker-saturated'
-  | 'master-behind'
-  | 'stage-started'
-  | 'warmup-ended'
-  | 'spawn-complete'
-  | 'threshold-aborted'
-  | 'paused'
-  | 'resumed'
-  | 'retargeted'
-  | 'stop-requested'
-  | 'stopped'
-  | 'workers-unconfirmed'
-  | 'tasks-abandoned'
+/** The kinds this Horde writes. A reader takes any string: a later Horde may add kinds. */
+export const RUN_EVENT_KINDS = [
+  'worker-joined',
+  'worker-missing',
+  'worker-removed',
+  'worker-recovered',
+  'worker-saturated',
+  'master-behind',
+  'stage-started',
+  'warmup-ended',
+  'spawn-complete',
+  'threshold-aborted',
+  'paused',
+  'resumed',
+  'retargeted',
+  'stop-requested',
+  'stopped',
+  'workers-unconfirmed',
+  'tasks-abandoned',
+] as const
+export type RunEventKind = (typeof RUN_EVENT_KINDS)[number]
 
-export interface RunEvent {
-  timeMs: number
-  kind: RunEventKind
+export const runEventSchema = z.object({
+  timeMs: num,
+  kind: z.string(),
   /** Human-readable, one line. */
-  message: string
-  workerId?: string
-  details?: Record<string, unknown>
-}
+  message: z.string(),
+  workerId: z.string().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+})
+export type RunEvent = z.infer<typeof runEventSchema>
 
-export interface WorkerSummary {
-  id: string
-  index: number
+export const workerSummarySchema = z.object({
+  id: z.string(),
+  index: num,
   /** 'horde' or the Locust version string a Python worker announced ('' for Debian 2.12.1). */
-  kind: string
-  maxCpuPercent: number
-  maxMemoryBytes: number
+  kind: z.string(),
+  maxCpuPercent: num,
+  maxMemoryBytes: num,
   /** Seconds at ≥ 90 % CPU or with a blocked event loop. */
-  saturatedSeconds: number
-  missingEvents: number
-}
+  saturatedSeconds: num,
+  missingEvents: num,
+  /** Requests the worker reported (from its stats_total). */
+  requests: num.optional(),
+})
+export type WorkerSummary = z.infer<typeof workerSummarySchema>
 
-export interface RunConfig {
-  scenario: string
-  scenarioFile: string
-  host: string | null
-  users: number | null
-  spawnRate: number | null
+export const runConfigSchema = z.object({
+  scenario: z.string().min(1),
+  scenarioFile: z.string(),
+  host: z.string().nullable(),
+  users: nnum,
+  spawnRate: nnum,
   /** Open model only. */
-  targetRps: number | null
-  durationMs: number | null
-  warmupMs: number
-  workers: number
-  stages: Array<{ durationMs: number; users: number; spawnRate: number | null }> | null
-  gitCommit: string | null
+  targetRps: nnum,
+  durationMs: nnum,
+  warmupMs: num,
+  workers: num,
+  stages: z.array(z.object({ durationMs: num, users: num, spawnRate: nnum })).nullable(),
+  gitCommit: z.string().nullable(),
   /** Free-form labels: CI run URL, Datadog links, ... */
-  labels: Record<string, string>
-}
+  labels: z.record(z.string(), z.string()),
+})
+export type RunConfig = z.infer<typeof runConfigSchema>
 
-export interface RunResult {
-  schemaVersion: typeof RESULT_SCHEMA_VERSION
-  runId: string
-  hordeVersion: string
-  verdict: Verdict
-  /** Why the verdict is what it is, one sentence per reason. */
-  verdictReasons: string[]
-  startedAtMs: number
-  endedAtMs: number
-  /** The measured window (after warm-up). */
-  measuredFromMs: number
-  measuredToMs: number
-  config: RunConfig
-  totals: LatencySummary & {
-    requests: number
-    failures: number
-    failureRate: number
-    rps: number
-    totalBytes: number
-    /** Open model only. */
-    droppedIterations?: number
-  }
-  endpoints: EndpointResult[]
-  errors: ErrorResult[]
-  /** Response-time histogram of the measured window: [upper bound ms, count] ascending. */
-  histogram: Array<[number, number]>
-  /** Stated relative error of the percentiles (e.g. 0.01 = 1 %). */
-  percentileErrorBound: number
-  timeSeries: TimePoint[]
-  thresholds: ThresholdResult[]
-  events: RunEvent[]
-  workers: WorkerSummary[]
-  /** Open model (target rate) only; results written before it existed lack it. */
-  openModel?: OpenModelResult | null
-}
-
-export interface OpenModelResult {
+export const openModelResultSchema = z.object({
   /** The rate asked for at the start, and the stages of { durationMs, rps } if any. */
-  startRps: number
-  rateStages: Array<{ durationMs: number; rps: number }> | null
+  startRps: num,
+  rateStages: z.array(z.object({ durationMs: num, rps: num })).nullable(),
   /** Iterations in the measured window: started and dropped (no free slot within 2 s). */
-  startedIterations: number
-  droppedIterations: number
+  startedIterations: num,
+  droppedIterations: num,
   /** dropped / (started + dropped). */
-  droppedRate: number
+  droppedRate: num,
   /** Mean of the rate asked for over the measured window, and what was achieved. */
-  targetRps: number
-  achievedRps: number
-  dropsExpected: boolean
+  targetRps: num,
+  achievedRps: num,
+  dropsExpected: z.boolean(),
   /** Response times measured from each iteration's intended start (coordinated omission corrected). */
-  correctedLatency: LatencySummary
-  correctedEndpoints: Array<{ method: string; name: string } & LatencySummary>
+  correctedLatency: latencySummarySchema,
+  correctedEndpoints: z.array(latencySummarySchema.extend({ method: z.string(), name: z.string() })),
+})
+export type OpenModelResult = z.infer<typeof openModelResultSchema>
+
+export const PERCENTILE_SOURCES = ['horde-hdr', 'locust-buckets', 'mixed', 'none'] as const
+
+const exceptionSchema = z.object({
+  count: num,
+  msg: z.string(),
+  traceback: z.string(),
+  nodes: z.array(z.string()),
+})
+
+/** Everything a Horde master writes. Fields marked "master" are optional to readers (results from elsewhere). */
+const runResultShape = {
+  schemaVersion: z.literal(RESULT_SCHEMA_VERSION, {
+    error: `schemaVersion must be ${RESULT_SCHEMA_VERSION}`,
+  }),
+  runId: z.string().min(1),
+  hordeVersion: z.string(),
+  verdict: verdictSchema,
+  /** Why the verdict is what it is, one sentence per reason. */
+  verdictReasons: z.array(z.string()),
+  startedAtMs: num,
+  endedAtMs: num,
+  /** The measured window (after warm-up). */
+  measuredFromMs: num,
+  measuredToMs: num,
+  config: runConfigSchema,
+  totals: latencySummarySchema.extend({
+    requests: num,
+    failures: num,
+    failureRate: num,
+    rps: num,
+    totalBytes: num,
+    /** Open model only. */
+    droppedIterations: num.optional(),
+  }),
+  endpoints: z.array(endpointResultSchema),
+  errors: z.array(errorResultSchema),
+  /** Response-time histogram of the measured window: [upper bound ms, count] ascending. */
+  histogram: z.array(z.tuple([num, num])),
+  /** Stated relative error of the percentiles (e.g. 0.01 = 1 %). */
+  percentileErrorBound: num,
+  timeSeries: z.array(timePointSchema),
+  thresholds: z.array(thresholdResultSchema),
+  events: z.array(runEventSchema),
+  workers: z.array(workerSummarySchema),
+  /** Open model (target rate) only; results written before it existed lack it. */
+  openModel: openModelResultSchema.nullable().optional(),
+  /** Master: where percentiles come from: Horde histograms (≤ 0.5 %), Locust buckets (±5 %), or both by row. */
+  percentileSource: z.enum(PERCENTILE_SOURCES).optional(),
+  /** Master: the same figures for the warm-up window (excluded from totals and thresholds). */
+  warmupTotals: z.object({ requests: num, failures: num }).nullable().optional(),
+  /** Master: exceptions workers reported (Locust `exception` messages), grouped by traceback. */
+  exceptions: z.array(exceptionSchema).optional(),
+  /** Master: why the load ended: duration, person, threshold, no-workers, workers-never-came. */
+  stopCause: z.string().optional(),
+  /** Master: tasks that ignored the stop and were abandoned by their workers after the stop timeout. */
+  abandonedTasks: num.optional(),
+  /** Master: workers sent `quit` at the end that never confirmed it (they stop by themselves on losing the master). */
+  unconfirmedWorkers: z.array(z.string()).optional(),
+}
+
+/** What a reader may rely on (the report, the action, scripts). */
+export const runResultSchema = z.object(runResultShape)
+export type RunResult = z.infer<typeof runResultSchema>
+
+/** What the Horde master writes: the master's fields present (abandonedTasks and unconfirmedWorkers came later). */
+export const masterRunResultSchema = runResultSchema.required({
+  openModel: true,
+  percentileSource: true,
+  warmupTotals: true,
+  exceptions: true,
+  stopCause: true,
+})
+export type MasterRunResult = z.infer<typeof masterRunResultSchema>
+
+/**
+ * Checks a parsed result.json. Returns the document (unknown fields kept) or the first problem, naming the field
+ * by its path, e.g. `totals.p95Ms: expected number, received string`.
+ */
+export function checkRunResult(
+  json: unknown,
+): { ok: true; result: RunResult } | { ok: false; problem: string } {
+  const parsed = runResultSchema.safeParse(json)
+  if (parsed.success) return { ok: true, result: json as RunResult }
+  const issue = parsed.error.issues[0]
+  const where = issue === undefined || issue.path.length === 0 ? 'the document' : issue.path.join('.')
+  return { ok: false, problem: `${where}: ${issue?.message ?? 'invalid'}` }
 }

@@ -6,10 +6,10 @@ import {
   type HordeIterationCounts,
 } from '../protocol/horde-extension.js'
 import { ArrivalSchedule } from './arrival-schedule.js'
-import { UserAbortedError, type HttpTransport } from './http/http-client.js'
-import { isStopUser } from './scenario.js'
+import type { HttpTransport } from './http/http-client.js'
 import type { Recorder } from './stats.js'
-import { UserContext, recordedErrors } from './user-context.js'
+import { taskErrorOutcome } from './task-error.js'
+import { UserContext } from './user-context.js'
 import type { UserClass } from './user-runner.js'
 
 /** A slot in the open model's pool: at most one iteration in flight, one context (and state) per class. */
@@ -317,8 +317,7 @@ export class OpenModelRunner {
         await userClass.taskAt(0)(ctx)
       }
     } catch (error) {
-      if (isStopUser(error) || error instanceof UserAbortedError || ctx?.aborted === true) return
-      if (!recordedErrors.has(error as object)) deps.onException(userClass.name, error)
+      if (taskErrorOutcome(error, ctx?.aborted === true) === 'report') deps.onException(userClass.name, error)
     }
   }
 }

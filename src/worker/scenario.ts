@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { ScenarioError, describeValue } from '../shared/errors.js'
 import { MAX_DURATION_TEXT, parseTimerDurationMs } from '../shared/duration.js'
+import { parseThreshold } from '../shared/threshold-syntax.js'
 import type {
   Scenario,
   ScenarioOptions,
@@ -108,7 +109,26 @@ const scenarioSchema = z.strictObject({
       headers: z.record(z.string(), z.string()).optional(),
     })
     .optional(),
-  thresholds: z.record(z.string(), z.array(thresholdValue)).optional(),
+  thresholds: z
+    .record(z.string(), z.array(thresholdValue))
+    .superRefine((thresholds, ctx) => {
+      // The one threshold parser the master uses: a threshold `horde inspect` accepts is one a run accepts.
+      for (const [metric, items] of Object.entries(thresholds)) {
+        items.forEach((item, index) => {
+          const expression = typeof item === 'string' ? item : item.threshold
+          try {
+            parseThreshold({ metric, expression })
+          } catch (error) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [metric, index],
+              message: `is not a valid threshold (${(error as Error).message.replace(/\.$/, '')})`,
+            })
+          }
+        })
+      }
+    })
+    .optional(),
   stages: z
     .array(
       z.strictObject({

@@ -1,10 +1,9 @@
 import type { Logger } from '../shared/logger.js'
 import type { HttpTransport } from './http/http-client.js'
-import { UserAbortedError } from './http/http-client.js'
-import { isStopUser } from './scenario.js'
 import type { ScenarioOptions, TaskDefinition, TaskFn, WaitSpec } from './scenario-types.js'
 import type { Recorder } from './stats.js'
-import { UserContext, errorText, recordedErrors } from './user-context.js'
+import { taskErrorOutcome } from './task-error.js'
+import { UserContext, errorText } from './user-context.js'
 
 /** A user class ready to run: tasks flattened for a cheap weighted pick. */
 export class UserClass {
@@ -160,14 +159,15 @@ export class RunningUser {
       await fn(this.context)
       return true
     } catch (error) {
-      if (isStopUser(error) || error instanceof UserAbortedError || this.context.aborted) return false
+      const outcome = taskErrorOutcome(error, this.context.aborted)
+      if (outcome === 'end') return false
       if (fatal) {
         // Reported even when measure() already recorded it as a failed request: the user's end is news.
         // No log line here: thousands of users may fail alike, and exceptions are rate-limited already.
         this.hooks.onException(this.userClass.name, error)
         return false
       }
-      if (!recordedErrors.has(error as object)) this.hooks.onException(this.userClass.name, error)
+      if (outcome === 'report') this.hooks.onException(this.userClass.name, error)
       return true
     }
   }
@@ -196,8 +196,9 @@ export class RunningUser {
         try {
           await fn(this.context)
         } catch (error) {
-          if (isStopUser(error) || error instanceof UserAbortedError || this.context.aborted) break
-          if (!recordedErrors.has(error as object)) this.hooks.onException(userClass.name, error)
+          const outcome = taskErrorOutcome(error, this.context.aborted)
+          if (outcome === 'end') break
+          if (outcome === 'report') this.hooks.onException(userClass.name, error)
         }
         if (this.stopping) break
         const waitMs = waitAfterTaskMs(userClass.wait, startedAt)

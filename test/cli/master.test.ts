@@ -7,7 +7,7 @@ import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
 import type { MasterRunResult } from '../../src/master/result-builder.js'
 import { startProcess, stopProcess, waitFor, type TestProcess } from '../helpers/processes.js'
 import { startLocustWorker } from '../helpers/locust.js'
-import { startHordeWorker, VOTE_SCENARIO } from '../helpers/horde-cli.js'
+import { startHordeWorker, VOTE_SCENARIO, masterArgs } from '../helpers/horde-cli.js'
 
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -38,26 +38,15 @@ describe('horde master (headless, for a cluster)', () => {
     const dir = join(out, 'mixed')
     const master = startProcess(process.execPath, [
       'bin/horde.js',
-      'master',
-      VOTE_SCENARIO,
-      '--expect-workers',
-      '2',
-      '-u',
-      '4',
-      '-r',
-      '4',
-      '-t',
-      '5s',
-      '--master-host',
-      '127.0.0.1',
-      '--master-port',
-      String(port),
-      '--host',
-      target.url,
-      '--api-port',
-      '0',
-      '--out',
-      dir,
+      ...masterArgs({
+        workers: 2,
+        users: 4,
+        spawnRate: 4,
+        duration: '5s',
+        port,
+        host: target.url,
+        out: dir,
+      }),
     ])
     started.push(master)
     await waitFor(() => master.output().includes('waiting for 2 worker'), 20_000, 'master bound')

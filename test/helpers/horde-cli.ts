@@ -35,3 +35,38 @@ export function startHordeWorker(masterPort: number, host: string, scenario = VO
     { env: { HORDE_LOG_LEVEL: 'warn' } },
   )
 }
+
+/** `horde master` flags as the tests start it: on loopback, control API on port 0, results into `out`. */
+export function masterArgs(options: {
+  scenario?: string
+  workers: number
+  users: number
+  spawnRate: number
+  duration: string
+  port: number
+  host: string
+  out: string
+}): string[] {
+  return [
+    'master',
+    options.scenario ?? VOTE_SCENARIO,
+    '--expect-workers',
+    String(options.workers),
+    '-u',
+    String(options.users),
+    '-r',
+    String(options.spawnRate),
+    '-t',
+    options.duration,
+    '--master-host',
+    '127.0.0.1',
+    '--master-port',
+    String(options.port),
+    '--host',
+    options.host,
+    '--api-port',
+    '0',
+    '--out',
+    options.out,
+  ]
+}

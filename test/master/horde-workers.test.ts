@@ -31,7 +31,7 @@ describe('Horde master with Horde workers', () => {
     expect(result.totals.requests, workers.map((w) => w.output()).join('\n')).toBe(target.servedTotal())
     expect(result.workers.map((w) => w.kind).sort()).toEqual(['', 'horde'])
     // Both carried load: each worker ran half of the users, and both kinds sent stats.
-    const perWorker = [...outcome.aggregator.requestsByWorker.values()]
+    const perWorker = [...outcome.stats.requestsByWorker.values()]
     expect(perWorker).toHaveLength(2)
     for (const requests of perWorker) expect(requests).toBeGreaterThan(result.totals.requests * 0.25)
     expect(perWorker.reduce((a, b) => a + b, 0)).toBe(result.totals.requests)

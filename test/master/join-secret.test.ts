@@ -6,7 +6,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
 import type { MasterRunResult } from '../../src/master/result-builder.js'
 import type { WorkerSummary } from '../../src/shared/result.js'
-import { startHorde, VOTE_SCENARIO } from '../helpers/horde-cli.js'
+import { startHorde, VOTE_SCENARIO, masterArgs } from '../helpers/horde-cli.js'
 import { startLocustWorker } from '../helpers/locust.js'
 import { freePort, killAllStarted } from '../helpers/processes.js'
 import { loadFixture } from '../protocol/fixture-manifest.js'
@@ -37,26 +37,15 @@ describe('who may join a master started with a join secret', () => {
     const dir = join(out, 'run')
     const master = startHorde(
       [
-        'master',
-        VOTE_SCENARIO,
-        '--expect-workers',
-        '2',
-        '-u',
-        '4',
-        '-r',
-        '4',
-        '-t',
-        '5s',
-        '--master-host',
-        '127.0.0.1',
-        '--master-port',
-        String(port),
-        '--host',
-        target.url,
-        '--api-port',
-        '0',
-        '--out',
-        dir,
+        ...masterArgs({
+          workers: 2,
+          users: 4,
+          spawnRate: 4,
+          duration: '5s',
+          port,
+          host: target.url,
+          out: dir,
+        }),
       ],
       { HORDE_JOIN_SECRET: SECRET },
     )
@@ -109,26 +98,15 @@ describe('who may join a master started with a join secret', () => {
     const dir = join(out, 'open')
     const master = startHorde(
       [
-        'master',
-        VOTE_SCENARIO,
-        '--expect-workers',
-        '2',
-        '-u',
-        '2',
-        '-r',
-        '2',
-        '-t',
-        '2s',
-        '--master-host',
-        '127.0.0.1',
-        '--master-port',
-        String(port),
-        '--host',
-        target.url,
-        '--api-port',
-        '0',
-        '--out',
-        dir,
+        ...masterArgs({
+          workers: 2,
+          users: 2,
+          spawnRate: 2,
+          duration: '2s',
+          port,
+          host: target.url,
+          out: dir,
+        }),
       ],
       { HORDE_JOIN_SECRET: '' },
     )

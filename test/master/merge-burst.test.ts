@@ -58,7 +58,7 @@ describe('Horde master under a merge-heavy burst', () => {
     expect(summary.quitCount).toBe(WORKERS)
     // Every reported request was merged, with the Horde histograms (not Locust's buckets) for percentiles.
     expect(summary.requestsReported).toBeGreaterThan(WORKERS * ENDPOINTS * 30 * 2)
-    expect(outcome.aggregator.warmup.total.requests + result.totals.requests).toBe(summary.requestsReported)
+    expect(outcome.stats.warmupTotal.requests + result.totals.requests).toBe(summary.requestsReported)
     expect(result.percentileSource).toBe('horde-hdr')
   })
 })

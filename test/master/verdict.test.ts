@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { StatsAggregator } from '../../src/master/aggregator.js'
 import type { RunOutcome, Sample } from '../../src/master/coordinator.js'
+import type { WorkerSummary } from '../../src/shared/result.js'
 import { decideVerdict } from '../../src/master/verdict.js'
 import { WorkerRegistry } from '../../src/master/worker-registry.js'
 import type { StatsEntryWire } from '../../src/protocol/messages.js'
@@ -54,8 +55,8 @@ function outcome(overrides: Partial<RunOutcome> = {}, requests = 100): RunOutcom
     measuredFromMs: T0,
     measuredToMs: T0 + 20_000,
     endedAtMs: T0 + 21_000,
-    aggregator,
-    registry: new WorkerRegistry(),
+    stats: aggregator.snapshot(),
+    workers: [],
     events: [],
     samples,
     abortedBy: null,
@@ -86,11 +87,11 @@ describe('verdict', () => {
   it('is invalid when a worker was saturated for a significant share of the run', () => {
     const registry = new WorkerRegistry()
     registry.register('w_1', -1, T0).node.saturatedSeconds = 6
-    const decision = decideVerdict(plan, outcome({ registry }), [])
+    const decision = decideVerdict(plan, outcome({ workers: registry.summaries() }), [])
     expect(decision.verdict).toBe('invalid')
     expect(decision.reasons[0]).toMatch(/Worker 0 was saturated .* for 6 s/)
-    registry.get('w_1')!.saturatedSeconds = 1
-    expect(decideVerdict(plan, outcome({ registry }), []).verdict).toBe('pass')
+    const brief: WorkerSummary[] = registry.summaries().map((w) => ({ ...w, saturatedSeconds: 1 }))
+    expect(decideVerdict(plan, outcome({ workers: brief }), []).verdict).toBe('pass')
   })
 
   it('is invalid when users stayed below target for a significant share of the run', () => {
@@ -110,6 +111,24 @@ describe('verdict', () => {
       /1 worker\(s\) did not confirm they stopped \(w_2\).*master timeout/,
     )
     expect(decideVerdict(plan, outcome(), []).reasons.join(' ')).not.toMatch(/did not confirm/)
+  })
+
+  it('names a lost worker from the event fields and the worker index, whatever the event wording', () => {
+    const registry = new WorkerRegistry()
+    registry.register('w_1', -1, T0)
+    registry.register('w_2', -1, T0)
+    const base = outcome({
+      lostWorkers: ['w_2'],
+      workers: registry.summaries(),
+      events: [{ timeMs: T0 + 5000, kind: 'worker-missing', message: 'reworded: no pulse', workerId: 'w_2' }],
+    })
+    const decision = decideVerdict(
+      plan,
+      { ...base, samples: base.samples.map((s) => ({ ...s, workers: 1 })) },
+      [],
+    )
+    expect(decision.verdict).toBe('invalid')
+    expect(decision.reasons[0]).toContain('(worker 1 at +5 s)')
   })
 
   it('is invalid when a lost worker was not replaced, not when a replacement came', () => {

@@ -7,7 +7,7 @@ import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
 import { decodeFromWorker, encodeToWorker } from '../../src/protocol/codec.js'
 import type { WorkerToMaster } from '../../src/protocol/messages.js'
 import type { MasterRunResult } from '../../src/master/result-builder.js'
-import { startHorde, VOTE_SCENARIO } from '../helpers/horde-cli.js'
+import { startHorde, VOTE_SCENARIO, masterArgs } from '../helpers/horde-cli.js'
 import { freePort, killAllStarted, waitFor, type TestProcess } from '../helpers/processes.js'
 import { claimHugeFrameTo, listenAndClaimHugeFrame, mutate, rssBytes, seededRandom } from '../helpers/fuzz.js'
 import { loadFixtures } from './fixture-manifest.js'
@@ -56,26 +56,15 @@ describe('the wire survives hostile frames', () => {
     const port = await freePort()
     const dir = join(out, 'master')
     const master = startHorde([
-      'master',
-      VOTE_SCENARIO,
-      '--expect-workers',
-      '1',
-      '-u',
-      '2',
-      '-r',
-      '2',
-      '-t',
-      '2s',
-      '--master-host',
-      '127.0.0.1',
-      '--master-port',
-      String(port),
-      '--host',
-      target.url,
-      '--api-port',
-      '0',
-      '--out',
-      dir,
+      ...masterArgs({
+        workers: 1,
+        users: 2,
+        spawnRate: 2,
+        duration: '2s',
+        port,
+        host: target.url,
+        out: dir,
+      }),
     ])
     await master.waitFor(/waiting for workers/, 20_000)
     const rssBefore = rssBytes(master.pid)

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
-import { publishRun, renderReport } from '../../report/render.js'
+import { publishRun, renderReport } from '../../report/index.js'
 import { openInChromium, type OpenedPage } from '../helpers/chromium.js'
 import { MALICIOUS_ERROR, MALICIOUS_NAME, makeRunResult } from '../helpers/run-result-fixture.js'
 

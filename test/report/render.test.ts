@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { compareRuns, chooseBaseline } from '../../report/compare.js'
-import { runCsvFiles } from '../../report/csv.js'
+import { runCsvFiles } from '../../src/shared/run-csv.js'
 import { renderJobSummary } from '../../report/job-summary.js'
 import { parseRunResult } from '../../report/load.js'
 import { renderReport } from '../../report/render.js'
@@ -177,12 +177,19 @@ describe('CSV and result validation', () => {
         lastSeenMs: null,
       },
     ]
-    const files = Object.fromEntries(runCsvFiles(result).map((f) => [f.name, f.body]))
+    const files = Object.fromEntries(runCsvFiles(result, undefined, false).map((f) => [f.name, f.body]))
     expect(Object.keys(files)).toEqual(['stats.csv', 'throughput.csv', 'failures.csv'])
     expect(files['stats.csv']?.split('\n')[0]).toMatch(
       /^Type,Name,Request Count,Failure Count,Median Response Time/,
     )
     expect(files['failures.csv']).toContain(`GET,"'=HYPERLINK(""x"")"`)
+    // The master's columns (one writer): percentiles result.json does not keep are N/A, as Locust writes them.
+    expect(files['stats.csv']?.split('\n')[0]).toMatch(
+      /,50%,66%,75%,80%,90%,95%,98%,99%,99\.9%,99\.99%,100%$/,
+    )
+    expect(files['stats.csv']?.split('\n')[1]).toMatch(
+      /,N\/A,N\/A,N\/A,[\d.]+,[\d.]+,N\/A,[\d.]+,[\d.]+,N\/A,[\d.]+$/,
+    )
     expect(files['throughput.csv']?.split('\n')).toHaveLength(result.timeSeries.length + 2)
   })
 
@@ -200,7 +207,9 @@ describe('CSV and result validation', () => {
 })
 
 describe('budget', () => {
-  it('a 1-hour, 200-endpoint result renders in under 2 s into under 3 MB (figures: bench/report-render.ts)', () => {
+  // Render time is a benchmark (bench/report-render.ts), not a test: on a shared machine wall-clock time says
+  // more about the neighbours than about the code. The page size is deterministic.
+  it('a 1-hour, 200-endpoint result renders every endpoint into under 3 MB (time: bench/report-render.ts)', () => {
     const result = makeRunResult({
       durationS: 3600,
       endpoints: 200,
@@ -215,9 +224,7 @@ describe('budget', () => {
       perEndpointSeries: false,
       runId: 'b',
     })
-    const started = performance.now()
     const html = renderReport(result, { baseline })
-    expect(performance.now() - started).toBeLessThan(2000)
     expect(Buffer.byteLength(html)).toBeLessThan(3 * 1024 * 1024)
     expect(html.match(/<tr( class="regressed")?>\s*<td><span class="method">/g)?.length).toBe(200)
   })

@@ -175,9 +175,11 @@ describe('UserPool', () => {
     })
     pool.setCounts({ Slow: 2 }, 0)
     await sleep(50)
+    // A graceful stop waits for the in-flight requests (150 ms at the target), not for its whole timeout: with
+    // a 30 s timeout, a stop that waited for it could not come in under 10 s, whatever the machine's load.
     const t0 = performance.now()
-    await pool.stopAll(1000)
-    expect(performance.now() - t0).toBeLessThan(400)
+    await pool.stopAll(30_000)
+    expect(performance.now() - t0).toBeLessThan(10_000)
     expect(finished).toEqual(['done', 'done'])
     expect(stats.takeDelta().statsTotal.numRequests).toBe(2)
 
@@ -185,8 +187,9 @@ describe('UserPool', () => {
     await sleep(20)
     const t1 = performance.now()
     await pool.stopAll(0)
-    // Hard stop: the task ends as soon as its request completes, without running the rest of the task.
-    expect(performance.now() - t1).toBeLessThan(400)
+    // Hard stop: the task ends as soon as its request completes, without running the rest of the task (the
+    // deterministic part: `finished` is unchanged). The bound is a sanity margin, not a latency goal.
+    expect(performance.now() - t1).toBeLessThan(10_000)
     expect(finished).toEqual(['done', 'done'])
     await transport.close()
   })
@@ -204,9 +207,11 @@ describe('UserPool', () => {
   it('a CPU-only task loop does not starve timers', async () => {
     const { pool, transport } = makePool({ Spin: user({ tasks: { t: () => undefined } }) })
     pool.setCounts({ Spin: 4 }, 0)
+    // Starved timers would never fire (the test would time out); a 20 ms sleep that returns at all proves the
+    // loop yields. The bound is a sanity margin for a shared machine, not a latency goal.
     const t0 = performance.now()
     await sleep(20)
-    expect(performance.now() - t0).toBeLessThan(200)
+    expect(performance.now() - t0).toBeLessThan(5000)
     await pool.stopAll(0)
     await transport.close()
   })

@@ -24383,6 +24383,39 @@ import { existsSync as existsSync2 } from "node:fs";
 // report/load.ts
 import { readFile } from "node:fs/promises";
 
+// src/shared/errors.ts
+var HordeError = class extends Error {
+  code;
+  constructor(code, message, options) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+};
+var ScenarioError = class extends HordeError {
+};
+var ConfigError = class extends HordeError {
+};
+var ExitCode2 = {
+  pass: 0,
+  thresholdsFailed: 99,
+  invalidInput: 104,
+  stopped: 105,
+  invalidRun: 106
+};
+function describeValue(value) {
+  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
+  if (value === void 0) return "nothing";
+  if (typeof value === "function") return "a function";
+  try {
+    const text = JSON.stringify(value);
+    if (text === void 0) return typeof value === "symbol" ? value.toString() : "an unserialisable value";
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  } catch {
+    return "an unserialisable value";
+  }
+}
+
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
 __export(external_exports, {
@@ -44100,92 +44133,204 @@ function date4(params) {
   return _coercedDate(ZodDate, params);
 }
 
-// src/shared/errors.ts
-var HordeError = class extends Error {
-  code;
-  constructor(code, message, options) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-};
-var ConfigError = class extends HordeError {
-};
-var ExitCode2 = {
-  pass: 0,
-  thresholdsFailed: 99,
-  invalidInput: 104,
-  stopped: 105,
-  invalidRun: 106
-};
-function describeValue(value) {
-  if (typeof value === "string") return JSON.stringify(value.length > 80 ? `${value.slice(0, 77)}...` : value);
-  if (value === void 0) return "nothing";
-  if (typeof value === "function") return "a function";
-  try {
-    const text = JSON.stringify(value);
-    if (text === void 0) return typeof value === "symbol" ? value.toString() : "an unserialisable value";
-    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
-  } catch {
-    return "an unserialisable value";
-  }
-}
-
 // src/shared/result.ts
 var RESULT_SCHEMA_VERSION = 1;
-
-// report/load.ts
 var num = external_exports.number();
 var nnum = external_exports.number().nullable();
-var latency = { minMs: nnum, maxMs: nnum, avgMs: nnum, p50Ms: nnum, p90Ms: nnum, p95Ms: nnum, p99Ms: nnum };
-var resultSchema = external_exports.looseObject({
+var VERDICTS = ["pass", "fail", "invalid", "stopped"];
+var verdictSchema = external_exports.enum(VERDICTS);
+var latencySummarySchema = external_exports.object({
+  /** Milliseconds. null when nothing was timed. */
+  minMs: nnum,
+  maxMs: nnum,
+  avgMs: nnum,
+  p50Ms: nnum,
+  p90Ms: nnum,
+  p95Ms: nnum,
+  p99Ms: nnum,
+  p999Ms: nnum
+});
+var endpointResultSchema = latencySummarySchema.extend({
+  method: external_exports.string(),
+  name: external_exports.string(),
+  requests: num,
+  failures: num,
+  /** Requests per second over the measured window. */
+  rps: num,
+  failuresPerSec: num,
+  avgBytes: num,
+  totalBytes: num
+});
+var errorResultSchema = external_exports.object({
+  method: external_exports.string(),
+  name: external_exports.string(),
+  error: external_exports.string(),
+  occurrences: num,
+  firstSeenMs: nnum,
+  lastSeenMs: nnum
+});
+var timePointSchema = external_exports.object({
+  /** Start of the second, epoch ms. */
+  timeMs: num,
+  users: num,
+  /** Live workers during that second. */
+  workers: num,
+  rps: num,
+  failuresPerSec: num,
+  p50Ms: nnum,
+  p95Ms: nnum,
+  p99Ms: nnum,
+  /** True inside the warm-up: shown shaded, excluded from the headline numbers. */
+  warmup: external_exports.boolean(),
+  /** Optional per-endpoint figures, keyed `${method} ${name}`. */
+  endpoints: external_exports.record(external_exports.string(), external_exports.object({ rps: num, failuresPerSec: num, p95Ms: nnum })).optional(),
+  /** Open model (target RPS): targeted and achieved rate, dropped iterations. */
+  targetRps: num.optional(),
+  droppedIterations: num.optional(),
+  /** Open model: iterations started in this second (the achieved rate). */
+  iterationsStarted: num.optional(),
+  /** A phase label (stage index, 'paused', ...). */
+  phase: external_exports.string().optional()
+});
+var thresholdResultSchema = external_exports.object({
+  /** The metric expression as written, e.g. 'http_req_duration{name:/}'. */
+  metric: external_exports.string(),
+  /** The condition as written, e.g. 'p(95)<400'. */
+  expression: external_exports.string(),
+  /** The observed value the condition was evaluated on; null when there was no data. */
+  observed: nnum,
+  ok: external_exports.boolean(),
+  abortOnFail: external_exports.boolean(),
+  /** True for the default `http_req_failed: rate<0.01` applied because the scenario declares no thresholds. */
+  isDefault: external_exports.boolean().optional()
+});
+var runEventSchema = external_exports.object({
+  timeMs: num,
+  kind: external_exports.string(),
+  /** Human-readable, one line. */
+  message: external_exports.string(),
+  workerId: external_exports.string().optional(),
+  details: external_exports.record(external_exports.string(), external_exports.unknown()).optional()
+});
+var workerSummarySchema = external_exports.object({
+  id: external_exports.string(),
+  index: num,
+  /** 'horde' or the Locust version string a Python worker announced ('' for Debian 2.12.1). */
+  kind: external_exports.string(),
+  maxCpuPercent: num,
+  maxMemoryBytes: num,
+  /** Seconds at ≥ 90 % CPU or with a blocked event loop. */
+  saturatedSeconds: num,
+  missingEvents: num,
+  /** Requests the worker reported (from its stats_total). */
+  requests: num.optional()
+});
+var runConfigSchema = external_exports.object({
+  scenario: external_exports.string().min(1),
+  scenarioFile: external_exports.string(),
+  host: external_exports.string().nullable(),
+  users: nnum,
+  spawnRate: nnum,
+  /** Open model only. */
+  targetRps: nnum,
+  durationMs: nnum,
+  warmupMs: num,
+  workers: num,
+  stages: external_exports.array(external_exports.object({ durationMs: num, users: num, spawnRate: nnum })).nullable(),
+  gitCommit: external_exports.string().nullable(),
+  /** Free-form labels: CI run URL, Datadog links, ... */
+  labels: external_exports.record(external_exports.string(), external_exports.string())
+});
+var openModelResultSchema = external_exports.object({
+  /** The rate asked for at the start, and the stages of { durationMs, rps } if any. */
+  startRps: num,
+  rateStages: external_exports.array(external_exports.object({ durationMs: num, rps: num })).nullable(),
+  /** Iterations in the measured window: started and dropped (no free slot within 2 s). */
+  startedIterations: num,
+  droppedIterations: num,
+  /** dropped / (started + dropped). */
+  droppedRate: num,
+  /** Mean of the rate asked for over the measured window, and what was achieved. */
+  targetRps: num,
+  achievedRps: num,
+  dropsExpected: external_exports.boolean(),
+  /** Response times measured from each iteration's intended start (coordinated omission corrected). */
+  correctedLatency: latencySummarySchema,
+  correctedEndpoints: external_exports.array(latencySummarySchema.extend({ method: external_exports.string(), name: external_exports.string() }))
+});
+var PERCENTILE_SOURCES = ["horde-hdr", "locust-buckets", "mixed", "none"];
+var exceptionSchema = external_exports.object({
+  count: num,
+  msg: external_exports.string(),
+  traceback: external_exports.string(),
+  nodes: external_exports.array(external_exports.string())
+});
+var runResultShape = {
   schemaVersion: external_exports.literal(RESULT_SCHEMA_VERSION, {
     error: `schemaVersion must be ${RESULT_SCHEMA_VERSION}`
   }),
   runId: external_exports.string().min(1),
-  verdict: external_exports.enum(["pass", "fail", "invalid", "stopped"]),
+  hordeVersion: external_exports.string(),
+  verdict: verdictSchema,
+  /** Why the verdict is what it is, one sentence per reason. */
   verdictReasons: external_exports.array(external_exports.string()),
   startedAtMs: num,
   endedAtMs: num,
+  /** The measured window (after warm-up). */
   measuredFromMs: num,
   measuredToMs: num,
-  config: external_exports.looseObject({
-    scenario: external_exports.string().min(1),
-    workers: num,
-    warmupMs: num,
-    labels: external_exports.record(external_exports.string(), external_exports.string())
+  config: runConfigSchema,
+  totals: latencySummarySchema.extend({
+    requests: num,
+    failures: num,
+    failureRate: num,
+    rps: num,
+    totalBytes: num,
+    /** Open model only. */
+    droppedIterations: num.optional()
   }),
-  totals: external_exports.looseObject({ requests: num, failures: num, failureRate: num, rps: num, ...latency }),
-  endpoints: external_exports.array(
-    external_exports.looseObject({
-      method: external_exports.string(),
-      name: external_exports.string(),
-      requests: num,
-      failures: num,
-      rps: num,
-      ...latency
-    })
-  ),
-  errors: external_exports.array(
-    external_exports.looseObject({ method: external_exports.string(), name: external_exports.string(), error: external_exports.string(), occurrences: num })
-  ),
+  endpoints: external_exports.array(endpointResultSchema),
+  errors: external_exports.array(errorResultSchema),
+  /** Response-time histogram of the measured window: [upper bound ms, count] ascending. */
   histogram: external_exports.array(external_exports.tuple([num, num])),
-  timeSeries: external_exports.array(
-    external_exports.looseObject({
-      timeMs: num,
-      users: num,
-      workers: num,
-      rps: num,
-      failuresPerSec: num,
-      warmup: external_exports.boolean()
-    })
-  ),
-  thresholds: external_exports.array(
-    external_exports.looseObject({ metric: external_exports.string(), expression: external_exports.string(), observed: nnum, ok: external_exports.boolean() })
-  ),
-  events: external_exports.array(external_exports.looseObject({ timeMs: num, kind: external_exports.string(), message: external_exports.string() })),
-  workers: external_exports.array(external_exports.looseObject({ id: external_exports.string() }))
+  /** Stated relative error of the percentiles (e.g. 0.01 = 1 %). */
+  percentileErrorBound: num,
+  timeSeries: external_exports.array(timePointSchema),
+  thresholds: external_exports.array(thresholdResultSchema),
+  events: external_exports.array(runEventSchema),
+  workers: external_exports.array(workerSummarySchema),
+  /** Open model (target rate) only; results written before it existed lack it. */
+  openModel: openModelResultSchema.nullable().optional(),
+  /** Master: where percentiles come from: Horde histograms (≤ 0.5 %), Locust buckets (±5 %), or both by row. */
+  percentileSource: external_exports.enum(PERCENTILE_SOURCES).optional(),
+  /** Master: the same figures for the warm-up window (excluded from totals and thresholds). */
+  warmupTotals: external_exports.object({ requests: num, failures: num }).nullable().optional(),
+  /** Master: exceptions workers reported (Locust `exception` messages), grouped by traceback. */
+  exceptions: external_exports.array(exceptionSchema).optional(),
+  /** Master: why the load ended: duration, person, threshold, no-workers, workers-never-came. */
+  stopCause: external_exports.string().optional(),
+  /** Master: tasks that ignored the stop and were abandoned by their workers after the stop timeout. */
+  abandonedTasks: num.optional(),
+  /** Master: workers sent `quit` at the end that never confirmed it (they stop by themselves on losing the master). */
+  unconfirmedWorkers: external_exports.array(external_exports.string()).optional()
+};
+var runResultSchema = external_exports.object(runResultShape);
+var masterRunResultSchema = runResultSchema.required({
+  openModel: true,
+  percentileSource: true,
+  warmupTotals: true,
+  exceptions: true,
+  stopCause: true
 });
+function checkRunResult(json2) {
+  const parsed = runResultSchema.safeParse(json2);
+  if (parsed.success) return { ok: true, result: json2 };
+  const issue3 = parsed.error.issues[0];
+  const where = issue3 === void 0 || issue3.path.length === 0 ? "the document" : issue3.path.join(".");
+  return { ok: false, problem: `${where}: ${issue3?.message ?? "invalid"}` };
+}
+
+// report/load.ts
 function parseRunResult(text, source) {
   let json2;
   try {
@@ -44196,16 +44341,14 @@ function parseRunResult(text, source) {
       `${source} is not valid JSON (${error63.message}). Pass the result.json written by 'horde run' or 'horde master'.`
     );
   }
-  const parsed = resultSchema.safeParse(json2);
-  if (!parsed.success) {
-    const issue3 = parsed.error.issues[0];
-    const where = issue3 === void 0 || issue3.path.length === 0 ? "the document" : issue3.path.join(".");
+  const checked = checkRunResult(json2);
+  if (!checked.ok) {
     throw new ConfigError(
       "HORDE_ERR_REPORT_RESULT_SHAPE",
-      `${source} is not a Horde result: ${where}: ${issue3?.message ?? "invalid"}. Pass the result.json written by 'horde run' or 'horde master' (schemaVersion ${RESULT_SCHEMA_VERSION}).`
+      `${source} is not a Horde result: ${checked.problem}. Pass the result.json written by 'horde run' or 'horde master' (schemaVersion ${RESULT_SCHEMA_VERSION}).`
     );
   }
-  return json2;
+  return checked.result;
 }
 async function loadRunResult(path) {
   let text;
@@ -44419,7 +44562,105 @@ function safeHref(value) {
   }
 }
 
-// report/view.ts
+// src/shared/threshold-syntax.ts
+var THRESHOLD_METRICS = {
+  http_req_duration: { kind: "duration", httpOnly: true },
+  http_req_failed: { kind: "failed", httpOnly: true },
+  http_reqs: { kind: "count", httpOnly: true },
+  req_duration: { kind: "duration", httpOnly: false },
+  req_failed: { kind: "failed", httpOnly: false },
+  reqs: { kind: "count", httpOnly: false },
+  // Open model: response times from each iteration's intended start (coordinated omission corrected).
+  http_req_duration_corrected: { kind: "corrected", httpOnly: true },
+  req_duration_corrected: { kind: "corrected", httpOnly: false },
+  // Open model: iterations dropped for want of a free slot, and iterations started.
+  dropped_iterations: { kind: "iterations", httpOnly: false },
+  iterations: { kind: "iterations", httpOnly: false }
+};
+var AGGREGATIONS = {
+  duration: ["avg", "min", "med", "max", "p(N)"],
+  failed: ["rate"],
+  count: ["count", "rate"],
+  corrected: ["avg", "min", "med", "max", "p(N)"],
+  iterations: ["count", "rate"]
+};
+var METRIC_PATTERN = /^([a-z_]+)(?:\{(.*)\})?$/;
+var EXPRESSION_PATTERN = /^\s*(avg|min|med|max|rate|count|p\(\s*(\d+(?:\.\d+)?)\s*\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/;
+function fail(message) {
+  throw new ScenarioError("HORDE_ERR_SCENARIO_THRESHOLD", message);
+}
+function parseThreshold(source) {
+  const metricMatch = METRIC_PATTERN.exec(source.metric.trim());
+  const metricName = metricMatch?.[1];
+  if (metricMatch === null || metricName === void 0 || !(metricName in THRESHOLD_METRICS)) {
+    fail(
+      `thresholds key ${describeValue(source.metric)} is not a known metric: use one of ${Object.keys(THRESHOLD_METRICS).join(", ")}, optionally filtered like 'http_req_duration{name:/results}'.`
+    );
+  }
+  const metric = metricName;
+  const filters = {};
+  const tagText = metricMatch[2];
+  if (tagText !== void 0 && tagText.trim() !== "") {
+    for (const part of tagText.split(",")) {
+      const colon = part.indexOf(":");
+      const tag = part.slice(0, colon).trim();
+      const value = part.slice(colon + 1).trim();
+      if (colon < 0 || value === "") {
+        fail(
+          `thresholds key ${describeValue(source.metric)} has a malformed filter ${describeValue(part)}: write {name:/path} or {method:GET}.`
+        );
+      }
+      if (tag === "name") filters.name = value;
+      else if (tag === "method" || tag === "type") filters.method = value;
+      else
+        fail(
+          `thresholds key ${describeValue(source.metric)} filters on ${describeValue(tag)}: only name and method (or type) are supported.`
+        );
+    }
+  }
+  const expressionMatch = EXPRESSION_PATTERN.exec(source.expression);
+  if (expressionMatch === null) {
+    fail(
+      `threshold ${describeValue(source.expression)} on ${source.metric} is not an expression: write e.g. 'p(95)<400', 'avg<200', 'rate<0.01' or 'count>100'.`
+    );
+  }
+  const rawAggregation = expressionMatch[1];
+  const aggregation = rawAggregation.startsWith("p(") ? "p(N)" : rawAggregation;
+  const kind = THRESHOLD_METRICS[metric].kind;
+  if (!AGGREGATIONS[kind].includes(aggregation)) {
+    fail(
+      `threshold ${describeValue(source.expression)} uses ${rawAggregation} on ${metric}, which supports ${AGGREGATIONS[kind].join(", ")}.`
+    );
+  }
+  const percentile = expressionMatch[2] === void 0 ? null : Number(expressionMatch[2]);
+  if (percentile !== null && (percentile <= 0 || percentile > 100)) {
+    fail(
+      `threshold ${describeValue(source.expression)} asks for percentile ${percentile}: use a number in (0, 100].`
+    );
+  }
+  const operatorText = expressionMatch[3];
+  return {
+    source,
+    metric,
+    filters,
+    aggregation,
+    percentile,
+    operator: operatorText === "===" ? "==" : operatorText,
+    value: Number(expressionMatch[4])
+  };
+}
+function thresholdValueUnit(metric, expression) {
+  let kind;
+  try {
+    kind = THRESHOLD_METRICS[parseThreshold({ metric, expression }).metric].kind;
+  } catch {
+    return "number";
+  }
+  if (kind === "duration" || kind === "corrected") return "ms";
+  return kind === "failed" ? "ratio" : "number";
+}
+
+// src/shared/verdict-text.ts
 var VERDICT_TEXT = {
   pass: {
     label: "PASS",
@@ -44429,11 +44670,13 @@ var VERDICT_TEXT = {
   invalid: { label: "INVALID", summary: "The numbers cannot be trusted: the load generator was unhealthy." },
   stopped: { label: "STOPPED", summary: "The run was stopped before it finished." }
 };
+
+// report/view.ts
 function formatObserved(metric, expression, observed) {
   if (observed === null) return "no data";
-  if (/^rate/.test(expression) || /failed|rate/.test(metric)) return formatPercent(observed, 3);
-  if (/duration|latency|time|waiting/.test(metric) || /^(p\(|avg|med|min|max)/.test(expression))
-    return formatMs(observed);
+  const unit = thresholdValueUnit(metric, expression);
+  if (unit === "ratio") return formatPercent(observed, 3);
+  if (unit === "ms") return formatMs(observed);
   return formatRate(observed);
 }
 
@@ -44788,7 +45031,7 @@ async function main() {
       setPosted(posted);
       info(`posted "running" for ${ctx2.scenario} run ${ctx2.runId} (ts ${posted.ts})`);
     } catch (error63) {
-      await fail(
+      await fail2(
         error63,
         `The "running" message for ${ctx2.scenario} run ${ctx2.runId} was not posted; the run goes on.`
       );
@@ -44816,14 +45059,14 @@ async function main() {
     await appendSummary(`Slack: ${headline} Posted to channel ${posted.channel}.
 `);
   } catch (error63) {
-    await fail(error63, headline);
+    await fail2(error63, headline);
   }
 }
 function setPosted(posted) {
   setOutput("ts", posted.ts);
   setOutput("channel", posted.channel);
 }
-function fail(error63, headline) {
+function fail2(error63, headline) {
   const what = error63 instanceof HordeError ? `${error63.message} [${error63.code}]` : String(error63);
   setFailed(`${what} ${headline}`);
   return appendSummary(`Slack notification failed: ${what}

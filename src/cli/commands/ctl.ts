@@ -108,7 +108,8 @@ export async function ctlCommand(argv: string[]): Promise<number> {
     process.stderr.write(
       `horde ctl: cannot reach the master at ${url}: ${error instanceof Error ? error.message : String(error)}\n`,
     )
-    return 1
+    // The exit-code table's "master lost": a script can tell it from a refused command (104).
+    return ExitCode.stopped
   }
   const text = await response.body.text()
   if (response.statusCode >= 400) {

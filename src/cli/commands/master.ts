@@ -13,6 +13,7 @@ import {
   parseLoadSettings,
 } from '../run-settings.js'
 import { runMasterSession } from '../master-session.js'
+import { parseGcsUrl } from '../../../report/index.js'
 
 const HELP = `Usage: horde master <scenario.ts> --expect-workers K --users N --duration D [options]
 
@@ -88,7 +89,7 @@ export async function masterCommand(argv: string[]): Promise<number> {
   }
   const store = flagOrEnv(values, 'store', 'HORDE_REPORT_STORE')
   // A bucket name that can never work fails now, not after the whole run.
-  if (store?.startsWith('gs://') === true) (await import('../../../report/store/gcs.js')).parseGcsUrl(store)
+  if (store?.startsWith('gs://') === true) parseGcsUrl(store)
   const settings = parseLoadSettings(values, { apiPort: 8089 })
   const scenarioFile = resolve(scenarioArg)
   const scenario = await loadScenario(scenarioFile)

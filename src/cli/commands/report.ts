@@ -2,9 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
 import { parseDurationMs } from '../../shared/duration.js'
 import { parseWholeNumber } from '../../shared/numbers.js'
-import { rebuildIndexes } from '../../../report/history.js'
-import { publishRun } from '../../../report/publish.js'
-import { openStore } from '../../../report/store/index.js'
+import { openStore, publishRun, rebuildIndexes } from '../../../report/index.js'
 import { parseFlags } from '../flags.js'
 
 const HELP = `Usage: horde report <result.json> [options]
@@ -112,7 +110,8 @@ export async function reportCommand(argv: string[]): Promise<number> {
     process.stderr.write(
       `horde report: upload to ${store ?? ''} failed: ${published.uploadError}\nhorde report: nothing is lost: the report, result.json and CSVs are in ${published.localDir}\n`,
     )
-    return 1
+    // As for an --out that cannot be written: the store given cannot be used (credentials, bucket, network).
+    return ExitCode.invalidInput
   }
   return ExitCode.pass
 }

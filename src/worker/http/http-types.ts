@@ -37,12 +37,13 @@ export interface HttpResponse {
   json<T = unknown>(): T
 }
 
+/** Each member is a function bound to its user: destructuring (`({ http: { get } }) => get('/')`) is fine. */
 export interface HttpClient {
-  get(path: string, options?: RequestOptions): Promise<HttpResponse>
-  post(path: string, options?: RequestOptions): Promise<HttpResponse>
-  put(path: string, options?: RequestOptions): Promise<HttpResponse>
-  patch(path: string, options?: RequestOptions): Promise<HttpResponse>
-  delete(path: string, options?: RequestOptions): Promise<HttpResponse>
-  head(path: string, options?: RequestOptions): Promise<HttpResponse>
-  request(method: string, path: string, options?: RequestOptions): Promise<HttpResponse>
+  readonly get: (path: string, options?: RequestOptions) => Promise<HttpResponse>
+  readonly post: (path: string, options?: RequestOptions) => Promise<HttpResponse>
+  readonly put: (path: string, options?: RequestOptions) => Promise<HttpResponse>
+  readonly patch: (path: string, options?: RequestOptions) => Promise<HttpResponse>
+  readonly delete: (path: string, options?: RequestOptions) => Promise<HttpResponse>
+  readonly head: (path: string, options?: RequestOptions) => Promise<HttpResponse>
+  readonly request: (method: string, path: string, options?: RequestOptions) => Promise<HttpResponse>
 }
