@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
-import { REPO_ROOT, startProcess, stopProcess } from './processes.js'
+import { REPO_ROOT, startProcess, stopProcess, type TestProcess } from './processes.js'
 
 /**
  * Runs an action's real bundled entry point as the runner does: `node actions/<name>/dist/index.js` with
@@ -43,7 +43,7 @@ export function parseGithubOutput(text: string): Record<string, string> {
 export async function runAction(
   name: string,
   inputs: Record<string, string>,
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStarted?: (proc: TestProcess) => void } = {},
 ): Promise<ActionRun> {
   const meta = parse(await readFile(join(REPO_ROOT, 'actions', name, 'action.yml'), 'utf8')) as ActionYml
   const declared = meta.inputs ?? {}
@@ -68,6 +68,7 @@ export async function runAction(
   for (const [input, spec] of Object.entries(declared))
     env[`INPUT_${input.replace(/ /g, '_').toUpperCase()}`] = inputs[input] ?? spec.default ?? ''
   const proc = startProcess(process.execPath, [join('actions', name, 'dist', 'index.js')], { env })
+  options.onStarted?.(proc)
   try {
     const timeoutMs = options.timeoutMs ?? 30_000
     let timer: NodeJS.Timeout | undefined
