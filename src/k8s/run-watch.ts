@@ -112,7 +112,9 @@ export async function watchRun(o: WatchRunOptions): Promise<RunEnd> {
   // Pending limits need a clock even when nothing changes.
   const ticker = setInterval(evaluate, 1000)
   try {
-    const watchers = Promise.all([follow('Pod', pods), follow('Job', jobs)]).then(() => ({ kind: 'aborted' }))
+    const watchers = Promise.all([follow('Pod', pods), follow('Job', jobs)]).then((): RunEnd => ({
+      kind: 'aborted',
+    }))
     return await Promise.race([ended, watchers])
   } finally {
     clearInterval(ticker)
