@@ -242,6 +242,10 @@ describe('run-load-test', () => {
     expect(target?.servedTotal()).toBe(served)
     expect(step.outputs.verdict, step.log).toBe('stopped')
     expect(step.outputs['exit-code']).toBe('105')
+    // The verdict is the master's own: it stored its result as stopped before the Jobs went.
+    const stopped = JSON.parse(await readFile(step.outputs['result-path'] ?? '', 'utf8')) as RunResult
+    expect(stopped.verdict).toBe('stopped')
+    expect(stopped.totals.requests).toBe(target?.servedTotal())
     // The stop went through the API server's service proxy, to the port named control-api.
     expect(kube?.requests).toContain(
       `POST /api/v1/namespaces/${NS}/services/horde-master-cancel-1:control-api/proxy/stop`,

@@ -43,7 +43,13 @@ export function parseGithubOutput(text: string): Record<string, string> {
 export async function runAction(
   name: string,
   inputs: Record<string, string>,
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; onStarted?: (proc: TestProcess) => void } = {},
+  options: {
+    env?: NodeJS.ProcessEnv
+    timeoutMs?: number
+    /** The step's working directory (the checkout); default the repository. */
+    cwd?: string
+    onStarted?: (proc: TestProcess) => void
+  } = {},
 ): Promise<ActionRun> {
   const meta = parse(await readFile(join(REPO_ROOT, 'actions', name, 'action.yml'), 'utf8')) as ActionYml
   const declared = meta.inputs ?? {}
@@ -67,7 +73,10 @@ export async function runAction(
   // Every declared input is set (to its default or ''), so nothing leaks in from the test's own environment.
   for (const [input, spec] of Object.entries(declared))
     env[`INPUT_${input.replace(/ /g, '_').toUpperCase()}`] = inputs[input] ?? spec.default ?? ''
-  const proc = startProcess(process.execPath, [join('actions', name, 'dist', 'index.js')], { env })
+  const proc = startProcess(process.execPath, [join(REPO_ROOT, 'actions', name, 'dist', 'index.js')], {
+    env,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  })
   options.onStarted?.(proc)
   try {
     const timeoutMs = options.timeoutMs ?? 30_000
