@@ -146,6 +146,7 @@ async function main(): Promise<void> {
   core.setOutput('exit-code', String(EXIT_CODES[outcome.verdict]))
   core.setOutput('report-url', outcome.reportUrl ?? '')
   core.setOutput('result-path', published.resultPath ?? '')
+  core.setOutput('reasons', outcome.reasons.join('; '))
   for (const a of published.annotations) core.error(a.text, { title: a.title })
   if (process.env.GITHUB_STEP_SUMMARY) {
     await core.summary
