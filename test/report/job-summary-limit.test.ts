@@ -29,6 +29,7 @@ describe('boundedJobSummary', () => {
         expression: i === 4321 ? 'p(99)<123' : 'p(95)<400',
         observed: 512,
         ok: i !== 4321,
+        abortOnFail: false,
       })),
     }
     expect(bytes(renderJobSummary(result, { reportUrl: REPORT }))).toBeGreaterThan(JOB_SUMMARY_MAX_BYTES)
