@@ -275,6 +275,36 @@ describe('run-load-test', () => {
     expect(slack.messages[0]?.text).toMatch(/STOPPED/)
   }, 240_000)
 
+  it('post: step after main was killed outright: stops the master gracefully (result stored as stopped), deletes the Jobs', async () => {
+    let proc: TestProcess | undefined
+    const running = runAction('run-load-test', inputs({ duration: '5m', 'run-id': 'post-1' }), {
+      env,
+      timeoutMs: 150_000,
+      onStarted: (p) => (proc = p),
+    })
+    await waitFor(() => (target?.servedTotal() ?? 0) > 50, 120_000, 'load from the workers')
+    proc?.kill('SIGKILL') // the runner gave up on main: only the post step is left
+    await running
+    expect(kube?.runningPids().length).toBe(3) // the run goes on without the action
+
+    const post = await runAction('run-load-test', inputs({ duration: '5m', 'run-id': 'post-1' }), {
+      env: { ...env, STATE_isPost: 'true', 'STATE_run-id': 'post-1', STATE_namespace: NS },
+      timeoutMs: 120_000,
+    })
+    expect(post.exitCode, post.log).toBe(0)
+    expect(post.log).toContain('post: asked the master of run post-1 to stop: the master answered HTTP 202')
+    expect(post.log).toContain('post: the master of run post-1 ended: stopped')
+    await waitFor(() => jobsOfRun('post-1').length === 0, 10_000, "the run's Jobs to be deleted")
+    expect(kube?.runningPids()).toEqual([])
+    const served = target?.servedTotal() ?? 0
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(target?.servedTotal()).toBe(served)
+    const [files] = await new Storage({ projectId: 'demo-horde' })
+      .bucket(BUCKET)
+      .getFiles({ prefix: 'reports/vote-demo/post-1/' })
+    expect(files.map((f) => f.name)).toContain('reports/vote-demo/post-1/result.json')
+  }, 240_000)
+
   it.each([
     [
       'an image that cannot be pulled',
