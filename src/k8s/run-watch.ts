@@ -27,6 +27,8 @@ export interface WatchRunOptions {
 const MASTER_CONTAINER = 'master'
 
 export async function watchRun(o: WatchRunOptions): Promise<RunEnd> {
+  // A cancel that came while the run was being applied: an aborted signal never fires 'abort' again.
+  if (o.signal.aborted) return { kind: 'aborted' }
   const selector = `horde.dev/run-id=${o.runId}`
   const pods = new Map<string, KubeObject>()
   const jobs = new Map<string, KubeObject>()
