@@ -225,6 +225,24 @@ describe('run-load-test', () => {
     )
   }, 240_000)
 
+  it('a failed threshold: verdict fail, an error annotation per failed threshold, the step fails (fail-on)', async () => {
+    await target?.close()
+    target = await startDemoTarget({ voteFailureRate: 0.5 })
+    const step = await runAction('run-load-test', inputs({ duration: '20s', 'run-id': 'fail-1' }), {
+      env,
+      timeoutMs: 150_000,
+    })
+    expect(step.outputs.verdict, step.log).toBe('fail')
+    expect(step.exitCode).toBe(99)
+    expect(step.outputs['exit-code']).toBe('99')
+    expect(step.log).toMatch(
+      /::error title=Threshold failed%3A http_req_failed::http_req_failed rate<0\.01: observed \d/,
+    )
+    const result = JSON.parse(await readFile(step.outputs['result-path'] ?? '', 'utf8')) as RunResult
+    expect(result.totals.requests).toBe(target.servedTotal())
+    expect(step.summary).toContain('❌ FAIL')
+  }, 240_000)
+
   it('cancelled mid-run (SIGINT): the master stops gracefully through the service proxy, load stops within 15 s, Jobs deleted, verdict stopped, Slack says so', async () => {
     let proc: TestProcess | undefined
     const running = runAction('run-load-test', inputs({ duration: '5m', 'run-id': 'cancel-1' }), {
