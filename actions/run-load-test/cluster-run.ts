@@ -47,10 +47,25 @@ export async function applyRun(
   namespace: string,
   log: (l: string) => void,
 ): Promise<void> {
+  let master: KubeObject | undefined
   for (const obj of objects) {
-    await client.apply(obj, namespace)
+    const applied = await client.apply(obj, namespace)
+    if (obj.kind === 'Job' && obj.metadata.labels?.['horde.dev/role'] === 'master') master = applied
     log(`applied ${obj.kind} ${namespace}/${obj.metadata.name}`)
   }
+  // The run's Service, ConfigMap, ServiceAccount and NetworkPolicies belong to its master Job: when the Job's
+  // TTL removes it, the garbage collector removes them too, and nothing of the run piles up in the namespace.
+  const uid = master?.metadata.uid
+  if (master === undefined || uid === undefined) return
+  const owner = {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    name: master.metadata.name,
+    uid,
+    blockOwnerDeletion: false,
+  }
+  for (const obj of objects.filter((o) => o.kind !== 'Job'))
+    await client.apply({ ...obj, metadata: { ...obj.metadata, ownerReferences: [owner] } }, namespace)
 }
 
 /** Stop gracefully, wait (bounded) for the master's verdict, delete the Jobs. Null outcome: the master never told. */

@@ -16,6 +16,14 @@ export interface KubeObject {
     name: string
     namespace?: string
     labels?: Record<string, string>
+    uid?: string
+    ownerReferences?: Array<{
+      apiVersion: string
+      kind: string
+      name: string
+      uid: string
+      blockOwnerDeletion?: boolean
+    }>
     resourceVersion?: string
     deletionTimestamp?: string
   }

@@ -181,6 +181,22 @@ describe('run-load-test', () => {
       ),
     ).toBe(true)
     expect(kube?.runningPids()).toEqual([])
+    // The run's other objects are owned by its master Job: its TTL takes them along.
+    const masterUid = kube?.get('batch/v1/jobs', NS, 'horde-master-gh-9876543210-2')?.metadata.uid
+    for (const resource of [
+      'v1/services',
+      'v1/configmaps',
+      'v1/serviceaccounts',
+      'networking.k8s.io/v1/networkpolicies',
+    ]) {
+      const objects = kube?.list(resource, NS, 'horde.dev/run-id=gh-9876543210-2') ?? []
+      expect(objects.length, resource).toBeGreaterThan(0)
+      for (const o of objects)
+        expect(o.metadata.ownerReferences?.[0], o.metadata.name).toMatchObject({
+          kind: 'Job',
+          uid: masterUid,
+        })
+    }
 
     slack = await startFakeSlack()
     const notify = await runAction('notify-slack', {
