@@ -49,6 +49,14 @@ async function prepare(inputs: RunInputs) {
     users: inputs.users,
     pods: inputs.pods,
   }
+  if (values.namespace === undefined && !process.env.HORDE_NAMESPACE) {
+    try {
+      // As kubectl would: the kubeconfig context's namespace (get-gke-credentials can set it).
+      values.namespace = loadKubeAccess().namespace
+    } catch {
+      // No kubeconfig yet: render says nothing about it; connecting does, after every input is checked.
+    }
+  }
   const temp = process.env.RUNNER_TEMP || tmpdir()
   if (runId !== undefined) values.dir = join(temp, 'horde-k8s', runId)
   const settings = await parseK8sRender(values, [inputs.scenario])

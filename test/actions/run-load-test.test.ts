@@ -241,13 +241,18 @@ describe('run-load-test', () => {
     )
   }, 240_000)
 
-  it('a failed threshold: verdict fail, an error annotation per failed threshold, the step fails (fail-on)', async () => {
+  it('a failed threshold (namespace from the kubeconfig): verdict fail, an error annotation per failed threshold, the step fails (fail-on)', async () => {
     await target?.close()
     target = await startDemoTarget({ voteFailureRate: 0.5 })
-    const step = await runAction('run-load-test', inputs({ duration: '20s', 'run-id': 'fail-1' }), {
-      env,
-      timeoutMs: 150_000,
-    })
+    // No namespace input: the kubeconfig context's namespace, as kubectl would use.
+    const step = await runAction(
+      'run-load-test',
+      inputs({ duration: '20s', 'run-id': 'fail-1', namespace: '' }),
+      {
+        env,
+        timeoutMs: 150_000,
+      },
+    )
     expect(step.outputs.verdict, step.log).toBe('fail')
     expect(step.exitCode).toBe(99)
     expect(step.outputs['exit-code']).toBe('99')
@@ -257,6 +262,11 @@ describe('run-load-test', () => {
     const result = JSON.parse(await readFile(step.outputs['result-path'] ?? '', 'utf8')) as RunResult
     expect(result.totals.requests).toBe(target.servedTotal())
     expect(step.summary).toContain('❌ FAIL')
+    expect(
+      jobsOfRun('fail-1')
+        .map((j) => j.metadata.name)
+        .sort(),
+    ).toEqual(['horde-master-fail-1', 'horde-worker-fail-1'])
   }, 240_000)
 
   it('cancelled mid-run (SIGINT): the master stops gracefully through the service proxy, load stops within 15 s, Jobs deleted, verdict stopped, Slack says so', async () => {
