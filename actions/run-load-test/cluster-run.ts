@@ -1,7 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { parseAllDocuments } from 'yaml'
-import { KubeError } from '../../src/shared/errors.js'
-import { resourcePath, type KubeClient, type KubeObject } from '../../src/k8s/kube-client.js'
+import type { KubeClient, KubeObject } from '../../src/k8s/kube-client.js'
 import { watchRun } from '../../src/k8s/run-watch.js'
 import { deleteRunJobs, requestStop, runSelector, waitForMasterEnd } from '../../src/k8s/stop-run.js'
 import { infrastructureOutcome, outcomeFromMaster, type Outcome } from './outcome.js'
@@ -23,22 +21,6 @@ export interface ClusterRunOptions {
   log: (line: string) => void
   warn: (line: string) => void
   cancel: AbortSignal
-}
-
-/** Objects are applied so that what a pod refers to exists before the pod: the Jobs last. */
-const ORDER = ['ServiceAccount', 'ConfigMap', 'Secret', 'NetworkPolicy', 'Service', 'Job']
-
-export function parseRendered(yamlText: string): KubeObject[] {
-  const objects = parseAllDocuments(yamlText)
-    .map((d) => d.toJS() as KubeObject | null)
-    .filter((o): o is KubeObject => o !== null && typeof o === 'object')
-  for (const o of objects) resourcePath(o.kind, 'check') // an unknown kind fails before anything is applied
-  if (!objects.some((o) => o.kind === 'Job' && o.metadata.labels?.['horde.dev/role'] === 'master'))
-    throw new KubeError(
-      'HORDE_ERR_K8S_RENDER',
-      'the rendered run has no master Job (horde.dev/role: master); check the overlay',
-    )
-  return objects.sort((a, b) => ORDER.indexOf(a.kind) - ORDER.indexOf(b.kind))
 }
 
 export async function applyRun(

@@ -10,7 +10,7 @@ import { kustomizationYaml } from '../../src/k8s/kustomization.js'
 import { renderKustomization } from '../../src/k8s/kustomize.js'
 import { ExitCode, HordeError, describeValue } from '../../src/shared/errors.js'
 import { loadScenario } from '../../src/worker/load-scenario.js'
-import { parseRendered } from '../run-load-test/cluster-run.js'
+import { parseRendered } from '../../src/k8s/rendered-run.js'
 
 /**
  * validate-scenario: every changed scenario is loaded as a worker loads it (the project's scenario loader:
