@@ -353,7 +353,7 @@ describe('run-load-test', () => {
     [
       'an image that cannot be pulled',
       { kind: 'ErrImagePull' } as const,
-      /cannot pull its image \(ErrImagePull/,
+      /cannot pull its image \((ErrImagePull|ImagePullBackOff)/,
     ],
     [
       'worker pods that cannot be scheduled',
