@@ -36,6 +36,9 @@ for (const name of actionNames()) {
     banner: {
       js: "import { createRequire as __hordeCreateRequire } from 'node:module'; const require = __hordeCreateRequire(import.meta.url);",
     },
+    // tsx loads scenarios through a loader file it finds next to itself: it cannot be bundled. Actions that load
+    // scenarios (run-load-test, validate-scenario) run after `npm ci` in the checkout, which provides it.
+    external: ['tsx', 'tsx/*'],
     legalComments: 'linked',
     logLevel: 'warning',
   })

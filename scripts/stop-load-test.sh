@@ -23,7 +23,7 @@ fi
 selector="horde.dev/run-id=$run_id"
 # No Service (the run already ended) prints nothing: read then fails, which must not end the script.
 read -r service api_port < <(kubectl -n "$namespace" get service -l "$selector,horde.dev/role=master" \
-  -o jsonpath='{range .items[*]}{.metadata.name} {.spec.ports[?(@.name=="api")].port}{"\n"}{end}') || true
+  -o jsonpath='{range .items[*]}{.metadata.name} {.spec.ports[?(@.name=="control-api")].port}{"\n"}{end}') || true
 if [[ -z ${service:-} || -z ${api_port:-} ]]; then
   echo "no master Service for run $run_id in $namespace (already finished?); deleting whatever Jobs remain"
 else

@@ -19,7 +19,7 @@ export interface ControlApiOptions {
   coordinator: Coordinator
   host: string
   port: number
-  /** When set, every request needs `Authorization: Bearer <token>`. */
+  /** When set, every request needs `Authorization: Bearer <token>` (or `X-Horde-Token: <token>`). */
   token: string | null
   /** Names besides IP literals, localhost and `host` that clients may use in Host (e.g. a Service name). */
   allowedHosts?: readonly string[]
@@ -104,7 +104,11 @@ export class ControlApi {
   #authorized(req: IncomingMessage): boolean {
     const token = this.#options.token
     if (token === null) return true
-    const given = Buffer.from(req.headers.authorization ?? '')
+    // X-Horde-Token: the Kubernetes API server's service proxy keeps a caller's Authorization for itself.
+    const header = req.headers['x-horde-token']
+    const given = Buffer.from(
+      typeof header === 'string' ? `Bearer ${header}` : (req.headers.authorization ?? ''),
+    )
     const expected = Buffer.from(`Bearer ${token}`)
     return given.length === expected.length && timingSafeEqual(given, expected)
   }

@@ -87,7 +87,7 @@ describe('workflows', () => {
     const withIdToken = Object.entries(doc.jobs ?? {})
       .filter(([, j]) => (j.permissions as Record<string, string> | undefined)?.['id-token'] === 'write')
       .map(([n]) => n)
-    expect(withIdToken).toEqual(['image'])
+    expect(withIdToken).toEqual(['image', 'run'])
     expect((doc.jobs?.notify as { if?: string }).if).toBe('always()')
   })
 })

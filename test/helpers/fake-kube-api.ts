@@ -196,7 +196,11 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
             `Job.batch "${name}" is invalid: spec.template: Invalid value: field is immutable`,
           )
         const merged = mergePatch(existing, {
-          metadata: { labels: obj.metadata.labels ?? null, annotations: obj.metadata.annotations ?? null },
+          metadata: {
+            labels: obj.metadata.labels ?? null,
+            annotations: obj.metadata.annotations ?? null,
+            ownerReferences: obj.metadata.ownerReferences ?? null,
+          },
           spec: obj.spec,
         }) as KubeObject
         return json(200, store.update(resource, merged))

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse } from 'yaml'
-import { REPO_ROOT, startProcess, stopProcess } from './processes.js'
+import { REPO_ROOT, startProcess, stopProcess, type TestProcess } from './processes.js'
 
 /**
  * Runs an action's real bundled entry point as the runner does: `node actions/<name>/dist/index.js` with
@@ -43,7 +43,13 @@ export function parseGithubOutput(text: string): Record<string, string> {
 export async function runAction(
   name: string,
   inputs: Record<string, string>,
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  options: {
+    env?: NodeJS.ProcessEnv
+    timeoutMs?: number
+    /** The step's working directory (the checkout); default the repository. */
+    cwd?: string
+    onStarted?: (proc: TestProcess) => void
+  } = {},
 ): Promise<ActionRun> {
   const meta = parse(await readFile(join(REPO_ROOT, 'actions', name, 'action.yml'), 'utf8')) as ActionYml
   const declared = meta.inputs ?? {}
@@ -67,7 +73,11 @@ export async function runAction(
   // Every declared input is set (to its default or ''), so nothing leaks in from the test's own environment.
   for (const [input, spec] of Object.entries(declared))
     env[`INPUT_${input.replace(/ /g, '_').toUpperCase()}`] = inputs[input] ?? spec.default ?? ''
-  const proc = startProcess(process.execPath, [join('actions', name, 'dist', 'index.js')], { env })
+  const proc = startProcess(process.execPath, [join(REPO_ROOT, 'actions', name, 'dist', 'index.js')], {
+    env,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+  })
+  options.onStarted?.(proc)
   try {
     const timeoutMs = options.timeoutMs ?? 30_000
     let timer: NodeJS.Timeout | undefined

@@ -60,6 +60,17 @@ describe('control API hardening (a real master waiting for workers, a real HTTP 
     }
   })
 
+  it('takes the token in X-Horde-Token too (the Kubernetes service proxy keeps Authorization), and refuses a wrong one', async () => {
+    const bare = async (headers: Record<string, string>): Promise<number> => {
+      const response = await request(`${api.url}/status`, { headers })
+      await response.body.dump()
+      return response.statusCode
+    }
+    expect(await bare({ 'x-horde-token': TOKEN })).toBe(200)
+    expect(await bare({ 'x-horde-token': 'wrong-token' })).toBe(401)
+    expect(await bare({})).toBe(401)
+  })
+
   it('refuses a DNS-rebinding Host with 403 and says how to allow a name', async () => {
     const { status, json } = await call('GET', '/status', { host: `evil.example:${api.port}` })
     expect(status).toBe(403)

@@ -1,0 +1,417 @@
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Storage } from '@google-cloud/storage'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
+import type { RunResult } from '../../src/shared/result.js'
+import { startFakeKubeApi, type FakeKubeApi } from '../helpers/fake-kube-api.js'
+import { SLACK_CHANNEL, SLACK_TOKEN, startFakeSlack, type FakeSlack } from '../helpers/fake-slack.js'
+import { startGcsEmulator, type GcsEmulator } from '../helpers/gcs-emulator.js'
+import { runAction, type ActionRun } from '../helpers/github-action.js'
+import { REPO_ROOT, freePort, waitFor, type TestProcess } from '../helpers/processes.js'
+
+/**
+ * actions/run-load-test end to end, as the runner runs it (`node actions/run-load-test/dist/index.js` with
+ * INPUT_* and GITHUB_OUTPUT / GITHUB_STEP_SUMMARY): against the loopback Kubernetes API (https, a kubeconfig
+ * with its CA and token), which runs the rendered Job pods as real `horde master` / `horde worker` processes,
+ * a loopback target that counts what it served, the GCS emulator as the report store, and the loopback Slack
+ * for notify-slack afterwards. What differs from a cluster: a test overlay moves the master's ports to free
+ * ones on 127.0.0.1 (the pods share this machine's network), and the "image" is this checkout.
+ */
+const IMAGE = 'registry.example/horde@sha256:' + 'a'.repeat(64)
+const NS = 'loadtest'
+const BUCKET = 'horde-action-reports'
+const API_TOKEN = 'control-api-token-for-tests-0123456789'
+
+let emulator: GcsEmulator
+let tmp: string
+let kube: FakeKubeApi | undefined
+let target: DemoTarget | undefined
+let slack: FakeSlack | undefined
+let env: NodeJS.ProcessEnv
+
+const savedEmulatorHost = process.env.STORAGE_EMULATOR_HOST
+beforeAll(async () => {
+  emulator = await startGcsEmulator()
+  process.env.STORAGE_EMULATOR_HOST = emulator.host
+}, 120_000)
+afterAll(async () => {
+  if (savedEmulatorHost === undefined) delete process.env.STORAGE_EMULATOR_HOST
+  else process.env.STORAGE_EMULATOR_HOST = savedEmulatorHost
+  await emulator?.stop()
+})
+
+beforeEach(async () => {
+  tmp = await mkdtemp(join(tmpdir(), 'horde-run-action-'))
+  const [zmq, api] = [await freePort(), await freePort()]
+  // The repository's manifests plus an overlay that keeps the master on free loopback ports.
+  const manifests = join(tmp, 'manifests')
+  await cp(join(REPO_ROOT, 'manifests', 'base'), join(manifests, 'base'), { recursive: true })
+  await mkdir(join(manifests, 'overlays', 'loopback'), { recursive: true })
+  await writeFile(
+    join(manifests, 'overlays', 'loopback', 'kustomization.yaml'),
+    `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources: [../../base]
+configMapGenerator:
+  - name: horde-run
+    behavior: merge
+    literals:
+      - HORDE_MASTER_PORT=${zmq}
+      - HORDE_API_PORT=${api}
+      - HORDE_API_HOST=127.0.0.1
+      - HORDE_MASTER_BIND_HOST=127.0.0.1
+patches:
+  - target: { kind: Job, name: horde-master }
+    patch: |-
+      - op: replace
+        path: /spec/template/spec/containers/0/ports
+        value: [{ name: zmq, containerPort: ${zmq} }, { name: control-api, containerPort: ${api} }]
+`,
+  )
+  const out = join(tmp, 'out')
+  await mkdir(out)
+  kube = await startFakeKubeApi({
+    tls: true,
+    images: {
+      [IMAGE]: {
+        entrypoint: [process.execPath, join(REPO_ROOT, 'bin', 'horde.js')],
+        // The image's own ENV (Dockerfile): outputs to a volume; here the store is the emulator.
+        env: { HORDE_OUT: out, STORAGE_EMULATOR_HOST: emulator.host, GCLOUD_PROJECT: 'demo-horde' },
+      },
+    },
+  })
+  await kube.writeKubeconfig(join(tmp, 'kubeconfig'), NS)
+  // The team's Secret (created once per namespace, never in git): the master's control API token.
+  await createSecretOverHttps(kube)
+  target = await startDemoTarget()
+  env = {
+    KUBECONFIG: join(tmp, 'kubeconfig'),
+    HORDE_K8S_MANIFESTS: manifests,
+    STORAGE_EMULATOR_HOST: emulator.host,
+    GCLOUD_PROJECT: 'demo-horde',
+    GITHUB_WORKSPACE: tmp,
+  }
+})
+
+afterEach(async () => {
+  await kube?.close()
+  await target?.close()
+  await slack?.close()
+  kube = target = slack = undefined
+  await rm(tmp, { recursive: true, force: true })
+})
+
+async function createSecretOverHttps(k: FakeKubeApi): Promise<void> {
+  const { request } = await import('node:https')
+  await new Promise<void>((resolve, reject) => {
+    const req = request(
+      `${k.url}/api/v1/namespaces/${NS}/secrets`,
+      {
+        method: 'POST',
+        ca: k.caCert ?? undefined,
+        headers: { authorization: `Bearer ${k.token}`, 'content-type': 'application/json' },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () =>
+          res.statusCode === 201 ? resolve() : reject(new Error(`secret: ${res.statusCode}`)),
+        )
+      },
+    )
+    req.on('error', reject)
+    req.end(
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'horde-secrets' },
+        data: { 'api-token': Buffer.from(API_TOKEN).toString('base64') },
+      }),
+    )
+  })
+}
+
+const inputs = (extra: Record<string, string> = {}): Record<string, string> => ({
+  scenario: 'scenarios/demo.ts',
+  pods: '2',
+  parallelism: '2',
+  'spawn-rate': '4',
+  duration: '4s',
+  host: target?.url ?? '',
+  image: IMAGE,
+  namespace: NS,
+  overlay: 'loopback',
+  'report-store': `gs://${BUCKET}/reports`,
+  'api-token': API_TOKEN,
+  ...extra,
+})
+
+const jobsOfRun = (runId: string) => kube?.list('batch/v1/jobs', NS, `horde.dev/run-id=${runId}`) ?? []
+
+describe('run-load-test', () => {
+  it('inputs → real load on the cluster → verdict, outputs, job summary → one Slack message; Slack down keeps the report', async () => {
+    const step = await runAction('run-load-test', inputs(), { env, timeoutMs: 150_000 })
+    expect(step.exitCode, step.log).toBe(0)
+    expect(step.outputs['run-id']).toBe('gh-9876543210-2')
+    expect(step.outputs.verdict).toBe('pass')
+    expect(step.outputs['exit-code']).toBe('0')
+    // The master's progress lines reached the step log.
+    expect(step.log).toMatch(/\[\s*\d+s\] users\s+4\/4/)
+    const resultPath = step.outputs['result-path'] ?? ''
+    expect(resultPath).toBe(join(tmp, 'horde-results', 'gh-9876543210-2', 'result.json'))
+    const result = JSON.parse(await readFile(resultPath, 'utf8')) as RunResult
+    expect(result.verdict).toBe('pass')
+    expect(result.config.workers).toBe(2)
+    expect(result.totals.requests).toBeGreaterThan(0)
+    expect(result.totals.requests).toBe(target?.servedTotal())
+    expect(existsSync(join(tmp, 'horde-results', 'gh-9876543210-2', 'index.html'))).toBe(true)
+    expect(step.outputs['report-url']).toContain(
+      encodeURIComponent(`reports/vote-demo/gh-9876543210-2/index.html`),
+    )
+    expect(step.summary).toContain('PASS')
+    expect(step.summary).toContain('[Open the full report](')
+    // Every object was applied server-side, named per run, and no pod is left running.
+    expect(
+      kube?.requests.some((r) =>
+        r.startsWith(
+          `PATCH /apis/batch/v1/namespaces/${NS}/jobs/horde-master-gh-9876543210-2?fieldManager=horde`,
+        ),
+      ),
+    ).toBe(true)
+    expect(kube?.runningPids()).toEqual([])
+    // The run's other objects are owned by its master Job: its TTL takes them along.
+    const masterUid = kube?.get('batch/v1/jobs', NS, 'horde-master-gh-9876543210-2')?.metadata.uid
+    for (const resource of [
+      'v1/services',
+      'v1/configmaps',
+      'v1/serviceaccounts',
+      'networking.k8s.io/v1/networkpolicies',
+    ]) {
+      const objects = kube?.list(resource, NS, 'horde.dev/run-id=gh-9876543210-2') ?? []
+      expect(objects.length, resource).toBeGreaterThan(0)
+      for (const o of objects)
+        expect(o.metadata.ownerReferences?.[0], o.metadata.name).toMatchObject({
+          kind: 'Job',
+          uid: masterUid,
+        })
+    }
+
+    slack = await startFakeSlack()
+    const notify = await runAction('notify-slack', {
+      token: SLACK_TOKEN,
+      channel: SLACK_CHANNEL,
+      'slack-api-url': slack.url,
+      result: resultPath,
+      'report-url': step.outputs['report-url'] ?? '',
+      'datadog-site': 'datadoghq.eu',
+    })
+    expect(notify.exitCode, notify.log).toBe(0)
+    const [message] = slack.messages
+    expect(message?.text).toContain(
+      `PASS · ${result.config.scenario} · ${(target?.servedTotal() ?? 0).toLocaleString('en-US')} requests`,
+    )
+    const blocks = JSON.stringify(message?.blocks)
+    expect(blocks).toContain('datadoghq.eu')
+    expect(blocks).toContain(encodeURIComponent('gh-9876543210-2'))
+    expect(slack.messages.filter((m) => m.threadTs === undefined)).toHaveLength(1)
+
+    slack.failAlways('chat.postMessage', { error: 'invalid_auth' })
+    const refused = await runAction('notify-slack', {
+      token: SLACK_TOKEN,
+      channel: SLACK_CHANNEL,
+      'slack-api-url': slack.url,
+      result: resultPath,
+      'report-url': step.outputs['report-url'] ?? '',
+    })
+    expect(refused.exitCode).not.toBe(0)
+    expect(refused.log).toContain('invalid_auth')
+    expect(refused.outputs.verdict).toBe('pass')
+    // The result and the report are stored whatever Slack says.
+    expect(existsSync(resultPath)).toBe(true)
+    const [files] = await new Storage({ projectId: 'demo-horde' })
+      .bucket(BUCKET)
+      .getFiles({ prefix: 'reports/vote-demo/gh-9876543210-2/' })
+    expect(files.map((f) => f.name)).toEqual(
+      expect.arrayContaining([
+        'reports/vote-demo/gh-9876543210-2/index.html',
+        'reports/vote-demo/gh-9876543210-2/result.json',
+      ]),
+    )
+  }, 240_000)
+
+  it('a failed threshold (namespace from the kubeconfig): verdict fail, an error annotation per failed threshold, the step fails (fail-on)', async () => {
+    await target?.close()
+    target = await startDemoTarget({ voteFailureRate: 0.5 })
+    // No namespace input: the kubeconfig context's namespace, as kubectl would use.
+    const step = await runAction(
+      'run-load-test',
+      inputs({ duration: '20s', 'run-id': 'fail-1', namespace: '' }),
+      {
+        env,
+        timeoutMs: 150_000,
+      },
+    )
+    expect(step.outputs.verdict, step.log).toBe('fail')
+    expect(step.exitCode).toBe(99)
+    expect(step.outputs['exit-code']).toBe('99')
+    expect(step.log).toMatch(
+      /::error title=Threshold failed%3A http_req_failed::http_req_failed rate<0\.01: observed \d/,
+    )
+    const result = JSON.parse(await readFile(step.outputs['result-path'] ?? '', 'utf8')) as RunResult
+    expect(result.totals.requests).toBe(target.servedTotal())
+    expect(step.summary).toContain('❌ FAIL')
+    expect(
+      jobsOfRun('fail-1')
+        .map((j) => j.metadata.name)
+        .sort(),
+    ).toEqual(['horde-master-fail-1', 'horde-worker-fail-1'])
+  }, 240_000)
+
+  it('cancelled mid-run (SIGINT): the master stops gracefully through the service proxy, load stops within 15 s, Jobs deleted, verdict stopped, Slack says so', async () => {
+    let proc: TestProcess | undefined
+    const running = runAction('run-load-test', inputs({ duration: '5m', 'run-id': 'cancel-1' }), {
+      env,
+      timeoutMs: 150_000,
+      onStarted: (p) => (proc = p),
+    })
+    await waitFor(() => (target?.servedTotal() ?? 0) > 50, 120_000, 'load from the workers')
+    const signalledAt = Date.now()
+    proc?.kill('SIGINT')
+    const step: ActionRun = await running
+    expect(Date.now() - signalledAt).toBeLessThan(15_000)
+    const served = target?.servedTotal() ?? 0
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(target?.servedTotal()).toBe(served)
+    expect(step.outputs.verdict, step.log).toBe('stopped')
+    expect(step.outputs['exit-code']).toBe('105')
+    // The verdict is the master's own: it stored its result as stopped before the Jobs went.
+    const stopped = JSON.parse(await readFile(step.outputs['result-path'] ?? '', 'utf8')) as RunResult
+    expect(stopped.verdict).toBe('stopped')
+    expect(stopped.totals.requests).toBe(target?.servedTotal())
+    // The stop went through the API server's service proxy, to the port named control-api.
+    expect(kube?.requests).toContain(
+      `POST /api/v1/namespaces/${NS}/services/horde-master-cancel-1:control-api/proxy/stop`,
+    )
+    expect(step.log).toContain('the master answered HTTP 202')
+    await waitFor(() => jobsOfRun('cancel-1').length === 0, 10_000, "the run's Jobs to be deleted")
+    expect(kube?.runningPids()).toEqual([])
+    expect(
+      kube?.requests.some((r) =>
+        /^DELETE \/apis\/batch\/v1\/namespaces\/loadtest\/jobs\/horde-worker-cancel-1\?propagationPolicy=Foreground/.test(
+          r,
+        ),
+      ),
+    ).toBe(true)
+
+    slack = await startFakeSlack()
+    const notify = await runAction('notify-slack', {
+      token: SLACK_TOKEN,
+      channel: SLACK_CHANNEL,
+      'slack-api-url': slack.url,
+      result: step.outputs['result-path'] ?? '',
+      'report-url': step.outputs['report-url'] ?? '',
+      'run-id': 'cancel-1',
+      scenario: 'scenarios/demo.ts',
+    })
+    expect(notify.exitCode, notify.log).toBe(0)
+    expect(slack.messages[0]?.text).toMatch(/STOPPED/)
+  }, 240_000)
+
+  it('post: step after main was killed outright: stops the master gracefully (result stored as stopped), deletes the Jobs', async () => {
+    let proc: TestProcess | undefined
+    const running = runAction('run-load-test', inputs({ duration: '5m', 'run-id': 'post-1' }), {
+      env,
+      timeoutMs: 150_000,
+      onStarted: (p) => (proc = p),
+    })
+    await waitFor(() => (target?.servedTotal() ?? 0) > 50, 120_000, 'load from the workers')
+    proc?.kill('SIGKILL') // the runner gave up on main: only the post step is left
+    await running
+    expect(kube?.runningPids().length).toBe(3) // the run goes on without the action
+
+    const post = await runAction('run-load-test', inputs({ duration: '5m', 'run-id': 'post-1' }), {
+      env: { ...env, STATE_isPost: 'true', 'STATE_run-id': 'post-1', STATE_namespace: NS },
+      timeoutMs: 120_000,
+    })
+    expect(post.exitCode, post.log).toBe(0)
+    expect(post.log).toContain('post: asked the master of run post-1 to stop: the master answered HTTP 202')
+    expect(post.log).toContain('post: the master of run post-1 ended: stopped')
+    await waitFor(() => jobsOfRun('post-1').length === 0, 10_000, "the run's Jobs to be deleted")
+    expect(kube?.runningPids()).toEqual([])
+    const served = target?.servedTotal() ?? 0
+    await new Promise((r) => setTimeout(r, 1500))
+    expect(target?.servedTotal()).toBe(served)
+    const [files] = await new Storage({ projectId: 'demo-horde' })
+      .bucket(BUCKET)
+      .getFiles({ prefix: 'reports/vote-demo/post-1/' })
+    expect(files.map((f) => f.name)).toContain('reports/vote-demo/post-1/result.json')
+  }, 240_000)
+
+  it.each([
+    [
+      'an image that cannot be pulled',
+      { kind: 'ErrImagePull' } as const,
+      /cannot pull its image \((ErrImagePull|ImagePullBackOff)/,
+    ],
+    [
+      'worker pods that cannot be scheduled',
+      { kind: 'Unschedulable' } as const,
+      /could not be scheduled for 3 s \(Unschedulable: 0\/3 nodes are available/,
+    ],
+    ['an OOMKilled worker', { kind: 'OOMKilled', afterMs: 1500 } as const, /was OOMKilled/],
+  ])(
+    '%s → verdict invalid with the reason, Jobs deleted, Slack says why',
+    async (_what, fault, reason) => {
+      kube?.injectFault({ 'horde.dev/role': 'worker' }, fault)
+      const step = await runAction(
+        'run-load-test',
+        inputs({ duration: '1m', 'run-id': 'fault-1', 'pending-timeout': '3s' }),
+        {
+          env,
+          timeoutMs: 120_000,
+        },
+      )
+      expect(step.exitCode, step.log).not.toBe(0)
+      expect(step.outputs.verdict).toBe('invalid')
+      expect(step.outputs['exit-code']).toBe('106')
+      expect(step.log).toMatch(reason)
+      expect(step.log).toMatch(/::error title=Run invalid::/)
+      expect(step.summary).toMatch(reason)
+      await waitFor(() => jobsOfRun('fault-1').length === 0, 15_000, "the run's Jobs to be deleted")
+
+      slack = await startFakeSlack()
+      const notify = await runAction('notify-slack', {
+        token: SLACK_TOKEN,
+        channel: SLACK_CHANNEL,
+        'slack-api-url': slack.url,
+        'run-id': 'fault-1',
+        scenario: 'scenarios/demo.ts',
+        reason: `Run invalid: ${step.log.match(reason)?.[0] ?? ''}`,
+      })
+      expect(notify.exitCode, notify.log).toBe(0)
+      expect(JSON.stringify(slack.messages[0]?.blocks)).toMatch(reason)
+    },
+    180_000,
+  )
+
+  it.each([
+    [{ users: '10' }, /input parallelism cannot be given with users/],
+    [{ parallelism: '' }, /input users or parallelism is required/],
+    [{ pods: '0' }, /input pods must be a whole number of worker pods, e\.g\. 3, received "0"/],
+    [{ duration: 'soon' }, /input duration .*received "soon"/],
+    [{ 'run-id': 'Not_A_Label' }, /input run-id must be a DNS label/],
+    [{ overlay: 'nope' }, /input overlay must name a folder/],
+    [{ 'fail-on': 'fail,maybe' }, /input fail-on must be a comma-separated list of verdicts/],
+  ])(
+    'bad input %j fails before anything is applied, naming input, value and fix',
+    async (bad, message) => {
+      const step = await runAction('run-load-test', inputs(bad), { env, timeoutMs: 60_000 })
+      expect(step.exitCode).toBe(104)
+      expect(step.log).toMatch(message)
+      expect(kube?.requests.filter((r) => !r.includes('/secrets'))).toEqual([])
+    },
+    90_000,
+  )
+})
