@@ -123,7 +123,9 @@ describe('horde worker on the wire', () => {
     const line = await worker.waitFor(/"loopDelayMaxMs":\d+,[^\n]*worker saturated \([^)]+\)/, 20_000)
     expect(Number(/"loopDelayMaxMs":(\d+)/.exec(line)?.[1])).toBeGreaterThanOrEqual(250)
     const busy = await driver.next('heartbeat', 5000, driver.received.length)
-    expect(busy.message.cpuPercent).toBeGreaterThan(50)
+    // Real CPU use is reported (an idle worker shows a few %). Not "> 50": on a shared machine a busy loop only
+    // gets its share of a core (38 % seen at load 17); the loop delay above is the deterministic part.
+    expect(busy.message.cpuPercent).toBeGreaterThan(10)
   })
 
   it('exits non-zero within 10 s when a master that sent heartbeats goes silent', async () => {
