@@ -38,6 +38,8 @@ export function startLocalWorkers(options: {
   openModel?: boolean
   logDir: string
   logger: Logger
+  /** More environment for the workers (the run id, Datadog settings). */
+  env?: Record<string, string>
   /** Called when a worker process exits, with its index, exit code and log file. */
   onExit?: (index: number, code: number | null, logFile: string) => void
 }): LocalWorkers {
@@ -58,7 +60,7 @@ export function startLocalWorkers(options: {
     if (options.host !== null) args.push('--host', options.host)
     const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, HORDE_LOG_LEVEL: process.env.HORDE_WORKER_LOG_LEVEL ?? 'info' },
+      env: { ...process.env, ...options.env, HORDE_LOG_LEVEL: process.env.HORDE_WORKER_LOG_LEVEL ?? 'info' },
     })
     const logFile = join(options.logDir, `worker-${i}.log`)
     const log = createWriteStream(logFile)

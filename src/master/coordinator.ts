@@ -67,6 +67,8 @@ export interface CoordinatorOptions {
   logger: Logger
   onProgress?: (progress: Progress) => void
   onEvent?: (event: RunEvent) => void
+  /** After each second is sampled while the run goes on (live metrics subscribe here). */
+  onSecond?: (second: number) => void
   /** Horde peers must prove they hold this secret to join (Locust peers cannot and are let in). */
   joinSecret?: string | null
 }
@@ -1044,6 +1046,7 @@ export class Coordinator {
       bin.users = users
       bin.workers = workers
       bin.phase = phase
+      this.#options.onSecond?.(second)
     }
     if (this.#options.onProgress !== undefined && this.#phase !== 'done') {
       const nowSec = second

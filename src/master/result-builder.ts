@@ -70,7 +70,7 @@ export function endpointResult(row: StatsRow, measuredSeconds: number): Endpoint
   }
 }
 
-function timePoint(
+export function timePoint(
   bin: SecondBin | undefined,
   second: number,
   previous: TimePoint | undefined,

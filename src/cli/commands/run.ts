@@ -5,6 +5,12 @@ import { loadScenario } from '../../worker/load-scenario.js'
 import { parseWholeNumber } from '../../shared/numbers.js'
 import { flagOrEnv, parseFlags } from '../flags.js'
 import {
+  DATADOG_FLAGS,
+  DATADOG_FLAGS_HELP,
+  datadogWorkerEnv,
+  parseDatadogSettings,
+} from '../datadog-flags.js'
+import {
   LOAD_FLAGS,
   LOAD_FLAGS_HELP,
   buildPlan,
@@ -21,12 +27,14 @@ Writes result.json and CSVs to the output folder and exits with the verdict:
 0 pass, 99 thresholds failed, 104 bad input, 105 stopped, 106 invalid run (the generator could not deliver).
 
   -w, --workers K         local worker processes (HORDE_WORKERS, default 1)
-${LOAD_FLAGS_HELP}`
+${LOAD_FLAGS_HELP}
+${DATADOG_FLAGS_HELP}`
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags('run', argv, {
     ...LOAD_FLAGS,
     workers: { type: 'string', short: 'w' },
+    ...DATADOG_FLAGS,
   })
   if (values.help === true) {
     process.stdout.write(`${HELP}\n`)
@@ -47,6 +55,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     )
   }
   const settings = parseLoadSettings(values, { apiPort: 0 })
+  const datadog = parseDatadogSettings(values)
   const scenarioFile = resolve(positionals[0] as string)
   const scenario = await loadScenario(scenarioFile)
   const plan = buildPlan(scenario, scenarioFile, settings, { expect: workers, timeoutMs: 30_000 })
@@ -72,6 +81,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       bindPort: 0,
       logger,
       onForceExit: () => local?.killNow(),
+      datadog,
       onBound: (coordinator) => {
         local = startLocalWorkers({
           count: workers,
@@ -79,6 +89,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           masterPort: coordinator.port,
           host: settings.host,
           openModel: plan.open !== null,
+          env: datadogWorkerEnv(datadog, plan.runId),
           logDir: resolve(outputDirOf(settings, plan), 'workers'),
           logger,
           onExit: (index, code, logFile) => {
