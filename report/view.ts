@@ -327,7 +327,7 @@ export function buildReportView(result: RunResult, options: ReportViewOptions) {
     errors,
     totalErrors: formatCount(totalErrors),
     workers,
-    datadog: dd.logs === null ? null : { logs: dd.logs, traces: dd.traces },
+    datadog: dd.logs === null ? null : { logs: dd.logs, traces: dd.traces, dashboard: dd.dashboard },
     downloads: (options.downloads ?? ['result.json', 'stats.csv', 'throughput.csv', 'failures.csv']).map(
       (href) => ({ href, label: href }),
     ),

@@ -44389,7 +44389,8 @@ function formatDuration(ms) {
 // report/links.ts
 var MARGIN_MS = 6e4;
 function datadogLinks(result, dd) {
-  if (dd === void 0 || dd.site.trim() === "") return { logs: null, traces: null, endpointTraces: null };
+  if (dd === void 0 || dd.site.trim() === "")
+    return { logs: null, traces: null, dashboard: null, endpointTraces: null };
   const site = dd.site.replace(/^https?:\/\//, "").replace(/^app\./, "").replace(/\/+$/, "");
   const base = `https://app.${site}`;
   const from = result.startedAtMs - MARGIN_MS;
@@ -44401,9 +44402,11 @@ function datadogLinks(result, dd) {
   return {
     logs: `${base}/logs?query=${q(logsQuery)}&from_ts=${from}&to_ts=${to}&live=false`,
     traces: `${base}/apm/traces?query=${q(tracesQuery)}&start=${from}&end=${to}&paused=true`,
+    dashboard: dd.dashboardId === void 0 || !DASHBOARD_ID.test(dd.dashboardId) ? null : `${base}/dashboard/${dd.dashboardId}?tpl_var_run_id=${q(result.runId)}&from_ts=${from}&to_ts=${to}&live=false`,
     endpointTraces: (method, name) => `${base}/apm/traces?query=${q(`${tracesQuery} resource_name:${quoteTerm(`${method} ${name}`)}`)}&start=${from}&end=${to}&paused=true`
   };
 }
+var DASHBOARD_ID = /^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/;
 function quoteTerm(text) {
   return /^[A-Za-z0-9._:/-]+$/.test(text) ? text : `"${text.replace(/["\\]/g, "\\$&")}"`;
 }
@@ -44508,7 +44511,8 @@ function startMessage(ctx, nowMs) {
       ...buttons([
         ["GitHub run", ctx.githubRunUrl, "github_run"],
         ["Datadog logs", dd.logs, "datadog_logs"],
-        ["Datadog traces", dd.traces, "datadog_traces"]
+        ["Datadog traces", dd.traces, "datadog_traces"],
+        ["Datadog dashboard", dd.dashboard, "datadog_dashboard"]
       ])
     ]
   };
@@ -44558,6 +44562,7 @@ function finishMessage(result, ctx) {
       ["Report", ctx.reportUrl, "report"],
       ["Datadog logs", dd.logs, "datadog_logs"],
       ["Datadog traces", dd.traces, "datadog_traces"],
+      ["Datadog dashboard", dd.dashboard, "datadog_dashboard"],
       ["GitHub run", ctx.githubRunUrl, "github_run"]
     ])
   );
@@ -44676,6 +44681,9 @@ var schema = external_exports.object({
   }).nullable(),
   "datadog-service": external_exports.string().max(200).nullable(),
   "datadog-env": external_exports.string().max(200).nullable(),
+  "datadog-dashboard": external_exports.string().regex(/^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/, {
+    message: "must be a Datadog dashboard id like abc-def-ghi (the id printed when manifests/datadog/dashboard.json is imported)"
+  }).nullable(),
   "run-id": external_exports.string().max(200).nullable(),
   scenario: external_exports.string().max(200).nullable(),
   users: count.nullable(),
@@ -44716,6 +44724,7 @@ function parseNotifyInputs(get) {
     datadogSite: v["datadog-site"],
     datadogService: v["datadog-service"],
     datadogEnv: v["datadog-env"],
+    datadogDashboard: v["datadog-dashboard"],
     runId: v["run-id"],
     scenario: v.scenario,
     users: v.users,
@@ -44750,7 +44759,8 @@ function context(inputs, result) {
     datadog: inputs.datadogSite === null ? void 0 : {
       site: inputs.datadogSite,
       ...inputs.datadogService === null ? {} : { service: inputs.datadogService },
-      ...inputs.datadogEnv === null ? {} : { env: inputs.datadogEnv }
+      ...inputs.datadogEnv === null ? {} : { env: inputs.datadogEnv },
+      ...inputs.datadogDashboard === null ? {} : { dashboardId: inputs.datadogDashboard }
     }
   };
 }
