@@ -63,18 +63,22 @@ function runWorker(traced) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const off = []
 const on = []
+const offCpu = []
+const onCpu = []
 let onRequests = 0
 try {
   execFileSync('bash', [nginxSh, 'start', scratch], { env: { ...process.env, BENCH_PORT: String(port) } })
   for (let round = 0; round < rounds; round++) {
     const a = await runWorker(false)
     off.push(a.rps)
+    offCpu.push(a.cpuUsPerRequest)
     const before = spans
     const b = await runWorker(true)
     on.push(b.rps)
+    onCpu.push(b.cpuUsPerRequest)
     onRequests += b.requests ?? b.rps * Number(secondsArg)
     console.log(
-      `round ${round + 1}: off ${Math.round(a.rps)} rps, on ${Math.round(b.rps)} rps, spans ${spans - before}`,
+      `round ${round + 1}: off ${Math.round(a.rps)} rps (${a.cpuUsPerRequest} µs CPU/req), on ${Math.round(b.rps)} rps (${b.cpuUsPerRequest} µs CPU/req), spans ${spans - before}`,
     )
   }
 } finally {
@@ -89,6 +93,10 @@ console.log(
     offRps: Math.round(median(off)),
     onRps: Math.round(median(on)),
     ratio: Math.round(ratio * 1000) / 1000,
+    // The worker's CPU per request (from its heartbeats): less sensitive to a busy machine than rps.
+    offCpuUsPerRequest: median(offCpu),
+    onCpuUsPerRequest: median(onCpu),
+    cpuRatio: Math.round((median(onCpu) / median(offCpu)) * 1000) / 1000,
     spans,
     tracedShare: Math.round((spans / onRequests) * 10000) / 10000,
     off: off.map(Math.round),

@@ -18,6 +18,8 @@ export interface RunLinks {
   traces: string | null
   /** The metrics dashboard on this run (null without a dashboard id). */
   dashboard: string | null
+  /** One trace by its id (decimal 64-bit, as result.json's `tracing.samples` keep them). */
+  trace: ((traceId: string) => string) | null
   /** Traces of one endpoint, by the `resource_name` the worker's spans carry ("GET /api/items"). */
   endpointTraces: ((method: string, name: string) => string) | null
 }
@@ -30,7 +32,7 @@ export function datadogLinks(
   dd: DatadogOptions | undefined,
 ): RunLinks {
   if (dd === undefined || dd.site.trim() === '')
-    return { logs: null, traces: null, dashboard: null, endpointTraces: null }
+    return { logs: null, traces: null, dashboard: null, trace: null, endpointTraces: null }
   const site = dd.site
     .replace(/^https?:\/\//, '')
     .replace(/^app\./, '')
@@ -52,6 +54,7 @@ export function datadogLinks(
       dd.dashboardId === undefined || !DASHBOARD_ID.test(dd.dashboardId)
         ? null
         : `${base}/dashboard/${dd.dashboardId}?tpl_var_run_id=${q(result.runId)}&from_ts=${from}&to_ts=${to}&live=false`,
+    trace: (traceId) => `${base}/apm/trace/${/^[0-9]{1,20}$/.test(traceId) ? traceId : '0'}`,
     endpointTraces: (method, name) =>
       `${base}/apm/traces?query=${q(`${tracesQuery} resource_name:${quoteTerm(`${method} ${name}`)}`)}&start=${from}&end=${to}&paused=true`,
   }

@@ -1,5 +1,6 @@
 import { parseStatsdTarget, statsdEnv, type StatsdTarget } from '../shared/statsd.js'
-import { parseTraceFlags, type TraceFlags } from '../worker/tracing/trace-settings.js'
+import { parseTraceFlags, resolveTraceSettings, type TraceFlags } from '../worker/tracing/trace-settings.js'
+import type { Scenario } from '../worker/scenario-types.js'
 import { flagOrEnv } from './flags.js'
 
 /** The Datadog flags of `horde run`, `horde master` and `horde worker`. */
@@ -20,18 +21,34 @@ export const DATADOG_FLAGS_HELP = `Datadog (all off by default):
 export interface DatadogSettings {
   readonly trace: TraceFlags
   readonly statsd: StatsdTarget | null
+  /** The sample the workers trace at (flags, environment or scenario), null when tracing is off. */
+  readonly traceSample: number | null
 }
 
 /** Validated before any load: a bad sample or statsd address exits 104 naming the flag. */
-export function parseDatadogSettings(values: Record<string, unknown>): DatadogSettings {
+export function parseDatadogSettings(values: Record<string, unknown>): Omit<DatadogSettings, 'traceSample'> {
   return Object.freeze({
     trace: parseTraceFlags(values.trace === true, flagOrEnv(values, 'trace-sample', 'HORDE_TRACE_SAMPLE')),
     statsd: parseStatsdTarget(typeof values.statsd === 'string' ? values.statsd : undefined),
   })
 }
 
+/** The master's view, once the scenario is loaded: does the run trace, and at what sample (for result.json). */
+export function withScenario(
+  settings: Omit<DatadogSettings, 'traceSample'>,
+  scenario: Pick<Scenario, 'trace'>,
+): DatadogSettings {
+  return Object.freeze({
+    ...settings,
+    traceSample: resolveTraceSettings(settings.trace, scenario)?.sample ?? null,
+  })
+}
+
 /** What `horde run` hands its local workers so they trace and send metrics as the command line asked. */
-export function datadogWorkerEnv(settings: DatadogSettings, runId: string): Record<string, string> {
+export function datadogWorkerEnv(
+  settings: Omit<DatadogSettings, 'traceSample'>,
+  runId: string,
+): Record<string, string> {
   return {
     HORDE_RUN_ID: runId,
     ...(settings.trace.on ? { HORDE_TRACE: '1' } : {}),

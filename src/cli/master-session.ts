@@ -17,6 +17,7 @@ import type { LoadSettings } from './run-settings.js'
 import { terminationSummary, writeTerminationMessage } from './termination-message.js'
 import type { DatadogSettings } from './datadog-flags.js'
 import { startLiveMetrics } from './live-metrics-session.js'
+import { TraceSampleBook } from '../master/trace-samples.js'
 
 export const EXIT_CODE_OF: Record<Verdict, number> = {
   pass: ExitCode.pass,
@@ -99,8 +100,10 @@ export async function runMasterSession(options: SessionOptions): Promise<Session
   // the workers' port, the control API's port.
   await checkOutputDir(outDir)
   const live = await startLiveMetrics(options.datadog?.statsd ?? null, plan, logger, () => coordinator)
+  const traceSamples = options.datadog?.traceSample != null ? new TraceSampleBook() : null
   const coordinator = await Coordinator.start({
     onSecond: (second) => live?.onSecond(second),
+    ...(traceSamples !== null ? { onReportExtra: (extra) => traceSamples.add(extra) } : {}),
     plan,
     bindHost: options.bindHost,
     bindPort: options.bindPort,
@@ -152,6 +155,9 @@ export async function runMasterSession(options: SessionOptions): Promise<Session
     await options.onBound?.(coordinator, api)
     const outcome = await coordinator.run()
     const result = buildResult(plan, outcome)
+    const traceSample = options.datadog?.traceSample ?? null
+    if (traceSample !== null)
+      result.tracing = { sample: traceSample, samples: traceSamples?.toResult() ?? {} }
     await live?.finish(result.timeSeries)
     const writtenDir = await writeOutputsOrFallback(outDir, result, outcome, logger, write)
     const stored =

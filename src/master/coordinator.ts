@@ -69,6 +69,8 @@ export interface CoordinatorOptions {
   onEvent?: (event: RunEvent) => void
   /** After each second is sampled while the run goes on (live metrics subscribe here). */
   onSecond?: (second: number) => void
+  /** Each stats report's extra fields, after its merge (trace samples are read here). */
+  onReportExtra?: (extra: Record<string, unknown>) => void
   /** Horde peers must prove they hold this secret to join (Locust peers cannot and are let in). */
   joinSecret?: string | null
 }
@@ -904,6 +906,7 @@ export class Coordinator {
     }
     this.aggregator.addReport(workerId, report, receivedAtMs, extension)
     if (this.openStats !== null && extension !== null) this.openStats.add(extension)
+    this.#options.onReportExtra?.(report.extra)
   }
 
   /** A master that falls behind (reports waiting, ticks late) says so once, and again once it has caught up. */

@@ -169,7 +169,22 @@ export interface RunResult {
   workers: WorkerSummary[]
   /** Open model (target rate) only; results written before it existed lack it. */
   openModel?: OpenModelResult | null
+  /**
+   * Datadog APM, when workers traced requests (--trace, HORDE_TRACE=1 or the scenario's `trace`): the share
+   * sampled and, per endpoint (`${method} ${name}`), a few trace ids of its slowest and failed requests.
+   * Absent when tracing was off and in results written before it existed.
+   */
+  tracing?: { sample: number; samples: TraceSamplesResult } | null
 }
+
+/** Per endpoint key: trace ids (decimal 64-bit, Datadog's /apm/trace/<id>) of the slowest and failed requests. */
+export type TraceSamplesResult = Record<
+  string,
+  {
+    slowest: Array<{ traceId: string; durationMs: number }>
+    failed: Array<{ traceId: string; durationMs: number }>
+  }
+>
 
 export interface OpenModelResult {
   /** The rate asked for at the start, and the stages of { durationMs, rps } if any. */

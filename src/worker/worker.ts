@@ -27,6 +27,7 @@ import { OpenModelRunner } from './open-model.js'
 import { UserPool } from './user-pool.js'
 import { UserClass, errorText } from './user-runner.js'
 import type { WorkerDatadog } from './worker-datadog.js'
+import { TRACE_SAMPLES_KEY, encodeTraceSamples } from '../protocol/trace-samples.js'
 
 export interface WorkerOptions {
   scenario: Scenario
@@ -564,6 +565,9 @@ export class HordeWorker {
         ),
       },
     }
+    const traces = this.transport.tracer?.takeSamples()
+    if (traces !== undefined && traces.length > 0)
+      report.extra[TRACE_SAMPLES_KEY] = encodeTraceSamples(traces)
     this.socket.send({ type: 'stats', report })
   }
 

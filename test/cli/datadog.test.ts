@@ -5,6 +5,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { MasterRunResult } from '../../src/master/result-builder.js'
 import { MASTER_METRICS } from '../../src/master/live-metrics.js'
 import { WORKER_METRICS } from '../../src/worker/worker-datadog.js'
+import { renderReport } from '../../report/render.js'
 import {
   startFakeDatadogAgent,
   type AgentSpan,
@@ -171,6 +172,36 @@ describe('Datadog end to end: traces joined with the target, live metrics, a dea
       expect(BigInt(`0x${(traceHex ?? '').slice(16)}`)).toBe(span?.trace_id)
       expect(BigInt(`0x${parentHex ?? ''}`)).toBe(span?.span_id)
     }
+
+    // result.json keeps a few trace ids per endpoint: its slowest and its failed requests, all real spans.
+    expect(result.tracing?.sample).toBe(1)
+    const samples = result.tracing?.samples ?? {}
+    expect(Object.keys(samples).sort()).toEqual(['GET /fail', 'GET /items'])
+    const byTraceId = new Map(workerSpans().map((s) => [s.trace_id.toString(), s]))
+    const items = samples['GET /items']
+    expect(items?.slowest.length).toBe(3)
+    expect(items?.failed).toEqual([])
+    // The span encloses the request's own timing, so span durations rank the same requests.
+    const itemSpans = workerSpans()
+      .filter((s) => s.resource === 'GET /items')
+      .map((s) => s.duration_ns / 1e6)
+      .sort((a, b) => b - a)
+    const fourthSlowestMs = itemSpans[3] ?? 0
+    for (const sample of items?.slowest ?? []) {
+      const span = byTraceId.get(sample.traceId)
+      expect(span?.resource).toBe('GET /items')
+      expect(span?.error).toBe(0)
+      expect(sample.durationMs).toBeLessThanOrEqual((span?.duration_ns ?? 0) / 1e6 + 1)
+      // Among the slowest: no kept sample is beaten by more than three other requests.
+      expect((span?.duration_ns ?? 0) / 1e6).toBeGreaterThanOrEqual(fourthSlowestMs)
+    }
+    const failed = samples['GET /fail']?.failed ?? []
+    expect(failed.length).toBe(3)
+    for (const sample of failed) expect(byTraceId.get(sample.traceId)?.error).toBe(1)
+    // …and the report links each endpoint to those traces.
+    const html = renderReport(result, { datadog: { site: 'datadoghq.com' } })
+    for (const sample of [...(items?.slowest ?? []), ...failed])
+      expect(html).toContain(`https://app.datadoghq.com/apm/trace/${sample.traceId}`)
 
     // dd-trace was loaded by the workers (the probe's positive control for the "off" test below).
     const loaded = probes(probeDir).filter((p) => p.argv.includes('worker'))

@@ -20,6 +20,7 @@ export interface AgentSpan {
   span_id: bigint
   parent_id: bigint
   error: number
+  duration_ns: number
   meta: Record<string, string>
   metrics: Record<string, number>
 }
@@ -99,6 +100,7 @@ export async function startFakeDatadogAgent(): Promise<FakeDatadogAgent> {
               span_id: toBigInt(s.span_id),
               parent_id: toBigInt(s.parent_id ?? 0),
               error: Number(s.error ?? 0),
+              duration_ns: Number(s.duration ?? 0),
               meta: (s.meta ?? {}) as Record<string, string>,
               metrics: Object.fromEntries(
                 Object.entries((s.metrics ?? {}) as Record<string, unknown>).map(([k, v]) => [k, Number(v)]),

@@ -44390,7 +44390,7 @@ function formatDuration(ms) {
 var MARGIN_MS = 6e4;
 function datadogLinks(result, dd) {
   if (dd === void 0 || dd.site.trim() === "")
-    return { logs: null, traces: null, dashboard: null, endpointTraces: null };
+    return { logs: null, traces: null, dashboard: null, trace: null, endpointTraces: null };
   const site = dd.site.replace(/^https?:\/\//, "").replace(/^app\./, "").replace(/\/+$/, "");
   const base = `https://app.${site}`;
   const from = result.startedAtMs - MARGIN_MS;
@@ -44403,6 +44403,7 @@ function datadogLinks(result, dd) {
     logs: `${base}/logs?query=${q(logsQuery)}&from_ts=${from}&to_ts=${to}&live=false`,
     traces: `${base}/apm/traces?query=${q(tracesQuery)}&start=${from}&end=${to}&paused=true`,
     dashboard: dd.dashboardId === void 0 || !DASHBOARD_ID.test(dd.dashboardId) ? null : `${base}/dashboard/${dd.dashboardId}?tpl_var_run_id=${q(result.runId)}&from_ts=${from}&to_ts=${to}&live=false`,
+    trace: (traceId) => `${base}/apm/trace/${/^[0-9]{1,20}$/.test(traceId) ? traceId : "0"}`,
     endpointTraces: (method, name) => `${base}/apm/traces?query=${q(`${tracesQuery} resource_name:${quoteTerm(`${method} ${name}`)}`)}&start=${from}&end=${to}&paused=true`
   };
 }

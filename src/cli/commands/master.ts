@@ -5,7 +5,7 @@ import { parseDurationMs } from '../../shared/duration.js'
 import { loadScenario } from '../../worker/load-scenario.js'
 import { parseWholeNumber } from '../../shared/numbers.js'
 import { flagOrEnv, parseFlags } from '../flags.js'
-import { DATADOG_FLAGS, DATADOG_FLAGS_HELP, parseDatadogSettings } from '../datadog-flags.js'
+import { DATADOG_FLAGS, DATADOG_FLAGS_HELP, parseDatadogSettings, withScenario } from '../datadog-flags.js'
 import {
   LOAD_FLAGS,
   LOAD_FLAGS_HELP,
@@ -114,7 +114,7 @@ export async function masterCommand(argv: string[]): Promise<number> {
     bindPortFlag: '--master-port',
     logger,
     joinSecret,
-    datadog,
+    datadog: withScenario(datadog, scenario),
   })
   return session.exitCode
 }

@@ -9,6 +9,7 @@ import {
   DATADOG_FLAGS_HELP,
   datadogWorkerEnv,
   parseDatadogSettings,
+  withScenario,
 } from '../datadog-flags.js'
 import {
   LOAD_FLAGS,
@@ -81,7 +82,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       bindPort: 0,
       logger,
       onForceExit: () => local?.killNow(),
-      datadog,
+      datadog: withScenario(datadog, scenario),
       onBound: (coordinator) => {
         local = startLocalWorkers({
           count: workers,

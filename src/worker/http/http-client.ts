@@ -243,7 +243,7 @@ class RequestHandler implements PooledHandler {
   withdrawIfStopped(): boolean {
     if (!this.gate.aborted) return false
     if (this.timer !== null) clearTimeout(this.timer)
-    this.traced?.finish(0, 'user stopped before the request was sent')
+    this.traced?.finish(0, 'user stopped before the request was sent', 0, true)
     this.reject(new UserAbortedError())
     return true
   }
@@ -309,7 +309,7 @@ class RequestHandler implements PooledHandler {
       error,
       this.gate.scheduleLagMs,
     )
-    this.traced?.finish(response.status, error)
+    this.traced?.finish(response.status, error, response.durationMs)
     if (this.gate.aborted) this.reject(new UserAbortedError())
     else this.resolve(response)
   }
@@ -320,7 +320,7 @@ class RequestHandler implements PooledHandler {
     const response = this.response
     response.durationMs = performance.now() - this.startedAt
     if (this.gate.aborted) {
-      this.traced?.finish(response.status, 'user stopped')
+      this.traced?.finish(response.status, 'user stopped', response.durationMs, true)
       this.reject(new UserAbortedError())
       return
     }
@@ -335,7 +335,7 @@ class RequestHandler implements PooledHandler {
       response.error,
       this.gate.scheduleLagMs,
     )
-    this.traced?.finish(response.status, response.error)
+    this.traced?.finish(response.status, response.error, response.durationMs)
     this.resolve(response)
   }
 }

@@ -1,6 +1,8 @@
 import type { Logger } from '../../shared/logger.js'
 import { unifiedServiceTags } from '../../shared/datadog-tags.js'
 import type { TraceSettings } from './trace-settings.js'
+import type { TraceSample } from '../../protocol/trace-samples.js'
+import { TraceSampleCollector } from './trace-sample-collector.js'
 
 /**
  * One traced request: the headers to send (the caller's plus Datadog's and W3C's trace context) and how to
@@ -8,7 +10,8 @@ import type { TraceSettings } from './trace-settings.js'
  */
 export interface TracedRequest {
   readonly headers: Record<string, string>
-  finish(status: number, error: string | null): void
+  /** `stopped`: the user was stopped (not a failure of the target): the span ends, no sample is kept. */
+  finish(status: number, error: string | null, durationMs: number, stopped?: boolean): void
 }
 
 /** What the HTTP client asks of a tracer (null on the transport when tracing is off: one null check per request). */
@@ -21,6 +24,8 @@ export interface RequestTracer {
     userClass: string,
     headers: Record<string, string> | undefined,
   ): TracedRequest | null
+  /** Trace ids of the slowest and failed traced requests since the last call, for the next stats report. */
+  takeSamples(): TraceSample[]
   /** Sends the spans still buffered (bounded: a dead agent never holds the worker's exit). */
   flush(timeoutMs?: number): Promise<void>
 }
@@ -35,6 +40,7 @@ export interface TracerContext {
 interface DdSpan {
   setTag(key: string, value: unknown): DdSpan
   finish(): void
+  context(): { toTraceId(): string }
 }
 interface DdTracer {
   init(options: Record<string, unknown>): DdTracer
@@ -87,7 +93,9 @@ export async function startRequestTracer(
     'horde.worker': context.workerId,
     ...(context.runId !== null ? { 'horde.run_id': context.runId } : {}),
   }
+  const samples = new TraceSampleCollector()
   return {
+    takeSamples: () => samples.take(),
     start(method, name, origin, userClass, headers) {
       if (sample < 1 && Math.random() >= sample) return null
       const span = tracer.startSpan('http.request', {
@@ -105,13 +113,21 @@ export async function startRequestTracer(
       tracer.inject(span, 'http_headers', carrier)
       return {
         headers: carrier,
-        finish(status, error) {
+        finish(status, error, durationMs, stopped = false) {
           if (status > 0) span.setTag('http.status_code', String(status))
           if (error !== null) {
             span.setTag('error', true)
             span.setTag('error.message', error)
           }
           span.finish()
+          if (!stopped)
+            samples.add({
+              method,
+              name,
+              traceId: span.context().toTraceId(),
+              durationMs,
+              failed: error !== null,
+            })
         },
       }
     },
@@ -139,5 +155,6 @@ function hostOf(origin: string): string {
 
 const NO_TRACING: RequestTracer = {
   start: () => null,
+  takeSamples: () => [],
   flush: () => Promise.resolve(),
 }
