@@ -55,6 +55,8 @@ const hardStop = setTimeout(() => worker.kill('SIGKILL'), (seconds + 60) * 1000)
 let nodeId = null
 let requests = 0
 let lastRss = 0
+let cpuPercentSum = 0
+let cpuBeats = 0
 let spawnedAt = 0
 let spawned
 const spawnedPromise = new Promise((r) => (spawned = r))
@@ -99,6 +101,11 @@ const quitPromise = new Promise((resolve) => {
       if (h) (performance.now() - spawnedAt - 3000 >= warmupMs ? startLag : warmupStartLag).add(h)
     } else if (message.type === 'heartbeat') {
       lastRss = message.memoryBytes ?? lastRss
+      // The worker's own CPU over each second of the load: CPU per request is steadier than rps on a busy machine.
+      if (spawnedAt > 0) {
+        cpuPercentSum += message.cpuPercent ?? 0
+        cpuBeats += 1
+      }
       master.send(id, { type: 'heartbeat' })
     } else if (message.type === 'quit') resolve()
   })
@@ -150,7 +157,17 @@ if (mode === 'idle') {
   const quitSentAt = performance.now()
   await quitPromise
   const elapsedS = (quitSentAt - spawnedAt) / 1000
-  console.log(JSON.stringify({ rps: Math.round(requests / elapsedS), requests, seconds: elapsedS }))
+  const cpuPercent = cpuBeats === 0 ? null : cpuPercentSum / cpuBeats
+  console.log(
+    JSON.stringify({
+      rps: Math.round(requests / elapsedS),
+      requests,
+      seconds: elapsedS,
+      cpuPercent: cpuPercent === null ? null : Math.round(cpuPercent),
+      cpuUsPerRequest:
+        cpuPercent === null ? null : Math.round(((cpuPercent / 100) * elapsedS * 1e6) / requests),
+    }),
+  )
 }
 clearTimeout(hardStop)
 await new Promise((r) => worker.once('exit', r))

@@ -2,6 +2,7 @@ import type { RunResult } from '../src/shared/result.js'
 import { compareRuns, endpointKey, type Comparison, type Delta } from './compare.js'
 import { formatCount, formatDelta, formatMs, formatPercent, formatRate, formatTime } from './format.js'
 import { VERDICT_TEXT, formatObserved } from './view.js'
+import { datadogLinks, type DatadogOptions } from './links.js'
 
 /**
  * The GitHub job summary (GITHUB_STEP_SUMMARY is GitHub-flavoured Markdown that also renders HTML): the
@@ -15,6 +16,8 @@ export interface JobSummaryOptions {
   reportUrl?: string
   /** How many endpoints to list, busiest first. Default 10. */
   topEndpoints?: number
+  /** Datadog links (logs, traces, dashboard) on this run's id and window. */
+  datadog?: DatadogOptions
 }
 
 const ICON = { pass: '✅', fail: '❌', invalid: '⚠️', stopped: '⏹️' } as const
@@ -56,6 +59,16 @@ export function renderJobSummary(result: RunResult, options: JobSummaryOptions =
     `${load} · ${result.config.workers} workers · started ${formatTime(result.startedAtMs)} · run \`${mdText(result.runId).replace(/`/g, '')}\``,
     '',
   )
+  const dd = datadogLinks(result, options.datadog)
+  const ddLinks: string[] = []
+  for (const [label, url] of [
+    ['logs', dd.logs],
+    ['traces', dd.traces],
+    ['dashboard', dd.dashboard],
+  ] as Array<[string, string | null]>) {
+    if (url !== null) ddLinks.push(`[${label}](${url})`)
+  }
+  if (ddLinks.length > 0) lines.push(`Datadog: ${ddLinks.join(' · ')}`, '')
   lines.push('| Requests | req/s | Failures | p50 | p95 | p99 |', '|---:|---:|---:|---:|---:|---:|')
   lines.push(
     `| ${formatCount(t.requests)} | ${withDelta(formatRate(t.rps), cmp?.headline.rps)} | ${formatPercent(t.failureRate)} | ${withDelta(formatMs(t.p50Ms), cmp?.headline.p50)} | ${withDelta(formatMs(t.p95Ms), cmp?.headline.p95)} | ${withDelta(formatMs(t.p99Ms), cmp?.headline.p99)} |`,

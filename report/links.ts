@@ -6,11 +6,20 @@ export interface DatadogOptions {
   site: string
   service?: string
   env?: string
+  /**
+   * The imported Horde dashboard's id (`abc-def-ghi`, from manifests/datadog/dashboard.json; HORDE_DATADOG_DASHBOARD):
+   * its link opens on the run's window with the run_id template variable set.
+   */
+  dashboardId?: string
 }
 
 export interface RunLinks {
   logs: string | null
   traces: string | null
+  /** The metrics dashboard on this run (null without a dashboard id). */
+  dashboard: string | null
+  /** One trace by its id (decimal 64-bit, as result.json's `tracing.samples` keep them). */
+  trace: ((traceId: string) => string) | null
   /** Traces of one endpoint, by the `resource_name` the worker's spans carry ("GET /api/items"). */
   endpointTraces: ((method: string, name: string) => string) | null
 }
@@ -22,7 +31,8 @@ export function datadogLinks(
   result: Pick<RunResult, 'runId' | 'startedAtMs' | 'endedAtMs'>,
   dd: DatadogOptions | undefined,
 ): RunLinks {
-  if (dd === undefined || dd.site.trim() === '') return { logs: null, traces: null, endpointTraces: null }
+  if (dd === undefined || dd.site.trim() === '')
+    return { logs: null, traces: null, dashboard: null, trace: null, endpointTraces: null }
   const site = dd.site
     .replace(/^https?:\/\//, '')
     .replace(/^app\./, '')
@@ -40,10 +50,18 @@ export function datadogLinks(
   return {
     logs: `${base}/logs?query=${q(logsQuery)}&from_ts=${from}&to_ts=${to}&live=false`,
     traces: `${base}/apm/traces?query=${q(tracesQuery)}&start=${from}&end=${to}&paused=true`,
+    dashboard:
+      dd.dashboardId === undefined || !DASHBOARD_ID.test(dd.dashboardId)
+        ? null
+        : `${base}/dashboard/${dd.dashboardId}?tpl_var_run_id=${q(result.runId)}&from_ts=${from}&to_ts=${to}&live=false`,
+    trace: (traceId) => `${base}/apm/trace/${/^[0-9]{1,20}$/.test(traceId) ? traceId : '0'}`,
     endpointTraces: (method, name) =>
       `${base}/apm/traces?query=${q(`${tracesQuery} resource_name:${quoteTerm(`${method} ${name}`)}`)}&start=${from}&end=${to}&paused=true`,
   }
 }
+
+/** Datadog dashboard ids look like `abc-def-ghi`. */
+export const DASHBOARD_ID = /^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/
 
 function quoteTerm(text: string): string {
   return /^[A-Za-z0-9._:/-]+$/.test(text) ? text : `"${text.replace(/["\\]/g, '\\$&')}"`
@@ -96,5 +114,6 @@ export function datadogFromEnv(env: NodeJS.ProcessEnv): DatadogOptions | undefin
     site,
     ...(env.DD_SERVICE ? { service: env.DD_SERVICE } : {}),
     ...(env.DD_ENV ? { env: env.DD_ENV } : {}),
+    ...(env.HORDE_DATADOG_DASHBOARD ? { dashboardId: env.HORDE_DATADOG_DASHBOARD } : {}),
   }
 }

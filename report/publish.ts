@@ -122,6 +122,7 @@ export async function publishRun(
       renderJobSummary(result, {
         ...(written.baseline ? { baseline: written.baseline, baselineChosenBy: written.chosenBy } : {}),
         reportUrl: url,
+        ...datadogOf(options),
       })
     if (store === undefined)
       return {
@@ -185,6 +186,7 @@ export async function publishRun(
   const jobSummary = renderJobSummary(result, {
     ...(written.baseline ? { baseline: written.baseline, baselineChosenBy: written.chosenBy } : {}),
     reportUrl: written.htmlPath,
+    ...datadogOf(options),
   })
   return {
     htmlPath: written.htmlPath,
@@ -252,7 +254,7 @@ async function writeLocal(
   }
   const here = localDir.split(/[\\/]/).at(-1) ?? ''
   const baselineFolder = chosen?.run.dir.split('/').at(-1)
-  const datadog = options.datadog === null ? undefined : (options.datadog ?? datadogFromEnv(process.env))
+  const { datadog } = datadogOf(options)
   await mkdir(localDir, { recursive: true })
   const target = join(localDir, 'result.json')
   if (resolve(resultJsonPath) !== target) {
@@ -291,4 +293,10 @@ async function writeLocal(
     baseline,
     chosenBy: chosen?.chosenBy ?? 'previous-pass',
   }
+}
+
+/** Datadog links for report and job summary: the options' own, else the environment's (null = none). */
+function datadogOf(options: { datadog?: DatadogOptions | null }): { datadog?: DatadogOptions } {
+  const datadog = options.datadog === null ? undefined : (options.datadog ?? datadogFromEnv(process.env))
+  return datadog === undefined ? {} : { datadog }
 }

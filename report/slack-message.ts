@@ -128,6 +128,7 @@ export function startMessage(ctx: SlackRunContext, nowMs: number): SlackMessage 
         ['GitHub run', ctx.githubRunUrl, 'github_run'],
         ['Datadog logs', dd.logs, 'datadog_logs'],
         ['Datadog traces', dd.traces, 'datadog_traces'],
+        ['Datadog dashboard', dd.dashboard, 'datadog_dashboard'],
       ]),
     ],
   }
@@ -186,6 +187,7 @@ export function finishMessage(result: RunResult, ctx: SlackRunContext): SlackMes
       ['Report', ctx.reportUrl, 'report'],
       ['Datadog logs', dd.logs, 'datadog_logs'],
       ['Datadog traces', dd.traces, 'datadog_traces'],
+      ['Datadog dashboard', dd.dashboard, 'datadog_dashboard'],
       ['GitHub run', ctx.githubRunUrl, 'github_run'],
     ]),
   )

@@ -223,6 +223,7 @@ export function buildReportView(result: RunResult, options: ReportViewOptions) {
       regression: d !== undefined && (d.p95.regression || d.failureRate.regression),
       spark: series === undefined ? '' : sparklineSvg(downsample(series, 48), { title: 'p95 over time' }),
       traces: dd.endpointTraces?.(e.method, e.name) ?? null,
+      traceLinks: traceLinks(result, dd, e.method, e.name),
     }
   })
 
@@ -308,7 +309,7 @@ export function buildReportView(result: RunResult, options: ReportViewOptions) {
     errors,
     totalErrors: formatCount(totalErrors),
     workers,
-    datadog: dd.logs === null ? null : { logs: dd.logs, traces: dd.traces },
+    datadog: dd.logs === null ? null : { logs: dd.logs, traces: dd.traces, dashboard: dd.dashboard },
     downloads: (options.downloads ?? ['result.json', 'stats.csv', 'throughput.csv', 'failures.csv']).map(
       (href) => ({ href, label: href }),
     ),
@@ -329,4 +330,31 @@ export function formatObserved(metric: string, expression: string, observed: num
   if (unit === 'ratio') return formatPercent(observed, 3)
   if (unit === 'ms') return formatMs(observed)
   return formatRate(observed)
+}
+
+/**
+ * With tracing on, each endpoint links to the traces of its slowest and failed requests (a few of each, kept by
+ * the workers): "slowest 1.2 s", "failed". Nothing without a Datadog site or without tracing.
+ */
+function traceLinks(
+  result: RunResult,
+  dd: ReturnType<typeof datadogLinks>,
+  method: string,
+  name: string,
+): Array<{ href: string; label: string; title: string }> {
+  const samples = result.tracing?.samples[`${method} ${name}`]
+  const trace = dd.trace
+  if (samples === undefined || trace === null) return []
+  return [
+    ...samples.slowest.map((s, i) => ({
+      href: trace(s.traceId),
+      label: i === 0 ? `slowest ${formatMs(s.durationMs)}` : formatMs(s.durationMs),
+      title: `trace of a slow request (${formatMs(s.durationMs)}) in Datadog`,
+    })),
+    ...samples.failed.map((s, i) => ({
+      href: trace(s.traceId),
+      label: i === 0 ? 'failed' : `failed ${i + 1}`,
+      title: 'trace of a failed request in Datadog',
+    })),
+  ]
 }

@@ -18,6 +18,7 @@ export interface NotifyInputs {
   datadogSite: string | null
   datadogService: string | null
   datadogEnv: string | null
+  datadogDashboard: string | null
   runId: string | null
   scenario: string | null
   users: number | null
@@ -61,6 +62,13 @@ const schema = z.object({
     .nullable(),
   'datadog-service': z.string().max(200).nullable(),
   'datadog-env': z.string().max(200).nullable(),
+  'datadog-dashboard': z
+    .string()
+    .regex(/^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/, {
+      message:
+        'must be a Datadog dashboard id like abc-def-ghi (the id printed when manifests/datadog/dashboard.json is imported)',
+    })
+    .nullable(),
   'run-id': z.string().max(200).nullable(),
   scenario: z.string().max(200).nullable(),
   users: count.nullable(),
@@ -111,6 +119,7 @@ export function parseNotifyInputs(get: (name: string) => string): NotifyInputs {
     datadogSite: v['datadog-site'],
     datadogService: v['datadog-service'],
     datadogEnv: v['datadog-env'],
+    datadogDashboard: v['datadog-dashboard'],
     runId: v['run-id'],
     scenario: v.scenario,
     users: v.users,

@@ -50,6 +50,7 @@ function context(inputs: NotifyInputs, result: RunResult | null): SlackRunContex
             site: inputs.datadogSite,
             ...(inputs.datadogService === null ? {} : { service: inputs.datadogService }),
             ...(inputs.datadogEnv === null ? {} : { env: inputs.datadogEnv }),
+            ...(inputs.datadogDashboard === null ? {} : { dashboardId: inputs.datadogDashboard }),
           },
   }
 }

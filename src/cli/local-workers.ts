@@ -40,6 +40,8 @@ export function startLocalWorkers(options: {
   openModel?: boolean
   logDir: string
   logger: Logger
+  /** More environment for the workers (the run id, Datadog settings). */
+  env?: Record<string, string>
   /** Called when a worker process exits, with its index, exit code and log file. */
   onExit?: (index: number, code: number | null, logFile: string) => void
 }): LocalWorkers {
@@ -62,6 +64,7 @@ export function startLocalWorkers(options: {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
+        ...options.env,
         HORDE_LOG_LEVEL: process.env.HORDE_WORKER_LOG_LEVEL ?? 'info',
         ...(options.joinSecret !== undefined ? { HORDE_JOIN_SECRET: options.joinSecret } : {}),
       },

@@ -14,6 +14,9 @@ import type { MasterPlan } from '../master/plan.js'
 import type { LoadSettings } from './run-settings.js'
 import { terminationSummary, writeTerminationMessage } from './termination-message.js'
 import { publishRun, writeRunReport } from '../../report/index.js'
+import type { DatadogSettings } from './datadog-flags.js'
+import { startLiveMetrics } from './live-metrics-session.js'
+import { TraceSampleBook } from '../master/trace-samples.js'
 
 export const EXIT_CODE_OF: Record<Verdict, number> = {
   pass: ExitCode.pass,
@@ -42,6 +45,8 @@ export interface SessionOptions {
   onBound?: (coordinator: Coordinator, api: ControlApi) => void | Promise<void>
   /** A second SIGINT/SIGTERM exits at once: end what must not outlive this process (local workers). */
   onForceExit?: () => void
+  /** --statsd / DD_AGENT_HOST: live metrics every second (off when absent). */
+  datadog?: DatadogSettings
 }
 
 /** Where a run's outputs go: --out, else ./horde-results/<run-id>/. */
@@ -93,7 +98,11 @@ export async function runMasterSession(options: SessionOptions): Promise<Session
   // Everything that can fail for bad input fails here, before a worker is told to start: the output folder,
   // the workers' port, the control API's port.
   await checkOutputDir(outDir)
+  const live = await startLiveMetrics(options.datadog?.statsd ?? null, plan, logger, () => coordinator)
+  const traceSamples = options.datadog?.traceSample != null ? new TraceSampleBook() : null
   const coordinator = await Coordinator.start({
+    onSecond: (second) => live?.onSecond(second),
+    ...(traceSamples !== null ? { onReportExtra: (extra) => traceSamples.add(extra) } : {}),
     plan,
     bindHost: options.bindHost,
     bindPort: options.bindPort,
@@ -146,6 +155,10 @@ export async function runMasterSession(options: SessionOptions): Promise<Session
     await options.onBound?.(coordinator, api)
     const outcome = await coordinator.run()
     const result = buildResult(plan, outcome)
+    const traceSample = options.datadog?.traceSample ?? null
+    if (traceSample !== null)
+      result.tracing = { sample: traceSample, samples: traceSamples?.toResult() ?? {} }
+    await live?.finish(result.timeSeries)
     const writtenDir = await writeOutputsOrFallback(outDir, result, outcome, logger, write)
     const stored =
       options.store === undefined || writtenDir === null

@@ -34,6 +34,10 @@ export interface CoordinatorOptions {
   logger: Logger
   onProgress?: (progress: Progress) => void
   onEvent?: (event: RunEvent) => void
+  /** After each second is sampled while the run goes on (live metrics subscribe here). */
+  onSecond?: (second: number) => void
+  /** Each stats report's extra fields, after its merge (trace samples are read here). */
+  onReportExtra?: (extra: Record<string, unknown>) => void
   /** Horde peers must prove they hold this secret to join (Locust peers cannot and are let in). */
   joinSecret?: string | null
 }
@@ -112,6 +116,7 @@ export class Coordinator {
       this.aggregator,
       this.openStats,
       options.onProgress,
+      options.onSecond,
     )
     this.#window = new MeasuredWindow(
       plan,
@@ -121,7 +126,7 @@ export class Coordinator {
       this.#events,
       this.#startedAtMs,
     )
-    this.#intake = new StatsIntake(this.aggregator, this.openStats, log, this.#events)
+    this.#intake = new StatsIntake(this.aggregator, this.openStats, log, this.#events, options.onReportExtra)
     this.#health = new WorkerHealthWatch(this.registry, this.aggregator, this.#events, {
       lostWorkers: this.#lostWorkers,
       rebalance: () => this.#rebalance(),

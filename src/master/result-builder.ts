@@ -52,7 +52,7 @@ export function endpointResult(row: StatsRow, measuredSeconds: number): Endpoint
   }
 }
 
-function timePoint(
+export function timePoint(
   bin: SecondBin | undefined,
   second: number,
   previous: TimePoint | undefined,

@@ -60,6 +60,8 @@ export class SecondSampler {
   readonly #aggregator: StatsAggregator
   readonly #open: OpenModelStats | null
   readonly #onProgress: ((progress: Progress) => void) | undefined
+  /** Called once a second's bin is labelled (live metrics send it from there). */
+  readonly #onSecond: ((second: number) => void) | undefined
   /** Arrival times of recent exceptions, for the progress line's exc/s (bounded: workers send ≤ 50/s each). */
   #exceptionTimes: number[] = []
 
@@ -70,7 +72,9 @@ export class SecondSampler {
     aggregator: StatsAggregator,
     open: OpenModelStats | null,
     onProgress: ((progress: Progress) => void) | undefined,
+    onSecond?: (second: number) => void,
   ) {
+    this.#onSecond = onSecond
     this.#plan = plan
     this.#state = state
     this.#registry = registry
@@ -126,6 +130,7 @@ export class SecondSampler {
       bin.users = users
       bin.workers = workers
       bin.phase = phase
+      this.#onSecond?.(second)
     }
     if (this.#onProgress !== undefined && runPhase !== 'done') {
       this.#onProgress(this.#progress(now, second, users, workers, warmup, asked.targetUsers))

@@ -29,7 +29,17 @@ export class StatsIntake {
   #behind = false
   #lastTickMs: number | null = null
 
-  constructor(aggregator: StatsAggregator, open: OpenModelStats | null, log: Logger, events: RunEventLog) {
+  /** Sees each report's `extra` once merged (trace samples ride there). */
+  readonly #onReportExtra: ((extra: Record<string, unknown>) => void) | undefined
+
+  constructor(
+    aggregator: StatsAggregator,
+    open: OpenModelStats | null,
+    log: Logger,
+    events: RunEventLog,
+    onReportExtra?: (extra: Record<string, unknown>) => void,
+  ) {
+    this.#onReportExtra = onReportExtra
     this.#aggregator = aggregator
     this.#open = open
     this.#log = log
@@ -90,5 +100,6 @@ export class StatsIntake {
     }
     this.#aggregator.addReport(workerId, report, receivedAtMs, extension)
     if (this.#open !== null && extension !== null) this.#open.add(extension)
+    this.#onReportExtra?.(report.extra)
   }
 }

@@ -1,5 +1,6 @@
 import { pino, type Logger, type LoggerOptions } from 'pino'
 import { redactSecrets, redactUrlCredentials } from './redact.js'
+import { unifiedServiceTags } from './datadog-tags.js'
 
 export type Role = 'master' | 'worker' | 'cli' | 'action'
 
@@ -19,6 +20,7 @@ export interface LoggerContext {
  * secret-named fields in any case at any depth, and user:password in URLs in fields, errors and messages.
  */
 export function createLogger(context: LoggerContext): Logger {
+  const tags = unifiedServiceTags()
   const options: LoggerOptions = {
     level: context.level ?? process.env.HORDE_LOG_LEVEL ?? 'info',
     messageKey: 'message',
@@ -42,9 +44,10 @@ export function createLogger(context: LoggerContext): Logger {
       },
     },
     base: {
-      service: process.env.DD_SERVICE ?? 'horde',
-      env: process.env.DD_ENV ?? 'local',
-      version: process.env.DD_VERSION ?? HORDE_VERSION,
+      // The same env/service/version as the run's traces and metrics (datadog-tags.ts).
+      service: tags.service,
+      env: tags.env,
+      version: tags.version,
       runId: context.runId,
       role: context.role,
       workerId: context.workerId,
@@ -56,7 +59,6 @@ export function createLogger(context: LoggerContext): Logger {
     : pino(options, destination)
 }
 
-/** The package version, used in logs and results. Kept in one place. */
-export const HORDE_VERSION = '0.1.0'
+export { HORDE_VERSION } from './version.js'
 
 export type { Logger }

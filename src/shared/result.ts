@@ -159,6 +159,14 @@ export const runConfigSchema = z.object({
 })
 export type RunConfig = z.infer<typeof runConfigSchema>
 
+const traceSampleSchema = z.object({ traceId: z.string(), durationMs: num })
+/** Per endpoint key: trace ids (decimal 64-bit, Datadog's /apm/trace/<id>) of the slowest and failed requests. */
+export const traceSamplesResultSchema = z.record(
+  z.string(),
+  z.object({ slowest: z.array(traceSampleSchema), failed: z.array(traceSampleSchema) }),
+)
+export type TraceSamplesResult = z.infer<typeof traceSamplesResultSchema>
+
 export const openModelResultSchema = z.object({
   /** The rate asked for at the start, and the stages of { durationMs, rps } if any. */
   startRps: num,
@@ -236,6 +244,12 @@ const runResultShape = {
   abandonedTasks: num.optional(),
   /** Master: workers sent `quit` at the end that never confirmed it (they stop by themselves on losing the master). */
   unconfirmedWorkers: z.array(z.string()).optional(),
+  /**
+   * Datadog APM, when workers traced requests (--trace, HORDE_TRACE=1 or the scenario's `trace`): the share
+   * sampled and, per endpoint (`${method} ${name}`), a few trace ids of its slowest and failed requests.
+   * Absent when tracing was off and in results written before it existed.
+   */
+  tracing: z.object({ sample: num, samples: traceSamplesResultSchema }).nullable().optional(),
 }
 
 /** What a reader may rely on (the report, the action, scripts). */

@@ -132,6 +132,11 @@ export interface ScenarioOptions {
   warmup?: string
   /** How long users get to finish their task when stopped ('0s' default: stop at once). */
   stopTimeout?: string
+  /**
+   * Datadog APM: a client span per request for this share of requests (0 < sample ≤ 1, default 0.01), with
+   * Datadog and W3C trace headers so the target's spans join. `--trace-sample` overrides the sample.
+   */
+  trace?: { sample?: number }
 }
 
 /** A validated scenario, as loaded. Frozen. */

@@ -155,6 +155,15 @@ const scenarioSchema = z.strictObject({
   dropsExpected: z.boolean().optional(),
   warmup: duration.optional(),
   stopTimeout: duration.optional(),
+  trace: z
+    .strictObject({
+      sample: z
+        .number({ message: 'must be a number above 0 and at most 1 (0.01 traces 1 % of requests)' })
+        .gt(0, { message: 'must be above 0 and at most 1 (0.01 traces 1 % of requests)' })
+        .max(1, { message: 'must be above 0 and at most 1 (1 traces every request)' })
+        .optional(),
+    })
+    .optional(),
 })
 
 /** Turns a zod failure into one message that names the field, the value received and the fix. */

@@ -26,6 +26,8 @@ import { MasterWaitWarning } from './master-wait.js'
 import { OpenModelRunner } from './open-model.js'
 import { UserPool } from './user-pool.js'
 import { UserClass, errorText } from './user-runner.js'
+import type { WorkerDatadog } from './worker-datadog.js'
+import { TRACE_SAMPLES_KEY, encodeTraceSamples } from '../protocol/trace-samples.js'
 
 export interface WorkerOptions {
   scenario: Scenario
@@ -57,6 +59,8 @@ export interface WorkerOptions {
   rejoinWindowMs?: number
   /** How often to warn while waiting for a master that does not answer (default 10 s). */
   waitWarnIntervalMs?: number
+  /** Traces and live metrics (worker-datadog.ts); absent when both are off. */
+  datadog?: WorkerDatadog | null
 }
 
 export interface WorkerExit {
@@ -145,6 +149,7 @@ export class HordeWorker {
           `more users than this process may open connections (ulimit -n): requests to ${origin} share ${cap} connections and queue for them; raise the limit (ulimit -n) or spread the users over more workers`,
         ),
     })
+    this.transport.tracer = options.datadog?.tracer ?? null
     this.stats.onLog = (entry, responseTimeMs, _failed, lagMs) =>
       this.histograms.record(entry, responseTimeMs, lagMs)
     const classes = new Map(
@@ -316,6 +321,7 @@ export class HordeWorker {
   private heartbeat(): void {
     const health = this.health.sample()
     this.lastHealth = health
+    this.options.datadog?.health(health)
     this.socket.send({
       type: 'heartbeat',
       state: this.state,
@@ -559,6 +565,9 @@ export class HordeWorker {
         ),
       },
     }
+    const traces = this.transport.tracer?.takeSamples()
+    if (traces !== undefined && traces.length > 0)
+      report.extra[TRACE_SAMPLES_KEY] = encodeTraceSamples(traces)
     this.socket.send({ type: 'stats', report })
   }
 

@@ -44241,6 +44241,11 @@ var runConfigSchema = external_exports.object({
   /** Free-form labels: CI run URL, Datadog links, ... */
   labels: external_exports.record(external_exports.string(), external_exports.string())
 });
+var traceSampleSchema = external_exports.object({ traceId: external_exports.string(), durationMs: num });
+var traceSamplesResultSchema = external_exports.record(
+  external_exports.string(),
+  external_exports.object({ slowest: external_exports.array(traceSampleSchema), failed: external_exports.array(traceSampleSchema) })
+);
 var openModelResultSchema = external_exports.object({
   /** The rate asked for at the start, and the stages of { durationMs, rps } if any. */
   startRps: num,
@@ -44312,7 +44317,13 @@ var runResultShape = {
   /** Master: tasks that ignored the stop and were abandoned by their workers after the stop timeout. */
   abandonedTasks: num.optional(),
   /** Master: workers sent `quit` at the end that never confirmed it (they stop by themselves on losing the master). */
-  unconfirmedWorkers: external_exports.array(external_exports.string()).optional()
+  unconfirmedWorkers: external_exports.array(external_exports.string()).optional(),
+  /**
+   * Datadog APM, when workers traced requests (--trace, HORDE_TRACE=1 or the scenario's `trace`): the share
+   * sampled and, per endpoint (`${method} ${name}`), a few trace ids of its slowest and failed requests.
+   * Absent when tracing was off and in results written before it existed.
+   */
+  tracing: external_exports.object({ sample: num, samples: traceSamplesResultSchema }).nullable().optional()
 };
 var runResultSchema = external_exports.object(runResultShape);
 var masterRunResultSchema = runResultSchema.required({
@@ -44532,7 +44543,8 @@ function formatDuration(ms) {
 // report/links.ts
 var MARGIN_MS = 6e4;
 function datadogLinks(result, dd) {
-  if (dd === void 0 || dd.site.trim() === "") return { logs: null, traces: null, endpointTraces: null };
+  if (dd === void 0 || dd.site.trim() === "")
+    return { logs: null, traces: null, dashboard: null, trace: null, endpointTraces: null };
   const site = dd.site.replace(/^https?:\/\//, "").replace(/^app\./, "").replace(/\/+$/, "");
   const base = `https://app.${site}`;
   const from = result.startedAtMs - MARGIN_MS;
@@ -44544,9 +44556,12 @@ function datadogLinks(result, dd) {
   return {
     logs: `${base}/logs?query=${q(logsQuery)}&from_ts=${from}&to_ts=${to}&live=false`,
     traces: `${base}/apm/traces?query=${q(tracesQuery)}&start=${from}&end=${to}&paused=true`,
+    dashboard: dd.dashboardId === void 0 || !DASHBOARD_ID.test(dd.dashboardId) ? null : `${base}/dashboard/${dd.dashboardId}?tpl_var_run_id=${q(result.runId)}&from_ts=${from}&to_ts=${to}&live=false`,
+    trace: (traceId) => `${base}/apm/trace/${/^[0-9]{1,20}$/.test(traceId) ? traceId : "0"}`,
     endpointTraces: (method, name) => `${base}/apm/traces?query=${q(`${tracesQuery} resource_name:${quoteTerm(`${method} ${name}`)}`)}&start=${from}&end=${to}&paused=true`
   };
 }
+var DASHBOARD_ID = /^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/;
 function quoteTerm(text) {
   return /^[A-Za-z0-9._:/-]+$/.test(text) ? text : `"${text.replace(/["\\]/g, "\\$&")}"`;
 }
@@ -44751,7 +44766,8 @@ function startMessage(ctx, nowMs) {
       ...buttons([
         ["GitHub run", ctx.githubRunUrl, "github_run"],
         ["Datadog logs", dd.logs, "datadog_logs"],
-        ["Datadog traces", dd.traces, "datadog_traces"]
+        ["Datadog traces", dd.traces, "datadog_traces"],
+        ["Datadog dashboard", dd.dashboard, "datadog_dashboard"]
       ])
     ]
   };
@@ -44801,6 +44817,7 @@ function finishMessage(result, ctx) {
       ["Report", ctx.reportUrl, "report"],
       ["Datadog logs", dd.logs, "datadog_logs"],
       ["Datadog traces", dd.traces, "datadog_traces"],
+      ["Datadog dashboard", dd.dashboard, "datadog_dashboard"],
       ["GitHub run", ctx.githubRunUrl, "github_run"]
     ])
   );
@@ -44919,6 +44936,9 @@ var schema = external_exports.object({
   }).nullable(),
   "datadog-service": external_exports.string().max(200).nullable(),
   "datadog-env": external_exports.string().max(200).nullable(),
+  "datadog-dashboard": external_exports.string().regex(/^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/, {
+    message: "must be a Datadog dashboard id like abc-def-ghi (the id printed when manifests/datadog/dashboard.json is imported)"
+  }).nullable(),
   "run-id": external_exports.string().max(200).nullable(),
   scenario: external_exports.string().max(200).nullable(),
   users: count.nullable(),
@@ -44959,6 +44979,7 @@ function parseNotifyInputs(get) {
     datadogSite: v["datadog-site"],
     datadogService: v["datadog-service"],
     datadogEnv: v["datadog-env"],
+    datadogDashboard: v["datadog-dashboard"],
     runId: v["run-id"],
     scenario: v.scenario,
     users: v.users,
@@ -44993,7 +45014,8 @@ function context(inputs, result) {
     datadog: inputs.datadogSite === null ? void 0 : {
       site: inputs.datadogSite,
       ...inputs.datadogService === null ? {} : { service: inputs.datadogService },
-      ...inputs.datadogEnv === null ? {} : { env: inputs.datadogEnv }
+      ...inputs.datadogEnv === null ? {} : { env: inputs.datadogEnv },
+      ...inputs.datadogDashboard === null ? {} : { dashboardId: inputs.datadogDashboard }
     }
   };
 }

@@ -5,6 +5,7 @@ import { MAX_DURATION_TEXT, parseTimerDurationMs } from '../../shared/duration.j
 import { loadScenario } from '../../worker/load-scenario.js'
 import { parseWholeNumber } from '../../shared/numbers.js'
 import { flagOrEnv, parseFlags } from '../flags.js'
+import { DATADOG_FLAGS, DATADOG_FLAGS_HELP, parseDatadogSettings, withScenario } from '../datadog-flags.js'
 import {
   LOAD_FLAGS,
   LOAD_FLAGS_HELP,
@@ -32,7 +33,8 @@ Cluster:
                            (HORDE_REPORT_STORE)
   --termination-log PATH   write a JSON summary (verdict, run id, totals, report URL) there at the end
                            (HORDE_TERMINATION_LOG; the Kubernetes manifests use /dev/termination-log)
-${LOAD_FLAGS_HELP}`
+${LOAD_FLAGS_HELP}
+${DATADOG_FLAGS_HELP}`
 
 export async function masterCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags('master', argv, {
@@ -44,6 +46,7 @@ export async function masterCommand(argv: string[]): Promise<number> {
     'join-secret': { type: 'string' },
     store: { type: 'string' },
     'termination-log': { type: 'string' },
+    ...DATADOG_FLAGS,
   })
   if (values.help === true) {
     process.stdout.write(`${HELP}\n`)
@@ -93,6 +96,7 @@ export async function masterCommand(argv: string[]): Promise<number> {
   const settings = parseLoadSettings(values, { apiPort: 8089 })
   const scenarioFile = resolve(scenarioArg)
   const scenario = await loadScenario(scenarioFile)
+  const datadog = parseDatadogSettings(values)
   const plan = buildPlan(scenario, scenarioFile, settings, { expect, timeoutMs })
   if (plan.host !== null && !settings.skipHostCheck) await checkHostReachable(plan.host)
   const logger = createLogger({
@@ -111,6 +115,7 @@ export async function masterCommand(argv: string[]): Promise<number> {
     bindPortFlag: '--master-port',
     logger,
     joinSecret,
+    datadog: withScenario(datadog, scenario),
   })
   return session.exitCode
 }

@@ -6,6 +6,13 @@ import { loadScenario } from '../../worker/load-scenario.js'
 import { parseWholeNumber } from '../../shared/numbers.js'
 import { flagOrEnv, parseFlags } from '../flags.js'
 import {
+  DATADOG_FLAGS,
+  DATADOG_FLAGS_HELP,
+  datadogWorkerEnv,
+  parseDatadogSettings,
+  withScenario,
+} from '../datadog-flags.js'
+import {
   LOAD_FLAGS,
   LOAD_FLAGS_HELP,
   buildPlan,
@@ -22,12 +29,14 @@ Writes result.json and CSVs to the output folder and exits with the verdict:
 0 pass, 99 thresholds failed, 104 bad input, 105 stopped, 106 invalid run (the generator could not deliver).
 
   -w, --workers K         local worker processes (HORDE_WORKERS, default 1)
-${LOAD_FLAGS_HELP}`
+${LOAD_FLAGS_HELP}
+${DATADOG_FLAGS_HELP}`
 
 export async function runCommand(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags('run', argv, {
     ...LOAD_FLAGS,
     workers: { type: 'string', short: 'w' },
+    ...DATADOG_FLAGS,
   })
   if (values.help === true) {
     process.stdout.write(`${HELP}\n`)
@@ -48,6 +57,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     )
   }
   const settings = parseLoadSettings(values, { apiPort: 0 })
+  const datadog = parseDatadogSettings(values)
   const scenarioFile = resolve(positionals[0] as string)
   const scenario = await loadScenario(scenarioFile)
   const plan = buildPlan(scenario, scenarioFile, settings, { expect: workers, timeoutMs: 30_000 })
@@ -77,6 +87,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       joinSecret,
       logger,
       onForceExit: () => local?.killNow(),
+      datadog: withScenario(datadog, scenario),
       onBound: (coordinator) => {
         local = startLocalWorkers({
           count: workers,
@@ -85,6 +96,7 @@ export async function runCommand(argv: string[]): Promise<number> {
           host: settings.host,
           joinSecret,
           openModel: plan.open !== null,
+          env: datadogWorkerEnv(datadog, plan.runId),
           logDir: resolve(outputDirOf(settings, plan), 'workers'),
           logger,
           onExit: (index, code, logFile) => {

@@ -4,6 +4,11 @@ import { MAX_DURATION_TEXT, parseDurationMs, parseTimerDurationMs } from '../../
 import { loadScenario } from '../../worker/load-scenario.js'
 import { HordeWorker } from '../../worker/worker.js'
 import { flagOrEnv, parseFlags } from '../flags.js'
+import { hostname } from 'node:os'
+import { createLogger } from '../../shared/logger.js'
+import { makeNodeId } from '../../protocol/transport.js'
+import { startWorkerDatadog } from '../../worker/worker-datadog.js'
+import { DATADOG_FLAGS, DATADOG_FLAGS_HELP, parseDatadogSettings } from '../datadog-flags.js'
 
 const HELP = `Usage: horde worker <scenario.ts> [options]
 
@@ -20,6 +25,7 @@ Options (each also read from the environment variable shown):
                           (HORDE_JOIN_SECRET; prefer the variable: flags show in process lists)
   --log-level LEVEL       debug, info, warn, error (HORDE_LOG_LEVEL, default info)
   -h, --help              show this help
+${DATADOG_FLAGS_HELP}
 
 The scenario may also come from HORDE_SCENARIO. Exit codes: 0 quit by the master, 105 master lost, 104 bad input.`
 
@@ -61,6 +67,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
     'join-secret': { type: 'string' },
     'log-level': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
+    ...DATADOG_FLAGS,
   })
   if (values.help === true) {
     process.stdout.write(`${HELP}\n`)
@@ -96,9 +103,30 @@ export async function workerCommand(argv: string[]): Promise<number> {
     )
   }
   const settings = parsed.data
+  const ddSettings = parseDatadogSettings(values)
   const scenario = await loadScenario(settings.scenario)
   const logLevel = flagOrEnv(values, 'log-level', 'HORDE_LOG_LEVEL')
+  // The run id reaches workers through the environment (the run's ConfigMap, or `horde run`), for logs and spans.
+  const runId = process.env.HORDE_RUN_ID || null
+  const nodeId = makeNodeId(hostname())
+  const logger = createLogger({
+    role: 'worker',
+    workerId: nodeId,
+    ...(runId !== null ? { runId } : {}),
+    ...(logLevel !== undefined ? { level: logLevel } : {}),
+  })
+  const datadog = await startWorkerDatadog({
+    trace: ddSettings.trace,
+    statsd: ddSettings.statsd,
+    scenario,
+    runId,
+    workerId: nodeId,
+    log: logger,
+  })
   const worker = new HordeWorker({
+    nodeId,
+    logger,
+    datadog,
     scenario,
     masterHost: settings.masterHost,
     masterPort: settings.masterPort,
@@ -116,6 +144,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const exit = await worker.start()
   process.off('SIGTERM', onSignal)
   process.off('SIGINT', onSignal)
+  await datadog.close()
   if (exit.abandonedTasks > 0) {
     // An abandoned task may still hold a timer or a socket of its own that would keep Node alive: the worker
     // has finished and said so, so the process ends now rather than whenever that task lets it.

@@ -6,6 +6,7 @@ import type { Recorder } from '../stats.js'
 import { ConnectionPool, type PooledHandler } from './connection-pool.js'
 import { defaultConnectionCap } from './open-files-limit.js'
 import type { HttpClient, HttpResponse, RequestOptions } from './http-types.js'
+import type { RequestTracer, TracedRequest } from '../tracing/request-tracer.js'
 
 export interface HttpSettings {
   /** Base URL: scenario host, overridden by --host / HORDE_HOST / the master's host. */
@@ -48,6 +49,8 @@ export class HttpTransport {
   readonly reset: boolean | undefined
 
   private readonly connectionCap: number | null
+  /** Set when tracing is on (dd-trace loaded); null keeps the request path free of any tracing work. */
+  tracer: RequestTracer | null = null
 
   constructor(readonly settings: HttpSettings) {
     this.connectionCap =
@@ -137,6 +140,8 @@ export interface RequestGate {
    * response time for the coordinated-omission-corrected latency. 0 in the closed model.
    */
   readonly scheduleLagMs: number
+  /** The user's class, for the request's trace span. */
+  readonly userClass?: string
 }
 
 const EMPTY_CHUNKS: Buffer[] = []
@@ -220,6 +225,7 @@ class RequestHandler implements PooledHandler {
     private readonly resolve: (response: HttpResponse) => void,
     private readonly reject: (error: Error) => void,
     timeoutMs: number,
+    private readonly traced: TracedRequest | null,
   ) {
     if (timeoutMs < PRECISE_TIMEOUT_BELOW_MS) {
       this.timer = setTimeout(() => {
@@ -237,6 +243,7 @@ class RequestHandler implements PooledHandler {
   withdrawIfStopped(): boolean {
     if (!this.gate.aborted) return false
     if (this.timer !== null) clearTimeout(this.timer)
+    this.traced?.finish(0, 'user stopped before the request was sent', 0, true)
     this.reject(new UserAbortedError())
     return true
   }
@@ -302,6 +309,7 @@ class RequestHandler implements PooledHandler {
       error,
       this.gate.scheduleLagMs,
     )
+    this.traced?.finish(response.status, error, response.durationMs)
     if (this.gate.aborted) this.reject(new UserAbortedError())
     else this.resolve(response)
   }
@@ -312,6 +320,7 @@ class RequestHandler implements PooledHandler {
     const response = this.response
     response.durationMs = performance.now() - this.startedAt
     if (this.gate.aborted) {
+      this.traced?.finish(response.status, 'user stopped', response.durationMs, true)
       this.reject(new UserAbortedError())
       return
     }
@@ -326,6 +335,7 @@ class RequestHandler implements PooledHandler {
       response.error,
       this.gate.scheduleLagMs,
     )
+    this.traced?.finish(response.status, response.error, response.durationMs)
     this.resolve(response)
   }
 }
@@ -444,6 +454,12 @@ export class UserHttpClient implements HttpClient {
       }
     }
     const name = options?.name ?? path
+    let traced: TracedRequest | null = null
+    const tracer = transport.tracer
+    if (tracer !== null) {
+      traced = tracer.start(method, name, target.origin, this.gate.userClass ?? '', headers)
+      if (traced !== null) headers = traced.headers
+    }
     return new Promise<HttpResponse>((resolve, reject) => {
       const handler = new RequestHandler(
         method,
@@ -455,6 +471,7 @@ export class UserHttpClient implements HttpClient {
         resolve,
         reject,
         timeoutMs ?? transport.settings.timeoutMs,
+        traced,
       )
       transport.pool(target.origin).dispatch(
         {
