@@ -21,6 +21,8 @@ const { values } = parseArgs({
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '5557' },
     workers: { type: 'string', default: '200' },
+    /** Index of this process's first simulated worker (several generator processes share one run). */
+    'first-index': { type: 'string', default: '0' },
     endpoints: { type: 'string', default: '50' },
     'requests-per-endpoint': { type: 'string', default: '20' },
     'max-seconds': { type: 'string', default: '600' },
@@ -189,7 +191,8 @@ function simulateWorker(index: number): () => Promise<void> {
   }
 }
 
-const closers = Array.from({ length: workerCount }, (_, i) => simulateWorker(i))
+const firstIndex = Number(values['first-index'])
+const closers = Array.from({ length: workerCount }, (_, i) => simulateWorker(firstIndex + i))
 const finish = async (): Promise<void> => {
   await Promise.all(closers.map((close) => close()))
   process.stdout.write(`${JSON.stringify({ workers: workerCount, requestsReported, quitCount })}\n`)

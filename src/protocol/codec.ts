@@ -7,6 +7,7 @@
 import type { z } from 'zod'
 import { masterToWire, workerToWire } from './encode-messages.js'
 import { checkFrame } from './frame-check.js'
+import { hotHeartbeat, hotStatsReport } from './hot-decode.js'
 import type {
   DecodeResult,
   MasterToWorker,
@@ -48,62 +49,73 @@ export function encodeToMaster(nodeId: string, message: WorkerToMaster): Buffer 
 
 // ---- decode -------------------------------------------------------------------------------------------------
 
-/** Decodes a payload a worker sent to the master. Never throws. */
-export function decodeFromWorker(frame: Buffer | Uint8Array): DecodeResult<WorkerToMaster> {
-  return decodeFrame<WorkerToMaster>(frame, 'worker', (type, data, nodeId) => {
-    switch (type) {
-      case 'client_ready':
-        return parse(type, clientReadySchema, data, (version) => ({ type: 'clientReady', version }))
-      case 'heartbeat':
-        return parse(type, workerHeartbeatSchema, data, (d) => ({
-          type: 'heartbeat',
-          state: d.state,
-          cpuPercent: d.current_cpu_usage,
-          memoryBytes: d.current_memory_usage ?? null,
-        }))
-      case 'stats':
-        return parse(type, statsReportSchema, data, (d) => ({
-          type: 'stats',
-          report: toStatsReport(d, data),
-        }))
-      case 'spawning':
-        return { ok: true, message: { type: 'spawning' } }
-      case 'spawning_complete':
-        return parse(type, workerSpawningCompleteSchema, data, (d) => ({
-          type: 'spawningComplete',
-          userClassesCount: d.user_classes_count,
-          userCount: d.user_count ?? d.count ?? sum(d.user_classes_count),
-        }))
-      case 'client_stopped':
-        return { ok: true, message: { type: 'clientStopped' } }
-      case 'quit':
-        return { ok: true, message: { type: 'quit' } }
-      case 'exception':
-        return parse(type, exceptionSchema, data, (d) => ({
-          type: 'exception',
-          msg: d.msg,
-          traceback: d.traceback ?? '',
-        }))
-      case 'logs':
-        return parse(type, logsSchema, data, (d) => ({
-          type: 'logs',
-          workerId: d.worker_id ?? nodeId,
-          logs: d.logs,
-        }))
-      case 'locustfile':
-        return parse(type, locustfileRequestSchema, data, (d) => ({
-          type: 'locustfileRequest',
-          version: d?.version ?? null,
-        }))
-      default:
-        return { ok: true, message: { type: 'custom', name: type, data } }
-    }
-  })
+/**
+ * Decodes a payload a worker sent to the master. Never throws. Heartbeats and stats reports take the fast path
+ * (hot-decode.ts) unless `general` is set (tests compare both); data it is unsure of goes the general way.
+ */
+export function decodeFromWorker(
+  frame: Buffer | Uint8Array,
+  options: { general?: boolean } = {},
+): DecodeResult<WorkerToMaster> {
+  return decodeFrame<WorkerToMaster>(
+    frame,
+    'worker',
+    options.general === true ? null : hotFromWorker,
+    (type, data, nodeId) => {
+      switch (type) {
+        case 'client_ready':
+          return parse(type, clientReadySchema, data, (version) => ({ type: 'clientReady', version }))
+        case 'heartbeat':
+          return parse(type, workerHeartbeatSchema, data, (d) => ({
+            type: 'heartbeat',
+            state: d.state,
+            cpuPercent: d.current_cpu_usage,
+            memoryBytes: d.current_memory_usage ?? null,
+          }))
+        case 'stats':
+          return parse(type, statsReportSchema, data, (d) => ({
+            type: 'stats',
+            report: toStatsReport(d, data),
+          }))
+        case 'spawning':
+          return { ok: true, message: { type: 'spawning' } }
+        case 'spawning_complete':
+          return parse(type, workerSpawningCompleteSchema, data, (d) => ({
+            type: 'spawningComplete',
+            userClassesCount: d.user_classes_count,
+            userCount: d.user_count ?? d.count ?? sum(d.user_classes_count),
+          }))
+        case 'client_stopped':
+          return { ok: true, message: { type: 'clientStopped' } }
+        case 'quit':
+          return { ok: true, message: { type: 'quit' } }
+        case 'exception':
+          return parse(type, exceptionSchema, data, (d) => ({
+            type: 'exception',
+            msg: d.msg,
+            traceback: d.traceback ?? '',
+          }))
+        case 'logs':
+          return parse(type, logsSchema, data, (d) => ({
+            type: 'logs',
+            workerId: d.worker_id ?? nodeId,
+            logs: d.logs,
+          }))
+        case 'locustfile':
+          return parse(type, locustfileRequestSchema, data, (d) => ({
+            type: 'locustfileRequest',
+            version: d?.version ?? null,
+          }))
+        default:
+          return { ok: true, message: { type: 'custom', name: type, data } }
+      }
+    },
+  )
 }
 
 /** Decodes a payload a master sent to a worker. Never throws. */
 export function decodeFromMaster(frame: Buffer | Uint8Array): DecodeResult<MasterToWorker> {
-  return decodeFrame<MasterToWorker>(frame, 'master', (type, data) => {
+  return decodeFrame<MasterToWorker>(frame, 'master', null, (type, data) => {
     switch (type) {
       case 'ack':
         return parse(type, ackSchema, data, (d) => ({ type: 'ack', index: d?.index ?? null }))
@@ -137,9 +149,22 @@ export function decodeFromMaster(frame: Buffer | Uint8Array): DecodeResult<Maste
   })
 }
 
+/** The fast path: a message built straight from msgpackr's values, or null to take the general path. */
+type HotDecoder<M> = (type: string, data: unknown) => M | null
+
+function hotFromWorker(type: string, data: unknown): WorkerToMaster | null {
+  if (type === 'heartbeat') return hotHeartbeat(data)
+  if (type === 'stats') {
+    const report = hotStatsReport(data)
+    return report === null ? null : { type: 'stats', report }
+  }
+  return null
+}
+
 function decodeFrame<M>(
   frame: Buffer | Uint8Array,
   sender: 'worker' | 'master',
+  hot: HotDecoder<M> | null,
   decodeData: (type: string, data: unknown, nodeId: string) => Parsed<M>,
 ): DecodeResult<M> {
   try {
@@ -152,7 +177,15 @@ function decodeFrame<M>(
     const problem = checkFrame(frame)
     if (problem)
       return { ok: false, reason: `undecodable ${frame.length}-byte frame from the ${sender}: ${problem}` }
-    const value = fromWireValue(unpackValue(frame))
+    const raw = unpackValue(frame)
+    if (hot !== null && Array.isArray(raw) && raw.length === 3) {
+      const [type, data, nodeId] = raw as [unknown, unknown, unknown]
+      if (typeof type === 'string' && type !== '' && typeof nodeId === 'string') {
+        const message = hot(type, data)
+        if (message !== null) return { ok: true, envelope: { nodeId, message } }
+      }
+    }
+    const value = fromWireValue(raw)
     if (!Array.isArray(value) || value.length !== 3) {
       return {
         ok: false,
