@@ -71,7 +71,6 @@ export class SecondBin {
     const key = rowKey(method, name)
     let row = this.endpoints.get(key)
     if (row === undefined) {
-      // Lean: a second's Locust buckets only serve percentiles, never a CSV (see StatsRow).
       row = new StatsRow(method, name, true)
       this.endpoints.set(key, row)
     }

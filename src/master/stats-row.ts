@@ -39,10 +39,10 @@ export class StatsRow {
   #bucketsInHdr = false
 
   /**
-   * `lean`: a row whose Locust buckets are only ever read for percentiles (a second of the time series), not
-   * written out. It skips Locust's buckets for shares that carry Horde histograms (apportioning every report's
-   * buckets into each second was most of the master's merge cost) and derives them from the histogram only if
-   * a share without one arrives (a Locust worker in the same second), within Locust's own ±5 %.
+   * `lean`: a row that skips Locust's buckets for shares that carry Horde histograms (apportioning every
+   * report's buckets into its window and each of its seconds was most of the master's merge cost). It derives
+   * them from the histogram when a share without one arrives (a Locust worker on the same row) or when they are
+   * written out (`locustBuckets`), each value within 0.5 % before Locust's own rounding (±5 %).
    */
   constructor(
     readonly method: string,
@@ -135,6 +135,14 @@ export class StatsRow {
     this.#dropHistogram()
   }
 
+  /** All of this row's Locust buckets, including the shares a lean row keeps in its histogram only. */
+  locustBuckets(): Map<number, number> {
+    if (!this.#bucketsInHdr || this.hdr === null) return this.buckets
+    const buckets = new Map(this.buckets)
+    addHistogramAsBuckets(buckets, this.hdr)
+    return buckets
+  }
+
   /** The high-resolution view holds only while every timed contribution carried a histogram. */
   #dropHistogram(): void {
     if (this.#bucketsInHdr && this.hdr !== null) addHistogramAsBuckets(this.buckets, this.hdr)
@@ -198,9 +206,12 @@ export function bucketPercentile(buckets: ReadonlyMap<number, number>, fraction:
   return keys[keys.length - 1] ?? null
 }
 
-/** Histogram rows for the CSV and result.json: [bucket upper bound ms, count], ascending. */
+/**
+ * Histogram rows for the CSV and result.json: [bucket upper bound ms, count], ascending. A lean row's shares that
+ * came with Horde histograms are bucketed from the histogram (each value within 0.5 %, then Locust's rounding).
+ */
 export function bucketHistogram(row: StatsRow): Array<[number, number]> {
-  return [...row.buckets.entries()]
+  return [...row.locustBuckets().entries()]
     .filter(([, count]) => count > 0)
     .sort((a, b) => a[0] - b[0])
     .map(([bucket, count]) => [bucket, Math.round(count * 1000) / 1000])

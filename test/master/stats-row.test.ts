@@ -47,6 +47,8 @@ describe('a lean row (a second of the time series)', () => {
     expect(lean.buckets.size).toBe(0)
     expect(lean.highResolution).toBe(true)
     expect(lean.percentileMs(0.95)).toBeCloseTo(full.percentileMs(0.95) as number, 6)
+    // Written out (histogram.csv), its buckets come from the histogram: the same as Locust's for these values.
+    expect(bucketHistogram(lean)).toEqual(bucketHistogram(full))
 
     for (const row of [lean, full]) row.addShare(locust.entry, whole(3), null)
     expect(lean.highResolution).toBe(false)
