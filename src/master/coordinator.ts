@@ -7,6 +7,7 @@ import { UserSequence, nextRampTotal, rampStep, sortWorkers } from './dispatch.j
 import { planDurationMs, rateAt, targetAt, type MasterPlan, type RateNow } from './plan.js'
 import { OpenModelStats } from './open-model-stats.js'
 import { decodeHordeExtension, unknownHordeExtensionVersion } from '../protocol/horde-extension.js'
+import { LiveRate } from './live-rate.js'
 import { ReportQueue } from './report-queue.js'
 import {
   HORDE_FINAL_MESSAGE,
@@ -174,6 +175,7 @@ export class Coordinator {
   readonly #joinGate: JoinGate
   /** Reports merge in time-boxed slices, so a burst never holds the loop (report-queue.ts). */
   readonly #reports: ReportQueue<PendingReport>
+  readonly #liveRate = new LiveRate()
   #warnedVersion = new Set<string>()
   #behind = false
   #lastTickMs: number | null = null
@@ -729,6 +731,7 @@ export class Coordinator {
         // A worker that wakes up after we decided to stop (a blocked loop) hears `quit` again at once.
         if (this.#phase === 'stopping') this.#send(id, { type: 'quit' })
         node.lastHeartbeatMs = now
+        if (message.live !== undefined) this.#liveRate.note(id, now, message.live)
         node.cpuPercent = message.cpuPercent
         node.maxCpuPercent = Math.max(node.maxCpuPercent, message.cpuPercent)
         if (message.memoryBytes !== null)
@@ -1056,14 +1059,17 @@ export class Coordinator {
       // Exceptions arrive as they happen (not in 3 s reports): the last RATE_WINDOW_SECONDS, unlagged.
       const since = now - RATE_WINDOW_SECONDS * 1000
       this.#exceptionTimes = this.#exceptionTimes.filter((t) => t > since)
+      // Horde workers' heartbeat counts give a current rate; merged stats lag 4–6 s (live-rate.ts).
+      const activeIds = this.registry.active().map((node) => node.id)
+      const live = this.#liveRate.rate(now, RATE_WINDOW_SECONDS * 1000, activeIds)
       this.#options.onProgress({
         elapsedMs: this.#loadStartMs === null ? 0 : now - this.#loadStartMs,
         exceptionsPerSec: this.#exceptionTimes.length / RATE_WINDOW_SECONDS,
         users,
         targetUsers: this.#target,
         workers,
-        rps: requests / RATE_WINDOW_SECONDS,
-        failuresPerSec: failures / RATE_WINDOW_SECONDS,
+        rps: live?.requests ?? requests / RATE_WINDOW_SECONDS,
+        failuresPerSec: live?.failures ?? failures / RATE_WINDOW_SECONDS,
         p95Ms: p95,
         phase: this.#phase,
         warmup,

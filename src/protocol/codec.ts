@@ -8,6 +8,7 @@ import type { z } from 'zod'
 import { masterToWire, workerToWire } from './encode-messages.js'
 import { checkFrame } from './frame-check.js'
 import { hotHeartbeat, hotStatsReport } from './hot-decode.js'
+import { liveCountsFromWire, type LiveCounts } from './live-counts.js'
 import type {
   DecodeResult,
   MasterToWorker,
@@ -71,6 +72,7 @@ export function decodeFromWorker(
             state: d.state,
             cpuPercent: d.current_cpu_usage,
             memoryBytes: d.current_memory_usage ?? null,
+            ...liveField(d.horde_live),
           }))
         case 'stats':
           return parse(type, statsReportSchema, data, (d) => ({
@@ -257,6 +259,12 @@ function toStatsEntry(d: z.output<typeof statsEntrySchema>): StatsEntryWire {
     numReqsPerSec: d.num_reqs_per_sec,
     numFailPerSec: d.num_fail_per_sec,
   }
+}
+
+/** `live` only when the heartbeat carried valid counts, so Locust workers' heartbeats stay as they were. */
+function liveField(value: unknown): { live?: LiveCounts } {
+  const live = liveCountsFromWire(value)
+  return live === undefined ? {} : { live }
 }
 
 function sum(counts: Record<string, number>): number {

@@ -17,6 +17,7 @@ import type {
   WorkerHeartbeatMessage,
   WorkerState,
 } from './messages.js'
+import { HORDE_LIVE_KEY, liveCountsFromWire } from './live-counts.js'
 import { fromWireValue } from './wire-values.js'
 
 type RawMap = Map<unknown, unknown>
@@ -54,7 +55,15 @@ export function hotHeartbeat(data: unknown): WorkerHeartbeatMessage | null {
   const memory = map.get('current_memory_usage')
   if (!STATES.has(state) || !isNumber(cpu)) return null
   if (memory !== undefined && memory !== null && !isNumber(memory)) return null
-  return { type: 'heartbeat', state: state as WorkerState, cpuPercent: cpu, memoryBytes: memory ?? null }
+  const message: WorkerHeartbeatMessage = {
+    type: 'heartbeat',
+    state: state as WorkerState,
+    cpuPercent: cpu,
+    memoryBytes: memory ?? null,
+  }
+  const live = liveCountsFromWire(map.get(HORDE_LIVE_KEY))
+  if (live !== undefined) message.live = live
+  return message
 }
 
 /** A stats report's data, or null when only the general path can say what is wrong with it. */

@@ -172,9 +172,36 @@ describe('the fast path for heartbeats and stats reports', () => {
         ['current_cpu_usage', 'x'],
       ]),
       new Map<string, unknown>([['state', 'ready']]),
+      new Map<string, unknown>([
+        ['state', 'running'],
+        ['current_cpu_usage', 3],
+        ['horde_live', [120, 2]],
+      ]),
+      // A bad horde_live costs only the live counts, never the heartbeat.
+      new Map<string, unknown>([
+        ['state', 'running'],
+        ['current_cpu_usage', 3],
+        ['horde_live', [1, 2]],
+      ]),
+      new Map<string, unknown>([
+        ['state', 'running'],
+        ['current_cpu_usage', 3],
+        ['horde_live', 'x'],
+      ]),
       null,
     ]
     for (const data of heartbeats) expectSameDecoding(packValue(['heartbeat', data, NODE]))
+    expect(decodeFromWorker(packValue(['heartbeat', heartbeats[5], NODE]))).toMatchObject({
+      ok: true,
+      envelope: { message: { live: { requests: 120, failures: 2 } } },
+    })
+    const badLive = decodeFromWorker(packValue(['heartbeat', heartbeats[6], NODE]))
+    expect(badLive.ok && badLive.envelope.message).toEqual({
+      type: 'heartbeat',
+      state: 'running',
+      cpuPercent: 3,
+      memoryBytes: null,
+    })
     expect(decodeFromWorker(packValue(['heartbeat', heartbeats[2], NODE]))).toMatchObject({
       ok: false,
       reason: expect.stringContaining('data.state must be one of') as unknown,
