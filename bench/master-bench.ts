@@ -21,6 +21,8 @@ const { values } = parseArgs({
     endpoints: { type: 'string', default: '50' },
     seconds: { type: 'string', default: '60' },
     only: { type: 'string' },
+    /** Passed to each generator process (see bench/master-load-generator.ts); 0: every worker builds its own. */
+    'report-sources': { type: 'string', default: '0' },
   },
 })
 const workers = Number(values.workers)
@@ -156,6 +158,8 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
       String(seconds + 60),
       '--shape',
       kind,
+      '--report-sources',
+      String(values['report-sources']),
     ])
   })
   const pid = master.child.pid as number
