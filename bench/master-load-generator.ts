@@ -66,9 +66,11 @@ function sharedReport(index: number, running: number): StatsReport {
   const source = sources[index % sourceCount] as ReportSource
   const nowMs = Date.now()
   if (source.report === null || nowMs - source.builtAtMs >= 1000) {
+    // Each build covers the time since the previous one: the builder's clock only moves forward, as a
+    // worker's does (a clock going back would put requests in seconds already encoded).
     source.report = simulatedReport(source.worker, source.random, {
       endMs: nowMs,
-      intervalMs: 3000,
+      intervalMs: source.report === null ? 3000 : nowMs - source.builtAtMs,
       requests: perEndpoint * endpointCount,
       endpoints: endpointCount,
       userCount: running,
