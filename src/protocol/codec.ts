@@ -58,61 +58,57 @@ export function decodeFromWorker(
   frame: Buffer | Uint8Array,
   options: { general?: boolean } = {},
 ): DecodeResult<WorkerToMaster> {
-  return decodeFrame<WorkerToMaster>(
-    frame,
-    'worker',
-    options.general === true ? null : hotFromWorker,
-    (type, data, nodeId) => {
-      switch (type) {
-        case 'client_ready':
-          return parse(type, clientReadySchema, data, (version) => ({ type: 'clientReady', version }))
-        case 'heartbeat':
-          return parse(type, workerHeartbeatSchema, data, (d) => ({
-            type: 'heartbeat',
-            state: d.state,
-            cpuPercent: d.current_cpu_usage,
-            memoryBytes: d.current_memory_usage ?? null,
-            ...liveField(d.horde_live),
-          }))
-        case 'stats':
-          return parse(type, statsReportSchema, data, (d) => ({
-            type: 'stats',
-            report: toStatsReport(d, data),
-          }))
-        case 'spawning':
-          return { ok: true, message: { type: 'spawning' } }
-        case 'spawning_complete':
-          return parse(type, workerSpawningCompleteSchema, data, (d) => ({
-            type: 'spawningComplete',
-            userClassesCount: d.user_classes_count,
-            userCount: d.user_count ?? d.count ?? sum(d.user_classes_count),
-          }))
-        case 'client_stopped':
-          return { ok: true, message: { type: 'clientStopped' } }
-        case 'quit':
-          return { ok: true, message: { type: 'quit' } }
-        case 'exception':
-          return parse(type, exceptionSchema, data, (d) => ({
-            type: 'exception',
-            msg: d.msg,
-            traceback: d.traceback ?? '',
-          }))
-        case 'logs':
-          return parse(type, logsSchema, data, (d) => ({
-            type: 'logs',
-            workerId: d.worker_id ?? nodeId,
-            logs: d.logs,
-          }))
-        case 'locustfile':
-          return parse(type, locustfileRequestSchema, data, (d) => ({
-            type: 'locustfileRequest',
-            version: d?.version ?? null,
-          }))
-        default:
-          return { ok: true, message: { type: 'custom', name: type, data } }
-      }
-    },
-  )
+  const hot = options.general === true ? null : hotFromWorker
+  return decodeFrame<WorkerToMaster>(frame, 'worker', hot, (type, data, nodeId) => {
+    switch (type) {
+      case 'client_ready':
+        return parse(type, clientReadySchema, data, (version) => ({ type: 'clientReady', version }))
+      case 'heartbeat':
+        return parse(type, workerHeartbeatSchema, data, (d) => ({
+          type: 'heartbeat',
+          state: d.state,
+          cpuPercent: d.current_cpu_usage,
+          memoryBytes: d.current_memory_usage ?? null,
+          ...liveField(d.horde_live),
+        }))
+      case 'stats':
+        return parse(type, statsReportSchema, data, (d) => ({
+          type: 'stats',
+          report: toStatsReport(d, data),
+        }))
+      case 'spawning':
+        return { ok: true, message: { type: 'spawning' } }
+      case 'spawning_complete':
+        return parse(type, workerSpawningCompleteSchema, data, (d) => ({
+          type: 'spawningComplete',
+          userClassesCount: d.user_classes_count,
+          userCount: d.user_count ?? d.count ?? sum(d.user_classes_count),
+        }))
+      case 'client_stopped':
+        return { ok: true, message: { type: 'clientStopped' } }
+      case 'quit':
+        return { ok: true, message: { type: 'quit' } }
+      case 'exception':
+        return parse(type, exceptionSchema, data, (d) => ({
+          type: 'exception',
+          msg: d.msg,
+          traceback: d.traceback ?? '',
+        }))
+      case 'logs':
+        return parse(type, logsSchema, data, (d) => ({
+          type: 'logs',
+          workerId: d.worker_id ?? nodeId,
+          logs: d.logs,
+        }))
+      case 'locustfile':
+        return parse(type, locustfileRequestSchema, data, (d) => ({
+          type: 'locustfileRequest',
+          version: d?.version ?? null,
+        }))
+      default:
+        return { ok: true, message: { type: 'custom', name: type, data } }
+    }
+  })
 }
 
 /** Decodes a payload a master sent to a worker. Never throws. */
