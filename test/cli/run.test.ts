@@ -69,8 +69,9 @@ describe('horde run (master in-process, local Horde workers on loopback)', () =>
     const rates = [...run.output().matchAll(/^\[\s*\d+s\] .*?rps\s+([\d.]+)/gm)].map((m) => Number(m[1]))
     expect(rates.length, run.output()).toBeGreaterThanOrEqual(4)
     // Stats reports come every 3 s and a second settles 4 s later: before the live counts on the heartbeats,
-    // the first four lines all said 0.0.
-    expect(Math.max(...rates.slice(0, 2)), run.output()).toBeGreaterThan(0)
+    // the first four lines all said 0.0. Now the second line (+1 s) usually shows the rate already; the third
+    // is asserted, as a heartbeat's phase against the master's tick (or a starved machine) can delay it by 1 s.
+    expect(Math.max(...rates.slice(0, 3)), run.output()).toBeGreaterThan(0)
   })
 
   it('a failing threshold gives exit 99 and verdict fail, with the observed value', async () => {
