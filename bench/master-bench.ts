@@ -21,11 +21,32 @@ const { values } = parseArgs({
     endpoints: { type: 'string', default: '50' },
     seconds: { type: 'string', default: '60' },
     only: { type: 'string' },
+    /** Passed to each generator process (see bench/master-load-generator.ts); 0: every worker builds its own. */
+    'report-sources': { type: 'string', default: '0' },
   },
 })
 const workers = Number(values.workers)
 const seconds = Number(values.seconds)
 const CLK_TCK = 100
+const WORKERS_PER_GENERATOR = 250
+
+/** The generator processes' exit lines added up: requests reported, workers that sent their final quit. */
+function summariseGenerators(lines: string[]): Record<string, unknown> {
+  let requestsReported = 0
+  let quitCount = 0
+  let simulated = 0
+  for (const line of lines) {
+    try {
+      const parsed = JSON.parse(line) as { workers: number; requestsReported: number; quitCount: number }
+      simulated += parsed.workers
+      requestsReported += parsed.requestsReported
+      quitCount += parsed.quitCount
+    } catch {
+      return { processes: lines.length, unreadable: line }
+    }
+  }
+  return { processes: lines.length, workers: simulated, requestsReported, quitCount }
+}
 
 async function freePort(): Promise<number> {
   const server = createServer()
@@ -115,21 +136,32 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
           '--only-summary',
         ])
   await new Promise((r) => setTimeout(r, kind === 'horde' ? 1500 : 2500))
-  const generator = run(process.execPath, [
-    '--import',
-    'tsx',
-    'bench/master-load-generator.ts',
-    '--port',
-    String(port),
-    '--workers',
-    String(workers),
-    '--endpoints',
-    String(values.endpoints),
-    '--max-seconds',
-    String(seconds + 60),
-    '--shape',
-    kind,
-  ])
+  // One generator process per 250 simulated workers: libzmq caps a context at 1023 sockets (ZMQ_MAX_SOCKETS),
+  // and one process's event loop driving 1000 workers' timers would measure the generator, not the master.
+  const processes = Math.max(1, Math.ceil(workers / WORKERS_PER_GENERATOR))
+  const generators = Array.from({ length: processes }, (_, i) => {
+    const first = Math.floor((i * workers) / processes)
+    const count = Math.floor(((i + 1) * workers) / processes) - first
+    return run(process.execPath, [
+      '--import',
+      'tsx',
+      'bench/master-load-generator.ts',
+      '--port',
+      String(port),
+      '--workers',
+      String(count),
+      '--first-index',
+      String(first),
+      '--endpoints',
+      String(values.endpoints),
+      '--max-seconds',
+      String(seconds + 60),
+      '--shape',
+      kind,
+      '--report-sources',
+      String(values['report-sources']),
+    ])
+  })
   const pid = master.child.pid as number
   // Steady window: from 15 s after the generator started to 10 s before the run ends.
   await new Promise((r) => setTimeout(r, 15_000))
@@ -157,8 +189,11 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
     new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 90_000)),
   ])
   if (exit === 'timeout') master.child.kill('SIGKILL')
-  await Promise.race([generator.exited, new Promise((r) => setTimeout(r, 10_000))])
-  if (generator.child.exitCode === null) generator.child.kill('SIGKILL')
+  await Promise.race([
+    Promise.all(generators.map((g) => g.exited)),
+    new Promise((r) => setTimeout(r, 10_000)),
+  ])
+  for (const g of generators) if (g.child.exitCode === null) g.child.kill('SIGKILL')
   const text = master.output()
   let missing: number
   let totals: unknown = null
@@ -194,7 +229,7 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
     workersMarkedMissing: missing,
     masterTotalRequests: totals,
     ...(kind === 'horde' ? { masterLoopDelay: loop } : {}),
-    generator: generator.output().trim().split('\n').at(-1),
+    generators: summariseGenerators(generators.map((g) => g.output().trim().split('\n').at(-1) ?? '')),
     exit,
   }
 }

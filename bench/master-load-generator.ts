@@ -13,18 +13,32 @@
 import { parseArgs } from 'node:util'
 import { WorkerSocket, makeNodeId } from '../src/protocol/transport.js'
 import { bucketResponseTime } from '../src/protocol/buckets.js'
-import type { StatsEntryWire, WorkerState } from '../src/protocol/messages.js'
-import { seededRandom, simulatedHordeWorker, simulatedReport } from './horde-worker-reports.js'
+import type { StatsEntryWire, StatsReport, WorkerState } from '../src/protocol/messages.js'
+import {
+  seededRandom,
+  simulatedHordeWorker,
+  simulatedReport,
+  type SimulatedHordeWorker,
+} from './horde-worker-reports.js'
 
 const { values } = parseArgs({
   options: {
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '5557' },
     workers: { type: 'string', default: '200' },
+    /** Index of this process's first simulated worker (several generator processes share one run). */
+    'first-index': { type: 'string', default: '0' },
     endpoints: { type: 'string', default: '50' },
     'requests-per-endpoint': { type: 'string', default: '20' },
     'max-seconds': { type: 'string', default: '600' },
     shape: { type: 'string', default: 'horde' },
+    /**
+     * Simulated Horde workers share this many report builders (0: each builds its own). Building reports through
+     * the worker's encoder costs the generator far more than merging them costs the master: at 1000 workers the
+     * generators took the 2 cores from the master they were measuring. Shared builders still send full, distinct
+     * reports per worker (own node id, own user counts), with the same shape and size.
+     */
+    'report-sources': { type: 'string', default: '0' },
     /** All workers report in the same instant every 3 s: the merge-heavy burst a master must absorb. */
     burst: { type: 'boolean', default: false },
   },
@@ -33,6 +47,38 @@ const workerCount = Number(values.workers)
 const endpointCount = Number(values.endpoints)
 const perEndpoint = Number(values['requests-per-endpoint'])
 const hordeShape = values.shape !== 'locust'
+const sourceCount = Number(values['report-sources'])
+interface ReportSource {
+  worker: SimulatedHordeWorker
+  random: () => number
+  builtAtMs: number
+  report: StatsReport | null
+}
+const sources: ReportSource[] = Array.from({ length: sourceCount }, (_, i) => ({
+  worker: simulatedHordeWorker(Date.now()),
+  random: seededRandom(1000 + i),
+  builtAtMs: 0,
+  report: null,
+}))
+
+/** A report from a shared builder: rebuilt at most once a second, so its seconds stay current. */
+function sharedReport(index: number, running: number): StatsReport {
+  const source = sources[index % sourceCount] as ReportSource
+  const nowMs = Date.now()
+  if (source.report === null || nowMs - source.builtAtMs >= 1000) {
+    // Each build covers the time since the previous one: the builder's clock only moves forward, as a
+    // worker's does (a clock going back would put requests in seconds already encoded).
+    source.report = simulatedReport(source.worker, source.random, {
+      endMs: nowMs,
+      intervalMs: source.report === null ? 3000 : nowMs - source.builtAtMs,
+      requests: perEndpoint * endpointCount,
+      endpoints: endpointCount,
+      userCount: running,
+    })
+    source.builtAtMs = nowMs
+  }
+  return source.report
+}
 let requestsReported = 0
 let quitCount = 0
 
@@ -97,6 +143,13 @@ function simulateWorker(index: number): () => Promise<void> {
   let lastReportMs = Date.now()
   const sendStats = (): void => {
     const running = Object.values(users).reduce((a, b) => a + b, 0)
+    if (hordeShape && sourceCount > 0 && running > 0) {
+      const report = { ...sharedReport(index, running), userClassesCount: users, userCount: running }
+      lastReportMs = Date.now()
+      requestsReported += report.statsTotal.numRequests
+      socket.send({ type: 'stats', report })
+      return
+    }
     if (hordeShape) {
       const nowMs = Date.now()
       const report = simulatedReport(horde, random, {
@@ -189,7 +242,8 @@ function simulateWorker(index: number): () => Promise<void> {
   }
 }
 
-const closers = Array.from({ length: workerCount }, (_, i) => simulateWorker(i))
+const firstIndex = Number(values['first-index'])
+const closers = Array.from({ length: workerCount }, (_, i) => simulateWorker(firstIndex + i))
 const finish = async (): Promise<void> => {
   await Promise.all(closers.map((close) => close()))
   process.stdout.write(`${JSON.stringify({ workers: workerCount, requestsReported, quitCount })}\n`)

@@ -40,7 +40,7 @@ export class StatsWindow implements WindowView {
 
   /** All rows merged, as Locust's "Aggregated" line. Cached until the next report. */
   get total(): StatsRow {
-    this.#total ??= sumRows(this.rows.values())
+    this.#total ??= sumRows(this.rows.values(), true)
     return this.#total
   }
 
@@ -49,7 +49,7 @@ export class StatsWindow implements WindowView {
     const key = rowKey(method, name)
     let row = this.rows.get(key)
     if (row === undefined) {
-      row = new StatsRow(method, name)
+      row = new StatsRow(method, name, true)
       this.rows.set(key, row)
     }
     return row

@@ -146,6 +146,7 @@ export class Coordinator {
       lostWorkers: this.#lostWorkers,
       abandoned: this.#abandoned,
       onException: (nowMs) => this.#sampler.noteException(nowMs),
+      onLiveCounts: (workerId, nowMs, live) => this.#sampler.liveRate.note(workerId, nowMs, live),
       rebalance: () => this.#rebalance(),
       requestStop: (reason, cause) => this.requestStop(reason, cause),
     })

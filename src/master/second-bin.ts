@@ -23,8 +23,8 @@ export function rowKey(method: string, name: string): string {
 }
 
 /** Merges rows into one "Aggregated" row (computed on demand: merging every report twice costs master CPU). */
-export function sumRows(rows: Iterable<StatsRow>): StatsRow {
-  const total = new StatsRow('', 'Aggregated')
+export function sumRows(rows: Iterable<StatsRow>, lean = false): StatsRow {
+  const total = new StatsRow('', 'Aggregated', lean)
   for (const row of rows) total.addRow(row)
   return total
 }
@@ -54,7 +54,7 @@ export class SecondBin {
 
   /** All live endpoints of the second merged; cached until the next report touches this second. */
   get total(): StatsRow {
-    this.#total ??= sumRows(this.endpoints.values())
+    this.#total ??= sumRows(this.endpoints.values(), true)
     return this.#total
   }
 
@@ -71,7 +71,7 @@ export class SecondBin {
     const key = rowKey(method, name)
     let row = this.endpoints.get(key)
     if (row === undefined) {
-      row = new StatsRow(method, name)
+      row = new StatsRow(method, name, true)
       this.endpoints.set(key, row)
     }
     return row

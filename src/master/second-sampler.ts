@@ -1,3 +1,4 @@
+import { LiveRate } from './live-rate.js'
 import type { StatsAggregator } from './aggregator.js'
 import type { OpenModelStats } from './open-model-stats.js'
 import type { MasterPlan } from './plan.js'
@@ -62,6 +63,8 @@ export class SecondSampler {
   readonly #onProgress: ((progress: Progress) => void) | undefined
   /** Called once a second's bin is labelled (live metrics send it from there). */
   readonly #onSecond: ((second: number) => void) | undefined
+  /** Horde workers' heartbeat counts: a current rate for the progress line (merged stats lag 4–6 s). */
+  readonly liveRate = new LiveRate()
   /** Arrival times of recent exceptions, for the progress line's exc/s (bounded: workers send ≤ 50/s each). */
   #exceptionTimes: number[] = []
 
@@ -155,14 +158,16 @@ export class SecondSampler {
     const since = now - RATE_WINDOW_SECONDS * 1000
     this.#exceptionTimes = this.#exceptionTimes.filter((t) => t > since)
     const loadStartMs = this.#state.loadStartMs
+    const activeIds = this.#registry.active().map((node) => node.id)
+    const live = this.liveRate.rate(now, RATE_WINDOW_SECONDS * 1000, activeIds)
     return {
       elapsedMs: loadStartMs === null ? 0 : now - loadStartMs,
       exceptionsPerSec: this.#exceptionTimes.length / RATE_WINDOW_SECONDS,
       users,
       targetUsers,
       workers,
-      rps: requests / RATE_WINDOW_SECONDS,
-      failuresPerSec: failures / RATE_WINDOW_SECONDS,
+      rps: live?.requests ?? requests / RATE_WINDOW_SECONDS,
+      failuresPerSec: live?.failures ?? failures / RATE_WINDOW_SECONDS,
       p95Ms: p95,
       phase: this.#state.phase,
       warmup,

@@ -1,4 +1,5 @@
 import type { StatsEntryWire } from '../protocol/messages.js'
+import { bucketResponseTime } from '../protocol/buckets.js'
 import { LogHistogram, logHistogramWireCount } from '../protocol/log-histogram.js'
 
 /**
@@ -25,16 +26,28 @@ export class StatsRow {
   minResponseTimeMs: number | null = null
   maxResponseTimeMs = 0
   totalBytes = 0
-  /** Locust bucket (ms, normalised to a number: 150.0 and 150 are one key) → count; counts may be fractional. */
+  /**
+   * Locust bucket (ms, normalised to a number: 150.0 and 150 are one key) → count; counts may be fractional. In a
+   * lean row, while `hdr` is complete, the shares that came with Horde histograms are in `hdr` only.
+   */
   readonly buckets = new Map<number, number>()
   /** Present while every contribution had a Horde histogram. */
   hdr: LogHistogram | null = null
   /** False once a contribution without a Horde histogram arrived: percentiles then come from buckets. */
   hdrComplete = true
+  /** True while some shares are in `hdr` only (lean rows): `hdr` is then complete and not null. */
+  #bucketsInHdr = false
 
+  /**
+   * `lean`: a row that skips Locust's buckets for shares that carry Horde histograms (apportioning every
+   * report's buckets into its window and each of its seconds was most of the master's merge cost). It derives
+   * them from the histogram when a share without one arrives (a Locust worker on the same row) or when they are
+   * written out (`locustBuckets`), each value within 0.5 % before Locust's own rounding (±5 %).
+   */
   constructor(
     readonly method: string,
     readonly name: string,
+    readonly lean = false,
   ) {}
 
   /**
@@ -62,8 +75,28 @@ export class StatsRow {
         this.minResponseTimeMs = entry.minResponseTime
       }
     }
+    if (timed <= 0 || !this.hdrComplete) {
+      this.#addBuckets(entry.responseTimes, share)
+      return
+    }
+    let count = 0
+    if (histograms !== null) for (const wire of histograms) count += logHistogramWireCount(wire)
+    // Histograms that do not hold exactly this share's timed requests (a worker whose clock reads for the
+    // per-second maps and the histograms disagreed) would make the 0.5 % claim false: use buckets then.
+    if (histograms === null || Math.abs(count - timed) >= 0.5) {
+      this.#dropHistogram()
+      this.#addBuckets(entry.responseTimes, share)
+      return
+    }
+    this.hdr ??= new LogHistogram()
+    for (const wire of histograms) this.hdr.addWire(wire)
+    if (this.lean) this.#bucketsInHdr = true
+    else this.#addBuckets(entry.responseTimes, share)
+  }
+
+  #addBuckets(responseTimes: ReadonlyMap<number, number>, share: EntryShare): void {
     const whole = share.from === 0 && share.to === 1
-    for (const [key, count] of entry.responseTimes) {
+    for (const [key, count] of responseTimes) {
       // Integer apportioning (cumulative rounding): the shares of a bucket add up to its count exactly, and
       // integer counts stay small integers in V8, where fractional ones cost a heap allocation per update.
       const part = whole ? count : Math.round(count * share.to) - Math.round(count * share.from)
@@ -71,17 +104,6 @@ export class StatsRow {
       const bucket = Number(key)
       this.buckets.set(bucket, (this.buckets.get(bucket) ?? 0) + part)
     }
-    if (timed <= 0 || !this.hdrComplete) return
-    let count = 0
-    if (histograms !== null) for (const wire of histograms) count += logHistogramWireCount(wire)
-    // Histograms that do not hold exactly this share's timed requests (a worker whose clock reads for the
-    // per-second maps and the histograms disagreed) would make the 0.5 % claim false: use buckets then.
-    if (histograms === null || Math.abs(count - timed) >= 0.5) {
-      this.#dropHistogram()
-      return
-    }
-    this.hdr ??= new LogHistogram()
-    for (const wire of histograms) this.hdr.addWire(wire)
   }
 
   /** Merges another row (used to build totals and the measured window). */
@@ -100,17 +122,31 @@ export class StatsRow {
     }
     for (const [bucket, count] of other.buckets)
       this.buckets.set(bucket, (this.buckets.get(bucket) ?? 0) + count)
-    if (other.timedCount <= 0 || !this.hdrComplete) return
-    if (other.hdr === null || !other.hdrComplete) {
-      this.#dropHistogram()
+    if (other.timedCount <= 0) return
+    if (this.hdrComplete && other.hdr !== null && other.hdrComplete) {
+      this.hdr ??= new LogHistogram()
+      this.hdr.add(other.hdr)
+      // Lean or not, this row now holds some shares in its histogram only.
+      if (other.#bucketsInHdr) this.#bucketsInHdr = true
       return
     }
-    this.hdr ??= new LogHistogram()
-    this.hdr.add(other.hdr)
+    // This row falls back to Locust buckets: it needs the ones the other row kept in its histogram only.
+    if (other.#bucketsInHdr && other.hdr !== null) addHistogramAsBuckets(this.buckets, other.hdr)
+    this.#dropHistogram()
+  }
+
+  /** All of this row's Locust buckets, including the shares a lean row keeps in its histogram only. */
+  locustBuckets(): Map<number, number> {
+    if (!this.#bucketsInHdr || this.hdr === null) return this.buckets
+    const buckets = new Map(this.buckets)
+    addHistogramAsBuckets(buckets, this.hdr)
+    return buckets
   }
 
   /** The high-resolution view holds only while every timed contribution carried a histogram. */
   #dropHistogram(): void {
+    if (this.#bucketsInHdr && this.hdr !== null) addHistogramAsBuckets(this.buckets, this.hdr)
+    this.#bucketsInHdr = false
     this.hdrComplete = false
     this.hdr = null
   }
@@ -147,6 +183,14 @@ export class StatsRow {
   }
 }
 
+/** Adds a Horde histogram's values into Locust buckets (each at its read-back value, within 0.5 %). */
+function addHistogramAsBuckets(buckets: Map<number, number>, histogram: LogHistogram): void {
+  histogram.forEachValueUs((valueUs, count) => {
+    const bucket = bucketResponseTime(valueUs / 1000)
+    buckets.set(bucket, (buckets.get(bucket) ?? 0) + count)
+  })
+}
+
 /** Locust's percentile on a bucket map: walk from the largest bucket down until the rest is below the rank. */
 export function bucketPercentile(buckets: ReadonlyMap<number, number>, fraction: number): number | null {
   let total = 0
@@ -162,9 +206,12 @@ export function bucketPercentile(buckets: ReadonlyMap<number, number>, fraction:
   return keys[keys.length - 1] ?? null
 }
 
-/** Histogram rows for the CSV and result.json: [bucket upper bound ms, count], ascending. */
+/**
+ * Histogram rows for the CSV and result.json: [bucket upper bound ms, count], ascending. A lean row's shares that
+ * came with Horde histograms are bucketed from the histogram (each value within 0.5 %, then Locust's rounding).
+ */
 export function bucketHistogram(row: StatsRow): Array<[number, number]> {
-  return [...row.buckets.entries()]
+  return [...row.locustBuckets().entries()]
     .filter(([, count]) => count > 0)
     .sort((a, b) => a[0] - b[0])
     .map(([bucket, count]) => [bucket, Math.round(count * 1000) / 1000])

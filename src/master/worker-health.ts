@@ -42,6 +42,9 @@ export class WorkerHealthWatch {
 
   /** `running`: a worker lost while the load runs counts against the verdict until it comes back. */
   onLiveness(changes: readonly LivenessChange[], running: boolean): void {
+    // One rebalance for the whole sweep: one per missing worker sent a spawn to every worker each time, which
+    // under 1,000 workers turned a few late heartbeats into a storm that starved the loop (bench/README.md).
+    let moved = false
     for (const change of changes) {
       const node = change.node
       if (change.kind === 'removed') {
@@ -62,8 +65,9 @@ export class WorkerHealthWatch {
         node.id,
       )
       if (running && survivors === 0) this.#loss.requestStop('the last worker went missing', 'no-workers')
-      else this.#loss.rebalance()
+      else moved = true
     }
+    if (moved) this.#loss.rebalance()
   }
 
   /** `running`: saturation counts only while load runs; the loop delays are consumed either way. */

@@ -16,6 +16,8 @@ import type { WorkerLink } from './worker-link.js'
 import type { WorkerNode, WorkerRegistry } from './worker-registry.js'
 
 /** What message handling needs from the rest of the master. */
+type HeartbeatLive = Extract<WorkerToMaster, { type: 'heartbeat' }>['live']
+
 export interface MessageContext {
   state: RunState
   registry: WorkerRegistry
@@ -33,6 +35,8 @@ export interface MessageContext {
   /** Tasks each worker abandoned after the stop timeout (from its `horde_final`). */
   abandoned: Map<string, number>
   onException: (nowMs: number) => void
+  /** Notes a Horde heartbeat's cumulative [requests, failures] for the live progress rate. */
+  onLiveCounts: (workerId: string, nowMs: number, live: NonNullable<HeartbeatLive>) => void
   /** Moves the users (or rate) over the current workers at once. */
   rebalance: () => void
   requestStop: (reason: string, cause: StopCause) => void
@@ -153,6 +157,7 @@ export class WorkerMessages {
     // A worker that wakes up after we decided to stop (a blocked loop) hears `quit` again at once.
     if (c.state.phase === 'stopping') c.link.send(id, { type: 'quit' })
     node.lastHeartbeatMs = now
+    if (message.live !== undefined) c.onLiveCounts(id, now, message.live)
     node.cpuPercent = message.cpuPercent
     node.maxCpuPercent = Math.max(node.maxCpuPercent, message.cpuPercent)
     if (message.memoryBytes !== null) node.maxMemoryBytes = Math.max(node.maxMemoryBytes, message.memoryBytes)

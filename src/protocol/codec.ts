@@ -7,6 +7,8 @@
 import type { z } from 'zod'
 import { masterToWire, workerToWire } from './encode-messages.js'
 import { checkFrame } from './frame-check.js'
+import { hotHeartbeat, hotStatsReport } from './hot-decode.js'
+import { liveCountsFromWire, type LiveCounts } from './live-counts.js'
 import type {
   DecodeResult,
   MasterToWorker,
@@ -48,9 +50,16 @@ export function encodeToMaster(nodeId: string, message: WorkerToMaster): Buffer 
 
 // ---- decode -------------------------------------------------------------------------------------------------
 
-/** Decodes a payload a worker sent to the master. Never throws. */
-export function decodeFromWorker(frame: Buffer | Uint8Array): DecodeResult<WorkerToMaster> {
-  return decodeFrame<WorkerToMaster>(frame, 'worker', (type, data, nodeId) => {
+/**
+ * Decodes a payload a worker sent to the master. Never throws. Heartbeats and stats reports take the fast path
+ * (hot-decode.ts) unless `general` is set (tests compare both); data it is unsure of goes the general way.
+ */
+export function decodeFromWorker(
+  frame: Buffer | Uint8Array,
+  options: { general?: boolean } = {},
+): DecodeResult<WorkerToMaster> {
+  const hot = options.general === true ? null : hotFromWorker
+  return decodeFrame<WorkerToMaster>(frame, 'worker', hot, (type, data, nodeId) => {
     switch (type) {
       case 'client_ready':
         return parse(type, clientReadySchema, data, (version) => ({ type: 'clientReady', version }))
@@ -60,6 +69,7 @@ export function decodeFromWorker(frame: Buffer | Uint8Array): DecodeResult<Worke
           state: d.state,
           cpuPercent: d.current_cpu_usage,
           memoryBytes: d.current_memory_usage ?? null,
+          ...liveField(d.horde_live),
         }))
       case 'stats':
         return parse(type, statsReportSchema, data, (d) => ({
@@ -103,7 +113,7 @@ export function decodeFromWorker(frame: Buffer | Uint8Array): DecodeResult<Worke
 
 /** Decodes a payload a master sent to a worker. Never throws. */
 export function decodeFromMaster(frame: Buffer | Uint8Array): DecodeResult<MasterToWorker> {
-  return decodeFrame<MasterToWorker>(frame, 'master', (type, data) => {
+  return decodeFrame<MasterToWorker>(frame, 'master', null, (type, data) => {
     switch (type) {
       case 'ack':
         return parse(type, ackSchema, data, (d) => ({ type: 'ack', index: d?.index ?? null }))
@@ -137,9 +147,22 @@ export function decodeFromMaster(frame: Buffer | Uint8Array): DecodeResult<Maste
   })
 }
 
+/** The fast path: a message built straight from msgpackr's values, or null to take the general path. */
+type HotDecoder<M> = (type: string, data: unknown) => M | null
+
+function hotFromWorker(type: string, data: unknown): WorkerToMaster | null {
+  if (type === 'heartbeat') return hotHeartbeat(data)
+  if (type === 'stats') {
+    const report = hotStatsReport(data)
+    return report === null ? null : { type: 'stats', report }
+  }
+  return null
+}
+
 function decodeFrame<M>(
   frame: Buffer | Uint8Array,
   sender: 'worker' | 'master',
+  hot: HotDecoder<M> | null,
   decodeData: (type: string, data: unknown, nodeId: string) => Parsed<M>,
 ): DecodeResult<M> {
   try {
@@ -152,7 +175,15 @@ function decodeFrame<M>(
     const problem = checkFrame(frame)
     if (problem)
       return { ok: false, reason: `undecodable ${frame.length}-byte frame from the ${sender}: ${problem}` }
-    const value = fromWireValue(unpackValue(frame))
+    const raw = unpackValue(frame)
+    if (hot !== null && Array.isArray(raw) && raw.length === 3) {
+      const [type, data, nodeId] = raw as [unknown, unknown, unknown]
+      if (typeof type === 'string' && type !== '' && typeof nodeId === 'string') {
+        const message = hot(type, data)
+        if (message !== null) return { ok: true, envelope: { nodeId, message } }
+      }
+    }
+    const value = fromWireValue(raw)
     if (!Array.isArray(value) || value.length !== 3) {
       return {
         ok: false,
@@ -224,6 +255,12 @@ function toStatsEntry(d: z.output<typeof statsEntrySchema>): StatsEntryWire {
     numReqsPerSec: d.num_reqs_per_sec,
     numFailPerSec: d.num_fail_per_sec,
   }
+}
+
+/** `live` only when the heartbeat carried valid counts, so Locust workers' heartbeats stay as they were. */
+function liveField(value: unknown): { live?: LiveCounts } {
+  const live = liveCountsFromWire(value)
+  return live === undefined ? {} : { live }
 }
 
 function sum(counts: Record<string, number>): number {

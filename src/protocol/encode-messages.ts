@@ -3,6 +3,7 @@
  * the msgpack types Python and Boomer expect: integer keys for counters (P1), float64 timestamps (P7/P8), nil
  * instead of undefined (P22). codec.ts adds the node id and packs.
  */
+import { HORDE_LIVE_KEY, liveCountsToWire } from './live-counts.js'
 import type {
   IntCounts,
   MasterToWorker,
@@ -58,6 +59,7 @@ export function workerToWire(message: WorkerToMaster): WireMessage {
       }
       // Locust reads current_memory_usage only when present (runners.py heartbeat handling).
       if (message.memoryBytes !== null) data.current_memory_usage = message.memoryBytes
+      if (message.live !== undefined) data[HORDE_LIVE_KEY] = liveCountsToWire(message.live)
       return ['heartbeat', data]
     }
     case 'stats':

@@ -37,6 +37,16 @@ export function checkFrame(bytes: Uint8Array): string | null {
   }
   const text = (length: number): void => {
     const start = take(length)
+    // Nearly every string on this wire is short ASCII (keys, endpoint names): a byte loop settles those without
+    // the cost of a TextDecoder call per string.
+    let ascii = true
+    for (let i = start; i < start + length; i++) {
+      if ((bytes[i] as number) > 0x7f) {
+        ascii = false
+        break
+      }
+    }
+    if (ascii) return
     try {
       utf8.decode(bytes.subarray(start, start + length))
     } catch {

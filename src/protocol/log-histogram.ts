@@ -161,6 +161,12 @@ export class LogHistogram {
     this.sumUs += sumUs
   }
 
+  /** Calls `fn` with each non-empty bucket's read-back value (µs; 0 for the zero bucket) and count. */
+  forEachValueUs(fn: (valueUs: number, count: number) => void): void {
+    if (this.zeroCount > 0) fn(0, this.zeroCount)
+    this.forEachBucket((index, count) => fn(valueOf(index), count))
+  }
+
   /** Calls `fn` for every non-empty bucket, indexes ascending. */
   forEachBucket(fn: (index: number, count: number) => void): void {
     const counts = this.#counts

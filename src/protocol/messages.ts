@@ -4,6 +4,8 @@
  * ../shared/docs/locust-protocol.md §3–§4 for the meaning of every field.
  */
 
+import type { LiveCounts } from './live-counts.js'
+
 /** States a worker reports in heartbeats. Locust masters adopt them verbatim (P13). */
 export type WorkerState = 'ready' | 'spawning' | 'running'
 
@@ -135,6 +137,8 @@ export interface WorkerHeartbeatMessage {
   cpuPercent: number
   /** RSS bytes; optional for Locust. */
   memoryBytes: number | null
+  /** Horde workers: requests and failures so far, for a master's live progress line (live-counts.ts). */
+  live?: LiveCounts
 }
 export interface StatsMessage {
   type: 'stats'

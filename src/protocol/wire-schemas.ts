@@ -107,6 +107,7 @@ export const workerHeartbeatSchema = z.object({
   state: z.enum(['ready', 'spawning', 'running']), // P13: masters adopt the state verbatim
   current_cpu_usage: z.number(),
   current_memory_usage: z.number().nullish(),
+  horde_live: z.unknown().optional(), // Horde's live counts: read leniently (live-counts.ts)
 })
 
 export const workerSpawningCompleteSchema = z.object({

@@ -99,19 +99,34 @@ export function parseLocustDatetime(text: string): Date | null {
  */
 export function fromWireValue(value: unknown): unknown {
   if (value instanceof Map) {
-    if (value.has('__datetime__')) {
-      const asStr: unknown = value.get('as_str')
+    const map = value as Map<unknown, unknown>
+    if (map.has('__datetime__')) {
+      const asStr: unknown = map.get('as_str')
       const date = typeof asStr === 'string' ? parseLocustDatetime(asStr) : null
       if (date) return date
     }
-    const entries = [...(value as Map<unknown, unknown>)].map(
-      ([key, item]) => [key, fromWireValue(item)] as const,
-    )
-    if (entries.every(([key]) => typeof key === 'string')) return Object.fromEntries(entries)
-    return new Map(entries)
+    // One pass, no intermediate entry arrays: this runs on every map of every report's extension.
+    const object: Record<string, unknown> = {}
+    for (const [key, item] of map) {
+      if (typeof key !== 'string') return mapFromWire(map)
+      if (key === '__proto__') Object.defineProperty(object, key, ownProperty(fromWireValue(item)))
+      else object[key] = fromWireValue(item)
+    }
+    return object
   }
   if (Array.isArray(value)) return allNumbers(value) ? value : value.map(fromWireValue)
   return value
+}
+
+function mapFromWire(map: Map<unknown, unknown>): Map<unknown, unknown> {
+  const out = new Map<unknown, unknown>()
+  for (const [key, item] of map) out.set(key, fromWireValue(item))
+  return out
+}
+
+/** What Object.fromEntries gives a key: an own, writable, enumerable, configurable property. */
+function ownProperty(value: unknown): PropertyDescriptor {
+  return { value, writable: true, enumerable: true, configurable: true }
 }
 
 /**

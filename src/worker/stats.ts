@@ -112,6 +112,8 @@ export class RequestStats implements Recorder {
   /** Called for every logged request after the Locust bookkeeping (e.g. a high-resolution histogram). */
   onLog: ((entry: StatsEntry, responseTimeMs: number | null, failed: boolean, lagMs: number) => void) | null =
     null
+  /** Requests and failures since this worker started, never reset: the heartbeat's live counts. */
+  readonly live = { requests: 0, failures: 0 }
 
   constructor(private readonly clock: () => number = Date.now) {
     this.total = new StatsEntry('Aggregated', '', clock() / 1000)
@@ -137,6 +139,8 @@ export class RequestStats implements Recorder {
       methods.set(method, entry)
     }
     const failed = error !== null
+    this.live.requests++
+    if (failed) this.live.failures++
     entry.log(responseTimeMs, bytes, failed, nowMs)
     this.total.log(responseTimeMs, bytes, failed, nowMs)
     if (failed) this.logError(method, name, error, nowMs / 1000)

@@ -327,6 +327,7 @@ export class HordeWorker {
       state: this.state,
       cpuPercent: Math.round(health.cpuPercent * 10) / 10,
       memoryBytes: health.rssBytes,
+      live: this.stats.live,
     })
     const now = Date.now()
     if (health.saturated && now - this.lastSaturationWarnAt > 10_000) {

@@ -58,6 +58,22 @@ describe('horde run (master in-process, local Horde workers on loopback)', () =>
     expect(readFileSync(join(dir, 'stats.csv'), 'utf8')).toMatch(/^Type,Name,Request Count/)
   })
 
+  it('progress lines show a live rate from the first lines, not 0.0 until the first 3 s reports settle', async () => {
+    target = await startDemoTarget()
+    run = hordeRun([
+      join(SCENARIOS, 'vote-pass.ts'),
+      ...['-u', '4', '-r', '4', '-t', '5s', '-w', '2', '--host', target.url, '--out', join(out, 'live')],
+    ])
+    const code = await run.exited
+    expect(code, run.output()).toBe(0)
+    const rates = [...run.output().matchAll(/^\[\s*\d+s\] .*?rps\s+([\d.]+)/gm)].map((m) => Number(m[1]))
+    expect(rates.length, run.output()).toBeGreaterThanOrEqual(4)
+    // Stats reports come every 3 s and a second settles 4 s later: before the live counts on the heartbeats,
+    // the first four lines all said 0.0. Now the second line (+1 s) usually shows the rate already; the third
+    // is asserted, as a heartbeat's phase against the master's tick (or a starved machine) can delay it by 1 s.
+    expect(Math.max(...rates.slice(0, 3)), run.output()).toBeGreaterThan(0)
+  })
+
   it('a failing threshold gives exit 99 and verdict fail, with the observed value', async () => {
     target = await startDemoTarget()
     const dir = join(out, 'fail')
