@@ -265,6 +265,11 @@ export class Coordinator {
       await this.#socket.close()
     }
     this.#reports.flush()
+    return this.outcome()
+  }
+
+  /** The run so far (the live dashboard reads it every second), or, once run() has returned, the whole run. */
+  outcome(): RunOutcome {
     const measuredFromMs = this.#measuredFromMs()
     return {
       cause: this.#cause,
