@@ -97,7 +97,7 @@ export class Dashboard {
 
   #page(req: IncomingMessage, res: ServerResponse): void {
     // A fresh nonce per page: scripts the page did not ship (an attribute smuggled into markup) never run.
-    const nonce = randomBytes(16).toString('base64')
+    const nonce = randomBytes(16).toString('hex') // hex: nothing for HTML escaping to change
     const { result, live } = this.#live()
     const html = Buffer.from(this.#options.renderer.page(result, live, nonce))
     res.writeHead(200, {
