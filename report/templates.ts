@@ -27,7 +27,11 @@ function registerPartials(): void {
   if (partialsRegistered) return
   const dir = join(templatesDir(), 'partials')
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.hbs'))) {
-    hb.registerPartial(file.slice(0, -'.hbs'.length), readFileSync(join(dir, file), 'utf8'))
+    // Compiled here: a partial registered as text is compiled again on every render that uses it.
+    hb.registerPartial(
+      file.slice(0, -'.hbs'.length),
+      hb.compile(readFileSync(join(dir, file), 'utf8'), OPTIONS),
+    )
   }
   partialsRegistered = true
 }
