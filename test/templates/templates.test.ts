@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HORDE_BIN, REPO_ROOT } from '../helpers/horde-cli.js'
+import { find, renderRun, schemaErrors } from '../helpers/k8s-render.js'
 import { startTemplateTarget, type TemplateTarget } from '../helpers/template-target.js'
 
 /**
@@ -147,6 +148,43 @@ describe('every template, as a user copy', () => {
       expect(r.code, r.stderr).toBe(0)
     }
   }, 120_000)
+
+  it.each(KINDS)(
+    '%s: the copied team overlay renders with the real kubectl kustomize into valid objects',
+    async (kind) => {
+      // The user's repository has the common base beside its overlays.
+      if (!existsSync(join(project, 'manifests', 'base'))) {
+        await symlink(join(REPO_ROOT, 'manifests', 'base'), join(project, 'manifests', 'base'), 'dir')
+      }
+      const r = await renderRun([
+        'scenarios/demo.ts',
+        '--manifests',
+        join(project, 'manifests'),
+        '--overlay',
+        `my-${kind}`,
+        '--pods',
+        '2',
+        '--image',
+        'ghcr.io/acme/horde:3f2a1c0',
+        '--users',
+        '10',
+        '--duration',
+        '1m',
+        '--run-id',
+        `t-${kind}`,
+        '--dir',
+        join(project, 'rendered', kind),
+      ])
+      expect(r.code, r.stderr).toBe(0)
+      expect(schemaErrors(r.objects)).toEqual([])
+      // The overlay's worker resources reached the worker Job.
+      const worker = find(r.objects, 'Job', 'horde-worker') as unknown as {
+        spec: { template: { spec: { containers: Array<{ resources: { limits: { cpu: string } } }> } } }
+      }
+      expect(worker.spec.template.spec.containers[0]?.resources.limits.cpu).toBe('1')
+    },
+    60_000,
+  )
 
   it('type-checks with tsc in a project that imports horde', async () => {
     const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
