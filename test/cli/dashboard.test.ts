@@ -192,6 +192,17 @@ describe('the live dashboard of horde run --dashboard, in headless Chromium', ()
       15_000,
     )
 
+    // Retarget and resume from the page reach the master.
+    await o.page.fill('#target-value', '2')
+    await o.page.selectOption('#target-kind', 'users')
+    await o.page.click('#btn-target')
+    await o.page.waitForSelector('#control-message[data-status="200"]', { timeout: 5_000 })
+    expect((await api(url, 'status')).body.targetUsers).toBe(2)
+    await o.page.click('#btn-resume')
+    await waitUntil('the run to resume', async () => (await api(url, 'status')).body.paused === false, 5_000)
+    const resumedAt = arrivals()
+    await waitUntil('requests again after resume', async () => arrivals() > resumedAt, 10_000)
+
     // Stop ends the run as `stopped`.
     await o.page.click('#btn-stop')
     await o.page.waitForSelector('#control-message[data-status="202"]', { timeout: 5_000 })

@@ -7,6 +7,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { HORDE_BIN, REPO_ROOT } from '../helpers/horde-cli.js'
 import { find, renderRun, schemaErrors } from '../helpers/k8s-render.js'
+import { templateDescription } from '../../src/cli/template-catalog.js'
 import { startTemplateTarget, type TemplateTarget } from '../helpers/template-target.js'
 
 /**
@@ -77,19 +78,15 @@ describe('horde new', () => {
     const r = await horde(['new', '--list'], project)
     expect(r.code, r.stderr).toBe(0)
     const files = (await readdir(join(REPO_ROOT, 'templates'))).filter((f) => f.endsWith('.ts'))
-    expect(files.length).toBeGreaterThanOrEqual(KINDS.length)
+    expect(files.map((f) => f.slice(0, -3))).toEqual(expect.arrayContaining([...KINDS]))
+    const lines = r.stdout.trim().split('\n')
+    expect(lines).toHaveLength(files.length)
     for (const file of files) {
-      const kind = file.slice(0, -3)
-      const header = (await readFile(join(REPO_ROOT, 'templates', file), 'utf8')).split('\n')[1] ?? ''
-      expect(r.stdout).toMatch(
-        new RegExp(
-          `^${kind} +${header
-            .replace(/^ \* /, '')
-            .slice(0, 20)
-            .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`,
-          'm',
-        ),
-      )
+      const description = templateDescription(await readFile(join(REPO_ROOT, 'templates', file), 'utf8'))
+      // Every template starts with a comment whose first line says what it is for.
+      expect(description, file).not.toBe('')
+      expect(lines).toContainEqual(expect.stringMatching(new RegExp(`^${file.slice(0, -3)} +`)))
+      expect(r.stdout).toContain(description)
     }
   })
 
