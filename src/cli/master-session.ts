@@ -136,7 +136,7 @@ export async function runMasterSession(options: SessionOptions): Promise<Session
       token: settings.apiToken,
       allowedHosts: settings.apiAllowedHosts,
       logger,
-      dashboard: createDashboard(coordinator, settings.apiToken !== null, logger),
+      dashboard: createDashboard(coordinator, settings.apiToken !== null),
     }).catch((error: unknown) => {
       throw error instanceof ConfigError
         ? error

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { gzipSync } from 'node:zlib'
 import type { RunResult, TimePoint } from '../shared/result.js'
-import type { Logger } from '../shared/logger.js'
 import type { Coordinator } from './coordinator.js'
 import { buildResult } from './result-builder.js'
 
@@ -38,7 +37,6 @@ export interface DashboardOptions {
   coordinator: Coordinator
   renderer: DashboardRenderer
   controlNeedsToken: boolean
-  logger: Logger
 }
 
 /** How long one rendered update is served to every viewer. */

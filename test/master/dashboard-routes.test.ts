@@ -22,7 +22,7 @@ describe('the dashboard routes on the control API (a real master waiting for wor
       bindPort: 0,
       logger,
     })
-    dashboard = createDashboard(coordinator, true, logger)
+    dashboard = createDashboard(coordinator, true)
     api = await ControlApi.start({
       coordinator,
       host: '127.0.0.1',
