@@ -253,7 +253,8 @@ describe('the live dashboard of horde run --dashboard, in headless Chromium', ()
     expect(seen.length).toBeGreaterThan(2)
     expect(seen.filter((p) => !p.startsWith(`${PREFIX}/`))).toEqual([])
     expect(o.blocked).toEqual([])
-    // Without a token configured (loopback), the buttons work for anyone who can reach the page.
-    expect((await api(url, 'status')).body.phase).toBe('running')
+    // The page through the proxy is this run's dashboard.
+    const runId = await o.page.locator('meta[name="horde-run-id"]').getAttribute('content')
+    expect(runId).toBe((await api(url, 'status')).body.runId)
   }, 90_000)
 })
