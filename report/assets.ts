@@ -31,6 +31,9 @@ export interface InlineAssets {
   reportJs: string
   indexJs: string
   tableSortJs: string
+  /** The uPlot charts, shared by the report and the live dashboard. */
+  chartsJs: string
+  dashboardJs: string
 }
 
 let cached: InlineAssets | undefined
@@ -48,6 +51,8 @@ export function inlineAssets(): InlineAssets {
     reportJs: readFileSync(join(dir, 'report-client.js'), 'utf8'),
     indexJs: readFileSync(join(dir, 'index-client.js'), 'utf8'),
     tableSortJs: readFileSync(join(dir, 'table-sort.js'), 'utf8'),
+    chartsJs: readFileSync(join(dir, 'charts.js'), 'utf8'),
+    dashboardJs: readFileSync(join(dir, 'dashboard-client.js'), 'utf8'),
   }
   return cached
 }

@@ -12,14 +12,17 @@ export function formatMs(ms: number | null | undefined): string {
   return `${ms.toFixed(2)} ms`
 }
 
+/** One formatter for the process: toLocaleString builds a new one per call (the live dashboard formats often). */
+const WHOLE = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 })
+
 export function formatCount(n: number | null | undefined): string {
   if (n === null || n === undefined || !Number.isFinite(n)) return '—'
-  return Math.round(n).toLocaleString('en-US')
+  return WHOLE.format(Math.round(n))
 }
 
 export function formatRate(perSec: number | null | undefined): string {
   if (perSec === null || perSec === undefined || !Number.isFinite(perSec)) return '—'
-  if (perSec >= 100) return Math.round(perSec).toLocaleString('en-US')
+  if (perSec >= 100) return WHOLE.format(Math.round(perSec))
   if (perSec >= 10) return perSec.toFixed(1)
   return perSec.toFixed(2)
 }

@@ -1,9 +1,11 @@
-/* global document */
-// Sortable tables, shared by the report and the history indexes (inlined before each page's own script):
-// numbers sort on data-v (the raw value), text on the cell's text.
+/* global document, window */
+// Sortable and filterable tables, shared by the report, the history indexes and the live dashboard (inlined
+// before each page's own script): numbers sort on data-v (the raw value), text on the cell's text; an
+// <input data-filter="table-id"> hides the rows without its text. window.HordeTables(root) wires the tables
+// under root (the dashboard calls it again for sections it re-rendered); it runs once on the document.
 ;(function () {
   'use strict'
-  Array.prototype.forEach.call(document.querySelectorAll('table.sortable'), function (table) {
+  function sortable(table) {
     var heads = table.tHead.rows[0].cells
     Array.prototype.forEach.call(heads, function (th) {
       if (th.classList.contains('nosort')) return
@@ -35,5 +37,22 @@
         if (e.key === 'Enter') sort()
       })
     })
-  })
+  }
+  function filterable(input) {
+    var table = document.getElementById(input.getAttribute('data-filter'))
+    if (!table) return
+    var apply = function () {
+      var q = input.value.toLowerCase()
+      Array.prototype.forEach.call(table.tBodies[0].rows, function (r) {
+        r.hidden = q !== '' && r.textContent.toLowerCase().indexOf(q) < 0
+      })
+    }
+    input.addEventListener('input', apply)
+    apply()
+  }
+  window.HordeTables = function (root) {
+    Array.prototype.forEach.call(root.querySelectorAll('table.sortable'), sortable)
+    Array.prototype.forEach.call(root.querySelectorAll('input[data-filter]'), filterable)
+  }
+  window.HordeTables(document)
 })()

@@ -37,6 +37,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'k8s render: the run as Kubernetes Jobs (kustomize), printed for kubectl apply -f -',
     load: async () => (await import('./commands/k8s.js')).k8sCommand,
   },
+  new: {
+    summary: 'start a new test from a template: scenarios/<name>.ts + its overlay (--list shows them)',
+    load: async () => (await import('./commands/new.js')).newCommand,
+  },
   index: {
     summary: 'rebuild the history index pages of a report store from the stored results',
     load: async () => (await import('./commands/report.js')).indexCommand,

@@ -7,6 +7,7 @@ import type { Logger } from '../shared/logger.js'
 import type { Verdict } from '../shared/result.js'
 import { Coordinator } from '../master/coordinator.js'
 import { ControlApi } from '../master/control-api.js'
+import { createDashboard } from './dashboard-setup.js'
 import { buildResult, type MasterRunResult } from '../master/result-builder.js'
 import { writeOutputs } from '../master/outputs.js'
 import { progressLine, summaryTable, verdictLine } from '../master/console-format.js'
@@ -144,6 +145,7 @@ export async function runMasterSession(options: SessionOptions): Promise<Session
       token: settings.apiToken,
       allowedHosts: settings.apiAllowedHosts,
       logger,
+      dashboard: createDashboard(coordinator, settings.apiToken !== null),
     }).catch((error: unknown) => {
       throw error instanceof ConfigError
         ? error

@@ -6,6 +6,7 @@ import type { Logger } from '../shared/logger.js'
 import type { Coordinator } from './coordinator.js'
 import { endpointResult, latencySummary } from './result-builder.js'
 import { MAX_DURATION_TEXT, parseDurationMs, parseTimerDurationMs } from '../shared/duration.js'
+import type { Dashboard } from './dashboard.js'
 import { describeValue } from '../shared/errors.js'
 import {
   BodyTooLargeError,
@@ -24,6 +25,8 @@ export interface ControlApiOptions {
   /** Names besides IP literals, localhost and `host` that clients may use in Host (e.g. a Service name). */
   allowedHosts?: readonly string[]
   logger: Logger
+  /** The live dashboard (GET / and GET /dashboard/data): read-only, served without the token. */
+  dashboard?: Dashboard
 }
 
 const stopBody = z.object({ reason: z.string().max(500).optional() }).strict()
@@ -120,6 +123,8 @@ export class ControlApi {
       this.#json(res, refusal.status, { error: refusal.error }, true)
       return
     }
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname
+    if (this.#options.dashboard?.handle(req, res, path) === true) return
     if (!this.#authorized(req)) {
       res.setHeader('www-authenticate', 'Bearer')
       this.#json(res, 401, {
@@ -127,7 +132,6 @@ export class ControlApi {
       })
       return
     }
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname
     const coordinator = this.#options.coordinator
     if (req.method === 'GET' && path === '/status') {
       this.#json(res, 200, this.#status())
@@ -226,7 +230,7 @@ export class ControlApi {
       return
     }
     this.#json(res, 404, {
-      error: `no route ${req.method ?? ''} ${path}: use GET /status, GET /stats, POST /stop, /pause, /resume or /target`,
+      error: `no route ${req.method ?? ''} ${path}: use GET / (the live dashboard), GET /status, GET /stats, POST /stop, /pause, /resume or /target`,
     })
   }
 

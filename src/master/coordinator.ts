@@ -240,6 +240,11 @@ export class Coordinator {
       await this.#socket.close()
     }
     this.#intake.flush()
+    return this.outcome()
+  }
+
+  /** The run so far (the live dashboard reads it every second), or, once run() has returned, the whole run. */
+  outcome(): RunOutcome {
     return this.#outcome()
   }
 

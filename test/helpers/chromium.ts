@@ -25,6 +25,8 @@ export interface OpenedPage {
 export async function openInChromium(
   fileUrl: string,
   viewport = { width: 1400, height: 1000 },
+  /** Origins (e.g. a loopback master's http://127.0.0.1:PORT) the page may reach besides file: and data:. */
+  allowOrigins: readonly string[] = [],
 ): Promise<OpenedPage> {
   const userDataDir = await mkdtemp(join(tmpdir(), 'horde-chromium-'))
   const context = await chromium.launchPersistentContext(userDataDir, {
@@ -55,6 +57,7 @@ export async function openInChromium(
     await context.route('**/*', async (route) => {
       const url = route.request().url()
       if (url.startsWith('file:') || url.startsWith('data:')) return route.continue()
+      if (allowOrigins.some((origin) => url.startsWith(`${origin}/`))) return route.continue()
       blocked.push(url)
       return route.abort()
     })

@@ -243,7 +243,7 @@ describe('horde k8s render (real kubectl kustomize, Kubernetes schemas from kube
     [
       'an unknown overlay',
       ['--pods', '2', '-u', '4', '--overlay', 'nobody'],
-      /--overlay must name a folder .*known: example-team.*received "nobody"/,
+      /--overlay must name a folder .*known: .*example-team.*received "nobody"/,
     ],
     [
       'a run id that is not a DNS label',

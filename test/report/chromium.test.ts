@@ -114,7 +114,7 @@ describe('the report in real headless Chromium, network blocked', () => {
         () => document.querySelectorAll('img, iframe, object, embed, [onload], [onerror]').length,
       ),
     ).toBe(0)
-    expect(await page.evaluate(() => document.scripts.length)).toBe(4)
+    expect(await page.evaluate(() => document.scripts.length)).toBe(5)
 
     // Charts: one canvas each, with the series drawn in their colours.
     expect(await page.evaluate(() => document.body.dataset.charts)).toBe('4')

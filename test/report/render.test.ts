@@ -23,8 +23,8 @@ describe('renderReport', () => {
 
   it('keeps markup from the run as text, in the HTML and inside the inline JSON', () => {
     const html = renderReport(makeRunResult({ malicious: true }))
-    // The only script elements are ours: the JSON block, the chart library, table sorting, the client.
-    expect(html.match(/<script\b/gi)).toHaveLength(4)
+    // The only script elements are ours: the JSON block, the chart library, table sorting, the shared charts, the client.
+    expect(html.match(/<script\b/gi)).toHaveLength(5)
     expect(html).not.toContain('<script>window.__pwned')
     expect(html).not.toContain('<img src=x')
     expect(html).not.toContain('<svg onload')

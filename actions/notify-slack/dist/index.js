@@ -44507,13 +44507,14 @@ function formatMs(ms) {
   if (ms >= 10) return `${ms.toFixed(1)} ms`;
   return `${ms.toFixed(2)} ms`;
 }
+var WHOLE = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 function formatCount(n) {
   if (n === null || n === void 0 || !Number.isFinite(n)) return "\u2014";
-  return Math.round(n).toLocaleString("en-US");
+  return WHOLE.format(Math.round(n));
 }
 function formatRate(perSec) {
   if (perSec === null || perSec === void 0 || !Number.isFinite(perSec)) return "\u2014";
-  if (perSec >= 100) return Math.round(perSec).toLocaleString("en-US");
+  if (perSec >= 100) return WHOLE.format(Math.round(perSec));
   if (perSec >= 10) return perSec.toFixed(1);
   return perSec.toFixed(2);
 }

@@ -29,6 +29,7 @@ Writes result.json and CSVs to the output folder and exits with the verdict:
 0 pass, 99 thresholds failed, 104 bad input, 105 stopped, 106 invalid run (the generator could not deliver).
 
   -w, --workers K         local worker processes (HORDE_WORKERS, default 1)
+  --dashboard             print the live dashboard's URL (the control API's /; opens nothing)
 ${LOAD_FLAGS_HELP}
 ${DATADOG_FLAGS_HELP}`
 
@@ -37,6 +38,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...LOAD_FLAGS,
     workers: { type: 'string', short: 'w' },
     ...DATADOG_FLAGS,
+    dashboard: { type: 'boolean' },
   })
   if (values.help === true) {
     process.stdout.write(`${HELP}\n`)
@@ -88,7 +90,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       logger,
       onForceExit: () => local?.killNow(),
       datadog: withScenario(datadog, scenario),
-      onBound: (coordinator) => {
+      onBound: (coordinator, api) => {
+        if (values.dashboard === true) process.stdout.write(`horde: live dashboard ${api.url}/\n`)
         local = startLocalWorkers({
           count: workers,
           scenarioFile,
