@@ -1,5 +1,6 @@
 import type { HttpClient } from './http/http-types.js'
 import type { Logger } from '../shared/logger.js'
+import type { DbApi } from './db/db-client.js'
 
 /** How long a user waits between tasks. Data, not closures, so the runner can schedule it cheaply. */
 export type WaitSpec =
@@ -19,6 +20,11 @@ export interface TaskContext<State = unknown> {
   readonly measure: <T>(type: string, name: string, fn: () => Promise<T> | T) => Promise<T>
   /** Records a request measured elsewhere. */
   readonly record: (sample: RecordSample) => void
+  /**
+   * Databases: `db.postgres(target)` / `db.mysql(target)` give a client on the worker's pool for that target
+   * (one pool per worker, shared by its users), whose queries and transactions are recorded.
+   */
+  readonly db: DbApi
   /** Per-user state, made by the user's `state()` factory. */
   state: State
   /** The worker's logger; never use it per request. */

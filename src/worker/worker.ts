@@ -26,6 +26,7 @@ import { MasterWaitWarning } from './master-wait.js'
 import { OpenModelRunner } from './open-model.js'
 import { UserPool } from './user-pool.js'
 import { UserClass, errorText } from './user-runner.js'
+import { closeWorkerDbPools } from './db/db-pools.js'
 
 export interface WorkerOptions {
   scenario: Scenario
@@ -461,6 +462,7 @@ export class HordeWorker {
     }
     this.socket.send({ type: 'clientStopped' })
     this.sendStats(open)
+    await closeWorkerDbPools(this.stats)
     // Locust workers wait stop_timeout before announcing themselves ready again.
     await new Promise((resolve) => setTimeout(resolve, this.stopTimeoutMs))
     if (this.finished) return
@@ -512,7 +514,7 @@ export class HordeWorker {
     this.waitWarning.stop()
     this.dropWarning.flush()
     this.health.stop()
-    await this.transport.destroy()
+    await Promise.all([this.transport.destroy(), closeWorkerDbPools(this.stats)])
     // A short linger so that the final stats and quit handed to libzmq reach the master before we exit.
     await this.socket.close({ lingerMs: 1000 })
     this.log.info(

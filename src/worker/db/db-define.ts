@@ -1,0 +1,19 @@
+import { parseDbTarget, type DbOptions, type DbTarget } from './db-options.js'
+
+/**
+ * A PostgreSQL database for `db.postgres(...)`, checked when the scenario loads: bad options stop the run
+ * before any load (exit 104) with the field, the value and the fix. Each worker opens one pool for it.
+ *
+ * ```ts
+ * const bank = definePostgres({ urlEnv: 'BANK_DATABASE_URL', pool: { max: 20, acquireTimeout: '5s' } })
+ * // in a task: ({ db }) => db.postgres(bank).query('SELECT 1')
+ * ```
+ */
+export function definePostgres(options: DbOptions | string): DbTarget {
+  return parseDbTarget('postgres', options, 'definePostgres(...)')
+}
+
+/** A MySQL or MariaDB database for `db.mysql(...)`, checked when the scenario loads (see definePostgres). */
+export function defineMysql(options: DbOptions | string): DbTarget {
+  return parseDbTarget('mysql', options, 'defineMysql(...)')
+}
