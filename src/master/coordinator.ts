@@ -977,8 +977,12 @@ export class Coordinator {
       }
       if (!everySecond) continue
       const loopDelay = this.aggregator.eventLoopDelayMaxMs.get(node.id) ?? 0
+      // A query that waited for the worker's own database pool queued in the generator, as a blocked loop does.
+      const poolWait = this.aggregator.poolWaitMaxMs.get(node.id) ?? 0
       const added =
-        this.#phase === 'running' ? this.#saturation.add(node.id, now, node.cpuPercent, loopDelay) : 0
+        this.#phase === 'running'
+          ? this.#saturation.add(node.id, now, node.cpuPercent, Math.max(loopDelay, poolWait))
+          : 0
       if (added > 0) {
         const before = node.saturatedSeconds
         node.saturatedSeconds += added
@@ -987,13 +991,14 @@ export class Coordinator {
             'worker-saturated',
             // Users and loop delay say why: thousands of users opening connections on one core, or a task
             // that blocks the loop (a synchronous driver), look alike in latencies but not here.
-            `worker ${node.index} saturated for ${node.saturatedSeconds} s (${Math.round(node.cpuPercent)} % CPU, event loop blocked up to ${Math.round(loopDelay)} ms, ${node.userCount} users): its latencies are suspect; spread the users over more workers`,
+            `worker ${node.index} saturated for ${node.saturatedSeconds} s (${Math.round(node.cpuPercent)} % CPU, event loop blocked up to ${Math.round(loopDelay)} ms, database pool wait up to ${Math.round(poolWait)} ms, ${node.userCount} users): its latencies are suspect; spread the users over more workers`,
             { cpuPercent: node.cpuPercent, loopDelayMaxMs: loopDelay, users: node.userCount },
             node.id,
           )
         }
       }
       this.aggregator.eventLoopDelayMaxMs.delete(node.id)
+      this.aggregator.poolWaitMaxMs.delete(node.id)
     }
   }
 

@@ -60,7 +60,7 @@ export function decideVerdict(
   for (const worker of outcome.registry.summaries()) {
     if (worker.saturatedSeconds >= Math.max(5, SATURATED_SHARE * measuredSeconds)) {
       invalid.push(
-        `Worker ${worker.index} was saturated (≥ ${CPU_SATURATED_PERCENT} % CPU or its event loop blocked ≥ ${LOOP_BLOCKED_MS} ms) for ${worker.saturatedSeconds} s: its latencies include its own queueing.`,
+        `Worker ${worker.index} was saturated (≥ ${CPU_SATURATED_PERCENT} % CPU or its event loop blocked ≥ ${LOOP_BLOCKED_MS} ms, or a query waited that long for its database pool) for ${worker.saturatedSeconds} s: its latencies include its own queueing.`,
       )
     }
   }

@@ -50,6 +50,7 @@ export class StatsHistograms {
     eventLoopDelayMaxMs: number | undefined,
     iterations: HordeIterationCounts[] = [],
     open?: HordeOpenModelState,
+    poolWaitMaxMs = 0,
   ): HordeStatsExtension {
     const extension = encodeHordeExtension({
       entries: flatten(this.byEntry),
@@ -58,6 +59,7 @@ export class StatsHistograms {
       iterations,
       ...(open !== undefined ? { open } : {}),
       ...(eventLoopDelayMaxMs !== undefined ? { eventLoopDelayMaxMs } : {}),
+      poolWaitMaxMs: Math.round(poolWaitMaxMs),
     })
     this.clear()
     return extension

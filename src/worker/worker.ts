@@ -26,7 +26,7 @@ import { MasterWaitWarning } from './master-wait.js'
 import { OpenModelRunner } from './open-model.js'
 import { UserPool } from './user-pool.js'
 import { UserClass, errorText } from './user-runner.js'
-import { closeWorkerDbPools } from './db/db-pools.js'
+import { closeWorkerDbPools, takeWorkerPoolWaitMaxMs } from './db/db-pools.js'
 
 export interface WorkerOptions {
   scenario: Scenario
@@ -558,6 +558,7 @@ export class HordeWorker {
           this.health.takeLoopDelayMaxMs(),
           open?.takeCounts() ?? [],
           openState,
+          takeWorkerPoolWaitMaxMs(this.stats),
         ),
       },
     }

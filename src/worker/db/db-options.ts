@@ -153,7 +153,7 @@ export function parseDbTarget(driver: DbKind, input: unknown, where = `${driver}
     const lines = parsed.error.issues.map((issue) => {
       const path = issue.path.map(String).join('.')
       if (issue.code === 'unrecognized_keys') {
-        return `${where} has unknown option(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: remove them or check the spelling (see README "Databases").`
+        return `${where}${path === '' ? '' : `.${path}`} has unknown option(s) ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}: remove them or check the spelling (see README "Databases").`
       }
       const received = issue.path.reduce<unknown>(
         (value, key) =>
