@@ -78,6 +78,7 @@ const EVENT_CLASS: Record<string, string> = {
   'worker-saturated': 'bad',
   'master-behind': 'bad',
   'threshold-aborted': 'bad',
+  'phase-failed': 'bad',
   'worker-recovered': 'good',
   'worker-joined': 'good',
   paused: 'warn',

@@ -14,6 +14,7 @@ import {
   HORDE_REFUSED_MESSAGE,
   parseHordeFinal,
 } from '../protocol/horde-peer.js'
+import { PhaseBarrier, type PhaseFailure } from './phase-barrier.js'
 import { HORDE_CONTROL_MESSAGE, type HordeControl } from '../protocol/horde-control.js'
 import { RateLimitedWarning } from '../shared/rate-limited-log.js'
 import { JoinGate } from './join-gate.js'
@@ -93,6 +94,8 @@ export interface RunOutcome {
   abandonedTasks?: number
   /** Workers that were sent `quit` at the end but never confirmed it within the bound (may still be loading). */
   unconfirmedWorkers?: string[]
+  /** init / fin that did not pass (init: the run is invalid; fin: it fails). Empty without phases. */
+  phaseFailures?: PhaseFailure[]
 }
 
 /** A change asked for while the run goes on (control API, `horde ctl`). */
@@ -177,6 +180,9 @@ export class Coordinator {
   #warnedVersion = new Set<string>()
   #behind = false
   #lastTickMs: number | null = null
+  /** init / fin barriers across the workers (phase-barrier.ts); failures go into the outcome for the verdict. */
+  readonly #phases: PhaseBarrier
+  readonly #phaseFailures: PhaseFailure[] = []
 
   private constructor(options: CoordinatorOptions, socket: MasterSocket) {
     this.plan = options.plan
@@ -192,6 +198,7 @@ export class Coordinator {
       'message from an unregistered worker ignored (it never sent client_ready, or was refused)',
     )
     this.#joinGate = new JoinGate(options.joinSecret ?? null, this.#log)
+    this.#phases = new PhaseBarrier(this.registry, (id, message) => this.#send(id, message), this.#log)
     this.#reports = new ReportQueue<PendingReport>(
       (pending) => this.#mergeReport(pending),
       8,
@@ -249,7 +256,12 @@ export class Coordinator {
     this.#livenessTick = setInterval(() => this.#safely(() => this.#checkLiveness(Date.now(), false)), 250)
     try {
       const came = await this.#waitForWorkers()
-      if (came) {
+      const initFailure = came ? await this.#phases.init(this.plan.phases) : null
+      if (initFailure !== null) {
+        this.#phaseFailures.push(initFailure)
+        this.#stopReason = initFailure.message
+        this.#event('phase-failed', initFailure.message, { phase: 'init' })
+      } else if (came) {
         this.#startLoad()
         await this.#waitUntil(planDurationMs(this.plan))
       }
@@ -284,6 +296,7 @@ export class Coordinator {
       open: this.openStats,
       abandonedTasks: [...this.#abandoned.values()].reduce((a, b) => a + b, 0),
       unconfirmedWorkers: this.#unconfirmed,
+      phaseFailures: this.#phaseFailures,
     }
   }
 
@@ -443,6 +456,13 @@ export class Coordinator {
     this.#phase = 'stopping'
     if (this.#rampTimer !== null) clearTimeout(this.#rampTimer)
     this.#event('stopped', this.#stopReason ?? 'run time reached', { cause: this.#cause })
+    if (this.#loadStartMs !== null && this.#phaseFailures.length === 0) {
+      const finFailure = await this.#phases.fin(this.plan.phases, this.plan.stopTimeoutMs + 15_000)
+      if (finFailure !== null) {
+        this.#phaseFailures.push(finFailure)
+        this.#event('phase-failed', finFailure.message, { phase: 'fin' })
+      }
+    }
     const waitMs = this.plan.stopTimeoutMs + QUIT_CONFIRM_GRACE_MS
     const deadline = Date.now() + waitMs
     const missingAtStop = new Set(
@@ -791,6 +811,7 @@ export class Coordinator {
           if (final !== null && final.abandonedTasks > 0) this.#abandoned.set(id, final.abandonedTasks)
           return
         }
+        if (this.#phases.onMessage(id, message.name, message.data)) return
         this.#log.debug({ workerId: id, name: message.name }, 'custom message ignored')
         return
     }

@@ -95,10 +95,20 @@ export function decideVerdict(
     invalid.push('No request completed in the measured window: nothing was measured.')
   }
 
+  // Phases (issue 15): init not passing means the load never ran as designed; fin is the run's own check.
+  for (const failure of outcome.phaseFailures ?? []) {
+    if (failure.phase !== 'fin')
+      invalid.push(`The init phase did not pass, so no load ran: ${failure.message}.`)
+  }
+  const finFailures = (outcome.phaseFailures ?? [])
+    .filter((f) => f.phase === 'fin')
+    .map((f) => `The fin phase failed: ${f.message}.`)
   const failed = thresholds.filter((t) => !t.ok)
-  const failReasons = failed.map(
-    (t) =>
-      `${t.isDefault === true ? 'Default threshold (the scenario declares none)' : 'Threshold'} ${t.metric} ${t.expression} failed: observed ${t.observed === null ? 'no data' : t.observed}.`,
+  const failReasons = finFailures.concat(
+    failed.map(
+      (t) =>
+        `${t.isDefault === true ? 'Default threshold (the scenario declares none)' : 'Threshold'} ${t.metric} ${t.expression} failed: observed ${t.observed === null ? 'no data' : t.observed}.`,
+    ),
   )
 
   if (outcome.cause === 'person') {
@@ -112,7 +122,7 @@ export function decideVerdict(
     }
   }
   if (invalid.length > 0) return { verdict: 'invalid', reasons: [...invalid, ...failReasons] }
-  if (failed.length > 0) {
+  if (failReasons.length > 0) {
     const aborted =
       outcome.abortedBy === null ? [] : ['The run was aborted early by an abortOnFail threshold.']
     return { verdict: 'fail', reasons: [...failReasons, ...aborted] }

@@ -84,6 +84,8 @@ export type RunEventKind =
   | 'worker-removed'
   | 'worker-recovered'
   | 'worker-saturated'
+  /** init or fin did not pass (issue 15: database phases). */
+  | 'phase-failed'
   | 'master-behind'
   | 'stage-started'
   | 'warmup-ended'

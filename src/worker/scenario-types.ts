@@ -1,6 +1,7 @@
 import type { HttpClient } from './http/http-types.js'
 import type { Logger } from '../shared/logger.js'
 import type { DbApi } from './db/db-client.js'
+import type { PhaseFn } from './phase-runner.js'
 
 /** How long a user waits between tasks. Data, not closures, so the runner can schedule it cheaply. */
 export type WaitSpec =
@@ -138,6 +139,19 @@ export interface ScenarioOptions {
   warmup?: string
   /** How long users get to finish their task when stopped ('0s' default: stop at once). */
   stopTimeout?: string
+  /**
+   * Runs before the load, on one worker (every worker with `initPerAgent`), behind a barrier: no user starts
+   * anywhere until it has finished everywhere. A throw (or a worker dying in it) makes the run `invalid`.
+   * Horde master only.
+   */
+  init?: PhaseFn
+  /** Run `init` on every worker, each with its `agentId` (e.g. to load its own slice of the data). */
+  initPerAgent?: boolean
+  /**
+   * Runs once after every worker has stopped its load (a barrier), e.g. to check invariants: a throw makes the
+   * run `fail` with its message. Horde master only.
+   */
+  fin?: PhaseFn
 }
 
 /** A validated scenario, as loaded. Frozen. */

@@ -135,6 +135,9 @@ const scenarioSchema = z.strictObject({
   dropsExpected: z.boolean().optional(),
   warmup: duration.optional(),
   stopTimeout: duration.optional(),
+  init: fn.optional(),
+  initPerAgent: z.boolean().optional(),
+  fin: fn.optional(),
 })
 
 /** Turns a zod failure into one message that names the field, the value received and the fix. */

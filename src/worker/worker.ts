@@ -27,6 +27,12 @@ import { OpenModelRunner } from './open-model.js'
 import { UserPool } from './user-pool.js'
 import { UserClass, errorText } from './user-runner.js'
 import { closeWorkerDbPools, takeWorkerPoolWaitMaxMs } from './db/db-pools.js'
+import {
+  HORDE_PHASE_DONE_MESSAGE,
+  HORDE_PHASE_MESSAGE,
+  parseHordePhaseRequest,
+} from '../protocol/horde-phase.js'
+import { runWorkerPhase } from './phase-runner.js'
 
 export interface WorkerOptions {
   scenario: Scenario
@@ -294,6 +300,10 @@ export class HordeWorker {
           else this.onControl(control)
           return
         }
+        if (message.name === HORDE_PHASE_MESSAGE) {
+          void this.onPhase(message.data)
+          return
+        }
         this.log.debug({ name: message.name }, 'ignored a custom message')
         return
       case 'spawningComplete':
@@ -435,6 +445,22 @@ export class HordeWorker {
       { paused: control.paused, targetRps: control.open?.rps, maxInFlight: control.open?.maxInFlight },
       'control applied',
     )
+  }
+
+  /** Horde master only: init / drain / fin (src/worker/phase-runner.ts); the answer is the master's barrier. */
+  private async onPhase(data: unknown): Promise<void> {
+    const request = parseHordePhaseRequest(data)
+    if (request === null) {
+      this.dropWarning.note({ reason: 'a malformed horde_phase message' })
+      return
+    }
+    const done = await runWorkerPhase(request, this.options.scenario, this.log, async () => {
+      const open = this.open
+      await settlesWithin(this.stopAllLoad(this.stopTimeoutMs), this.stopTimeoutMs + MIN_ABANDON_AFTER_MS)
+      this.sendStats(open)
+      await closeWorkerDbPools(this.stats)
+    })
+    if (!this.finished) this.socket.send({ type: 'custom', name: HORDE_PHASE_DONE_MESSAGE, data: done })
   }
 
   /** Stops the closed-model users and the open-model iterations alike. */
