@@ -14,6 +14,7 @@ import {
   HORDE_REFUSED_MESSAGE,
   parseHordeFinal,
 } from '../protocol/horde-peer.js'
+import { throttleShares } from './throttle-split.js'
 import { PhaseBarrier, type PhaseFailure } from './phase-barrier.js'
 import { HORDE_CONTROL_MESSAGE, type HordeControl } from '../protocol/horde-control.js'
 import { RateLimitedWarning } from '../shared/rate-limited-log.js'
@@ -578,6 +579,14 @@ export class Coordinator {
         stopTimeoutSec: this.plan.stopTimeoutMs / 1000,
         parsedOptions: {},
       })
+    }
+    if (this.plan.throttleTps !== undefined) {
+      const shares = throttleShares(
+        this.plan.throttleTps,
+        table,
+        (id) => this.registry.get(id)?.version === -1,
+      )
+      for (const [id, throttleTps] of shares) this.#send(id, this.#control({ v: 1, throttleTps }))
     }
   }
 

@@ -88,6 +88,8 @@ export interface MasterPlan {
   gitCommit: string | null
   /** The scenario's init / fin phases (Horde workers only); absent: none. */
   phases?: PlanPhases
+  /** Closed model: the scenario's cap in tasks per second across the run, split over Horde workers. */
+  throttleTps?: number
 }
 
 /** Total scheduled run time of a plan, in ms. */

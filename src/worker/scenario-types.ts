@@ -152,6 +152,11 @@ export interface ScenarioOptions {
    * run `fail` with its message. Horde master only.
    */
   fin?: PhaseFn
+  /**
+   * Closed model: at most this many tasks (transactions) per second across the whole run, split over the workers
+   * by their users (JdbcRunner's throttle). A cap, not a target: a slow database gets fewer. Horde workers only.
+   */
+  throttle?: number
 }
 
 /** A validated scenario, as loaded. Frozen. */

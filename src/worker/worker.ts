@@ -437,6 +437,7 @@ export class HordeWorker {
         this.open.retarget(control.open.rps, control.open.rampMs)
       }
     }
+    if (control.throttleTps !== undefined) this.pool.setThrottleTps(control.throttleTps)
     if (control.paused !== undefined) {
       this.pool.setPaused(control.paused)
       this.open?.setPaused(control.paused)
