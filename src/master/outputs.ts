@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises'
+import { dbOutputFiles } from './db-outputs.js'
 import { makeDirectory } from '../shared/output-dir.js'
 import { join } from 'node:path'
 import type { RunOutcome } from './coordinator.js'
@@ -117,6 +118,7 @@ export async function writeOutputs(
     [OUTPUT_FILES.histogram, `${histogramCsv(result)}\n`],
     [OUTPUT_FILES.throughput, `${throughputCsv(result)}\n`],
     [OUTPUT_FILES.failures, `${failuresCsv(result)}\n`],
+    ...dbOutputFiles(result, outcome), // per transaction type (JdbcRunner), only when the run had transactions
   ]
   const written: string[] = []
   for (const [name, content] of files) {

@@ -70,6 +70,17 @@ describe('throttle', () => {
     expect(tx?.rps).toBeLessThan(40 * 1.15)
     const rows = Number((await admin.query<{ n: string }>('SELECT count(*) AS n FROM ledger')).rows[0]?.n)
     expect(rows).toBe(tx?.requests ?? -1) // warm-up none: every committed transaction was measured
+    // JdbcRunner's outputs per transaction type, next to the run-wide CSVs.
+    const histogram = readFileSync(join(dir, 'tx-histogram-transfer.csv'), 'utf8').trim().split('\n')
+    expect(histogram[0]).toBe('Response Time (ms),Count')
+    expect(histogram.slice(1).reduce((sum, line) => sum + Number(line.split(',')[1]), 0)).toBe(tx?.requests)
+    const series = readFileSync(join(dir, 'tx-throughput.csv'), 'utf8').trim().split('\n')
+    expect(series[0]).toBe(
+      'Timestamp,Elapsed (s),Warm-up,transfer tps,transfer failures/s,transfer p95 (ms),Pool wait p95 (ms)',
+    )
+    const tps = series.slice(1).map((line) => Number(line.split(',')[3]))
+    expect(tps.reduce((a, b) => a + b, 0)).toBe(tx?.requests)
+    expect(Math.max(...tps)).toBeLessThanOrEqual(40 * 1.25) // the cap holds second by second, not only on average
     const perWorker = result.workers.map((w) => (w as { requests?: number }).requests ?? 0)
     expect(perWorker).toHaveLength(2)
     for (const n of perWorker) expect(n).toBeGreaterThan(0.3 * rows)
