@@ -4,7 +4,8 @@ import { parseDbTarget, type DbOptions, type DbTarget } from './db-options.js'
 const DEFINED = Symbol.for('horde.databasesDefined')
 
 function noteDefined(target: DbTarget): DbTarget {
-  ;(globalThis as Record<symbol, number>)[DEFINED] = ((globalThis as Record<symbol, number>)[DEFINED] ?? 0) + 1
+  ;(globalThis as Record<symbol, number>)[DEFINED] =
+    ((globalThis as Record<symbol, number>)[DEFINED] ?? 0) + 1
   return target
 }
 
