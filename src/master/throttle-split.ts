@@ -2,7 +2,7 @@
  * Splits the scenario's `throttle` (tasks per second across the run) over the Horde workers in proportion to
  * the users each runs, as the open model splits a rate: re-sent with every user table (ramp steps, a worker
  * joining, leaving or dying), so the run's total stays at the cap. Locust workers cannot throttle and get no
- * share: their users run uncapped (the master warns once).
+ * share: their users run uncapped (nothing warns about it yet).
  */
 export function throttleShares(
   tps: number,
