@@ -7,6 +7,7 @@ const EVENT_STYLE: Readonly<Record<string, EventStyle>> = {
   'worker-saturated': 'bad',
   'master-behind': 'bad',
   'threshold-aborted': 'bad',
+  'phase-failed': 'bad',
   'worker-recovered': 'good',
   'worker-joined': 'good',
   paused: 'warn',

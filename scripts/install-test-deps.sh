@@ -16,6 +16,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 /usr/bin/locust --version >/dev/null 2>&1 || { echo "install-test-deps: /usr/bin/locust does not run" >&2; exit 1; }
 /usr/bin/chromium --version >/dev/null 2>&1 || { echo "install-test-deps: /usr/bin/chromium does not run" >&2; exit 1; }
+bash "$(dirname "$0")/install-db-deps.sh" # PostgreSQL, pgbench and MariaDB for the database tests
 bash "$(dirname "$0")/install-container-deps.sh" # podman + runc for the Kubernetes rehearsal
 bash "$(dirname "$0")/install-firebase-tools.sh" >/dev/null # GCS emulator for test/report, kept out of package.json
 echo "install-test-deps: ok"

@@ -370,6 +370,17 @@ function finishPlan(
     expectWorkersTimeoutMs: workers.timeoutMs,
     labels: {},
     gitCommit: process.env.GITHUB_SHA ?? null,
+    ...(scenario.throttle !== undefined ? { throttleTps: scenario.throttle } : {}),
+    // init / fin barriers (issue 15), coordinated by the master (src/master/phase-barrier.ts).
+    ...(scenario.init !== undefined || scenario.fin !== undefined
+      ? {
+          phases: {
+            init: scenario.init !== undefined,
+            initPerAgent: scenario.initPerAgent === true,
+            fin: scenario.fin !== undefined,
+          },
+        }
+      : {}),
   }
 }
 

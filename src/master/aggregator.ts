@@ -79,6 +79,8 @@ export class StatsAggregator {
   readonly locustWorkers = new Set<string>()
   /** Worst event-loop delay each Horde worker reported (generator health). */
   readonly eventLoopDelayMaxMs = new Map<string, number>()
+  /** Per worker: the worst wait for a pooled database connection since the last liveness check. */
+  readonly poolWaitMaxMs = new Map<string, number>()
   /** Requests each worker reported (from its stats_total), to show that every worker carried load. */
   readonly requestsByWorker = new Map<string, number>()
 
@@ -132,6 +134,10 @@ export class StatsAggregator {
       if (extension.eventLoopDelayMaxMs !== undefined) {
         const previous = this.eventLoopDelayMaxMs.get(workerId) ?? 0
         this.eventLoopDelayMaxMs.set(workerId, Math.max(previous, extension.eventLoopDelayMaxMs))
+      }
+      if (extension.poolWaitMaxMs !== undefined) {
+        const previous = this.poolWaitMaxMs.get(workerId) ?? 0
+        this.poolWaitMaxMs.set(workerId, Math.max(previous, extension.poolWaitMaxMs))
       }
     } else if (report.stats.length > 0) {
       this.locustWorkers.add(workerId)

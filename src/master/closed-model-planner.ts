@@ -1,3 +1,4 @@
+import { throttleShares } from './throttle-split.js'
 import { UserSequence, nextRampTotal, rampStep, sortWorkers } from './dispatch.js'
 import { targetAt } from './plan.js'
 import type { DispatchParts } from './run-state.js'
@@ -114,5 +115,14 @@ export class ClosedModelPlanner {
       }
     }
     for (const [id, userClassesCount] of table) this.#p.link.spawn(id, userClassesCount)
+    // JdbcRunner's throttle: the run's cap split over the Horde workers by their users, with every table.
+    if (this.#p.plan.throttleTps !== undefined) {
+      const shares = throttleShares(
+        this.#p.plan.throttleTps,
+        table,
+        (id) => this.#p.registry.get(id)?.version === -1,
+      )
+      for (const [id, throttleTps] of shares) this.#p.link.control(id, { v: 1, throttleTps })
+    }
   }
 }

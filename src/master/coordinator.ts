@@ -20,6 +20,7 @@ import { WorkerHealthWatch } from './worker-health.js'
 import { WorkerLink } from './worker-link.js'
 import { WorkerMessages } from './worker-messages.js'
 import { awaitWorkers, quitWorkers } from './worker-roll-call.js'
+import { PhaseBarrier, type PhaseFailure } from './phase-barrier.js'
 import { WorkerRegistry } from './worker-registry.js'
 
 export type { RunPhase, StopCause } from './run-state.js'
@@ -90,6 +91,9 @@ export class Coordinator {
   #stopWaiter: (() => void) | null = null
   readonly #abandoned = new Map<string, number>()
   #unconfirmed: string[] = []
+  /** init / fin barriers across the workers (phase-barrier.ts); failures go into the outcome for the verdict. */
+  readonly #phases: PhaseBarrier
+  readonly #phaseFailures: PhaseFailure[] = []
 
   private constructor(options: CoordinatorOptions, socket: MasterSocket) {
     const { plan, logger: log } = options
@@ -99,6 +103,7 @@ export class Coordinator {
     this.openStats = plan.open === null ? null : new OpenModelStats()
     this.#events = new RunEventLog(log, options.onEvent)
     this.#link = new WorkerLink(socket, log, this.registry, plan)
+    this.#phases = new PhaseBarrier(this.registry, (id, message) => this.#link.send(id, message), log)
     const parts = {
       plan,
       state: this.#state,
@@ -146,6 +151,7 @@ export class Coordinator {
       lostWorkers: this.#lostWorkers,
       abandoned: this.#abandoned,
       onException: (nowMs) => this.#sampler.noteException(nowMs),
+      phases: this.#phases,
       onLiveCounts: (workerId, nowMs, live) => this.#sampler.liveRate.note(workerId, nowMs, live),
       rebalance: () => this.#rebalance(),
       requestStop: (reason, cause) => this.requestStop(reason, cause),
@@ -226,7 +232,12 @@ export class Coordinator {
     this.#livenessTick = setInterval(() => this.#safely(() => this.#checkLiveness(Date.now())), 250)
     try {
       const came = await this.#waitForWorkers()
-      if (came) {
+      const initFailure = came ? await this.#phases.init(this.plan.phases) : null
+      if (initFailure !== null) {
+        this.#phaseFailures.push(initFailure)
+        this.#stopReason = initFailure.message
+        this.#events.emit('phase-failed', initFailure.message, { phase: 'init' })
+      } else if (came) {
         this.#startLoad()
         await this.#waitUntil(planDurationMs(this.plan))
       }
@@ -340,6 +351,14 @@ export class Coordinator {
     this.#state.phase = 'stopping'
     this.#planner.stop()
     this.#events.emit('stopped', this.#stopReason ?? 'run time reached', { cause: this.#cause })
+    // fin runs once every worker has stopped its load (the barrier), before they quit.
+    if (this.#state.loadStartMs !== null && this.#phaseFailures.length === 0) {
+      const finFailure = await this.#phases.fin(this.plan.phases, this.plan.stopTimeoutMs + 15_000)
+      if (finFailure !== null) {
+        this.#phaseFailures.push(finFailure)
+        this.#events.emit('phase-failed', finFailure.message, { phase: 'fin' })
+      }
+    }
     this.#unconfirmed = await quitWorkers(
       this.registry,
       this.#link,
@@ -369,6 +388,7 @@ export class Coordinator {
       open: this.openStats,
       abandonedTasks: [...this.#abandoned.values()].reduce((a, b) => a + b, 0),
       unconfirmedWorkers: Object.freeze([...this.#unconfirmed]),
+      phaseFailures: Object.freeze([...this.#phaseFailures]),
     })
   }
 

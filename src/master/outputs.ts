@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises'
+import { dbOutputFiles } from './db-outputs.js'
 import { makeDirectory } from '../shared/output-dir.js'
 import { join } from 'node:path'
 import { HordeError } from '../shared/errors.js'
@@ -61,6 +62,7 @@ export async function writeOutputs(
   const files: Array<[string, string]> = [
     [OUTPUT_FILES.result, resultJson(result)],
     ...runCsvFiles(result, statsRows(outcome)).map((file): [string, string] => [file.name, file.body]),
+    ...dbOutputFiles(result, outcome), // per transaction type (JdbcRunner), only when the run had transactions
   ]
   const written: string[] = []
   for (const [name, content] of files) {

@@ -1,3 +1,4 @@
+import type { PlanPhases } from './phase-barrier.js'
 /**
  * What the master needs to run a test, as plain data. The CLI builds it from a loaded scenario and flags, so the
  * master never imports worker code (STYLE.md: cli → master/worker → protocol → shared).
@@ -85,6 +86,10 @@ export interface MasterPlan {
   /** Free-form labels copied into result.json (CI run URL, ...). */
   labels: Record<string, string>
   gitCommit: string | null
+  /** The scenario's init / fin phases (Horde workers only); absent: none. */
+  phases?: PlanPhases
+  /** Closed model: the scenario's cap in tasks per second across the run, split over Horde workers. */
+  throttleTps?: number
 }
 
 /** Total scheduled run time of a plan, in ms. */

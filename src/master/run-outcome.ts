@@ -1,3 +1,4 @@
+import type { PhaseFailure } from './phase-barrier.js'
 import type { RunEvent, ThresholdResult, WorkerSummary } from '../shared/result.js'
 import type { StatsSnapshot } from './aggregator.js'
 import type { ExceptionEntry } from './exception-log.js'
@@ -32,4 +33,6 @@ export interface RunOutcome {
   readonly abandonedTasks?: number
   /** Workers that were sent `quit` at the end but never confirmed it within the bound (may still be loading). */
   readonly unconfirmedWorkers?: readonly string[]
+  /** init / fin that did not pass (init: the run is invalid; fin: it fails). Empty without phases. */
+  readonly phaseFailures?: readonly PhaseFailure[]
 }

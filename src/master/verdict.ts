@@ -60,7 +60,7 @@ export function decideVerdict(
   for (const worker of outcome.workers) {
     if (worker.saturatedSeconds >= Math.max(5, SATURATED_SHARE * measuredSeconds)) {
       invalid.push(
-        `Worker ${worker.index} was saturated (≥ ${CPU_SATURATED_PERCENT} % CPU or its event loop blocked ≥ ${LOOP_BLOCKED_MS} ms) for ${worker.saturatedSeconds} s: its latencies include its own queueing.`,
+        `Worker ${worker.index} was saturated (≥ ${CPU_SATURATED_PERCENT} % CPU or its event loop blocked ≥ ${LOOP_BLOCKED_MS} ms, or a query waited that long for its database pool) for ${worker.saturatedSeconds} s: its latencies include its own queueing.`,
       )
     }
   }
@@ -105,10 +105,20 @@ export function decideVerdict(
           `${unconfirmed.length} worker(s) did not confirm they stopped (${unconfirmed.join(', ')}): each stops by itself within its master timeout, so the target may see their load briefly after the run.`,
         ]
 
+  // Phases (issue 15): init not passing means the load never ran as designed; fin is the run's own check.
+  for (const failure of outcome.phaseFailures ?? []) {
+    if (failure.phase !== 'fin')
+      invalid.push(`The init phase did not pass, so no load ran: ${failure.message}.`)
+  }
+  const finFailures = (outcome.phaseFailures ?? [])
+    .filter((f) => f.phase === 'fin')
+    .map((f) => `The fin phase failed: ${f.message}.`)
   const failed = thresholds.filter((t) => !t.ok)
-  const failReasons = failed.map(
-    (t) =>
-      `${t.isDefault === true ? 'Default threshold (the scenario declares none)' : 'Threshold'} ${t.metric} ${t.expression} failed: observed ${t.observed === null ? 'no data' : t.observed}.`,
+  const failReasons = finFailures.concat(
+    failed.map(
+      (t) =>
+        `${t.isDefault === true ? 'Default threshold (the scenario declares none)' : 'Threshold'} ${t.metric} ${t.expression} failed: observed ${t.observed === null ? 'no data' : t.observed}.`,
+    ),
   )
 
   if (outcome.cause === 'person') {
@@ -123,7 +133,7 @@ export function decideVerdict(
     }
   }
   if (invalid.length > 0) return { verdict: 'invalid', reasons: [...invalid, ...failReasons, ...caveats] }
-  if (failed.length > 0) {
+  if (failReasons.length > 0) {
     const aborted =
       outcome.abortedBy === null ? [] : ['The run was aborted early by an abortOnFail threshold.']
     return { verdict: 'fail', reasons: [...failReasons, ...aborted, ...caveats] }

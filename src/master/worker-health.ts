@@ -76,7 +76,11 @@ export class WorkerHealthWatch {
       // A stopped worker still heartbeats its CPU; a missing or departed one says nothing.
       if (node.state === 'quit' || node.state === 'missing') continue
       const loopDelay = this.#aggregator.eventLoopDelayMaxMs.get(node.id) ?? 0
-      const added = running ? this.#saturation.add(node.id, nowMs, node.cpuPercent, loopDelay) : 0
+      // A saturated database pool makes latencies the generator's own as a blocked loop does (issue 15).
+      const poolWait = this.#aggregator.poolWaitMaxMs.get(node.id) ?? 0
+      const added = running
+        ? this.#saturation.add(node.id, nowMs, node.cpuPercent, Math.max(loopDelay, poolWait))
+        : 0
       if (added > 0) {
         const before = node.saturatedSeconds
         node.saturatedSeconds += added
@@ -85,13 +89,14 @@ export class WorkerHealthWatch {
             'worker-saturated',
             // Users and loop delay say why: thousands of users opening connections on one core, or a task
             // that blocks the loop (a synchronous driver), look alike in latencies but not here.
-            `worker ${node.index} saturated for ${node.saturatedSeconds} s (${Math.round(node.cpuPercent)} % CPU, event loop blocked up to ${Math.round(loopDelay)} ms, ${node.userCount} users): its latencies are suspect; spread the users over more workers`,
+            `worker ${node.index} saturated for ${node.saturatedSeconds} s (${Math.round(node.cpuPercent)} % CPU, event loop blocked up to ${Math.round(loopDelay)} ms, database pool wait up to ${Math.round(poolWait)} ms, ${node.userCount} users): its latencies are suspect; spread the users over more workers`,
             { cpuPercent: node.cpuPercent, loopDelayMaxMs: loopDelay, users: node.userCount },
             node.id,
           )
         }
       }
       this.#aggregator.eventLoopDelayMaxMs.delete(node.id)
+      this.#aggregator.poolWaitMaxMs.delete(node.id)
     }
   }
 }

@@ -1,3 +1,4 @@
+import type { PhaseBarrier } from './phase-barrier.js'
 import type { MasterToWorker, WorkerToMaster } from '../protocol/messages.js'
 import {
   HORDE_FINAL_MESSAGE,
@@ -35,6 +36,8 @@ export interface MessageContext {
   /** Tasks each worker abandoned after the stop timeout (from its `horde_final`). */
   abandoned: Map<string, number>
   onException: (nowMs: number) => void
+  /** init / fin barriers: their `horde_phase_done` answers (phase-barrier.ts). */
+  phases: PhaseBarrier
   /** Notes a Horde heartbeat's cumulative [requests, failures] for the live progress rate. */
   onLiveCounts: (workerId: string, nowMs: number, live: NonNullable<HeartbeatLive>) => void
   /** Moves the users (or rate) over the current workers at once. */
@@ -141,6 +144,7 @@ export class WorkerMessages {
           if (final !== null && final.abandonedTasks > 0) c.abandoned.set(id, final.abandonedTasks)
           return
         }
+        if (c.phases.onMessage(id, message.name, message.data)) return
         c.log.debug({ workerId: id, name: message.name }, 'custom message ignored')
         return
     }

@@ -16,6 +16,8 @@ export interface HordeControl {
   v: 1
   paused?: boolean
   open?: { rps: number; maxInFlight: number; rampMs: number } | null
+  /** Closed model: this worker's share of the scenario's `throttle` (tasks per second; 0 = no cap). */
+  throttleTps?: number
 }
 
 const controlSchema = z.object({
@@ -29,6 +31,7 @@ const controlSchema = z.object({
     })
     .nullable()
     .optional(),
+  throttleTps: z.number().min(0).finite().optional(),
 })
 
 /** Validates a received control message (the codec hands custom data over as plain objects); null, never a throw. */

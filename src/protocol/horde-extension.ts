@@ -22,6 +22,7 @@
  *     { second: 1767225600, hist: <h> },
  *   ],
  *   eventLoopDelayMaxMs: 12,  // optional: worst event-loop delay in the interval (generator health)
+ *   poolWaitMaxMs: 40,        // optional: worst wait for a pooled database connection (generator health)
  * }
  * ```
  * Version 1 carried HdrHistogram compressed base64 (3–6 ms to decode and add each on the master: issue 9); a
@@ -66,6 +67,8 @@ export interface HordeStatsExtension {
   entries: HordeEntryHistogram[]
   seconds?: HordeSecondHistogram[]
   eventLoopDelayMaxMs?: number
+  /** Worst wait for a database connection from the worker's own pools in the interval (db.postgres/db.mysql). */
+  poolWaitMaxMs?: number
   /**
    * Open model only: response times measured from each iteration's intended start (coordinated omission
    * corrected, as wrk2 does), per (method, name), same encoding as `entries`.
@@ -124,6 +127,7 @@ export function encodeHordeExtension(input: {
   entries: Array<{ method: string; name: string; second?: number; histogram: Histogram }>
   seconds?: Array<{ second: number; histogram: Histogram }>
   eventLoopDelayMaxMs?: number
+  poolWaitMaxMs?: number
   correctedEntries?: Array<{ method: string; name: string; second?: number; histogram: Histogram }>
   iterations?: HordeIterationCounts[]
   open?: HordeOpenModelState
@@ -143,6 +147,8 @@ export function encodeHordeExtension(input: {
     extension.seconds = input.seconds.map((s) => ({ second: s.second, hist: encodeHistogram(s.histogram) }))
   }
   if (input.eventLoopDelayMaxMs !== undefined) extension.eventLoopDelayMaxMs = input.eventLoopDelayMaxMs
+  if (input.poolWaitMaxMs !== undefined && input.poolWaitMaxMs > 0)
+    extension.poolWaitMaxMs = input.poolWaitMaxMs
   if (input.correctedEntries !== undefined && input.correctedEntries.length > 0) {
     extension.correctedEntries = input.correctedEntries.map((e) => ({
       method: e.method,
@@ -170,6 +176,7 @@ const extensionSchema = z.object({
   ),
   seconds: z.array(z.object({ second: z.number(), hist: histogramWire })).optional(),
   eventLoopDelayMaxMs: z.number().optional(),
+  poolWaitMaxMs: z.number().optional(),
   correctedEntries: z
     .array(
       z.object({ method: z.string(), name: z.string(), second: z.number().optional(), hist: histogramWire }),

@@ -101,6 +101,8 @@ export const RUN_EVENT_KINDS = [
   'worker-removed',
   'worker-recovered',
   'worker-saturated',
+  /** init or fin did not pass (issue 15: database phases). */
+  'phase-failed',
   'master-behind',
   'stage-started',
   'warmup-ended',

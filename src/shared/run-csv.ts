@@ -36,7 +36,7 @@ export interface StatsCsvRow {
   percentileMs: (fraction: number) => number | null
 }
 
-type Cell = string | number | null
+export type Cell = string | number | null
 
 function cell(value: Cell): string {
   if (value === null) return 'N/A'
@@ -48,7 +48,8 @@ function cell(value: Cell): string {
   return /[",\n\r]/.test(safe) ? `"${safe.replaceAll('"', '""')}"` : safe
 }
 
-function csvLine(cells: Cell[]): string {
+/** One CSV line, every cell defused against spreadsheet formulas: the one way Horde writes CSV. */
+export function csvLine(cells: Cell[]): string {
   return cells.map(cell).join(',')
 }
 

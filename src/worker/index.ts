@@ -37,3 +37,8 @@ export type {
   RateStage,
 } from './scenario-types.js'
 export type { HttpClient, HttpResponse, RequestOptions } from './http/http-types.js'
+export { definePostgres, defineMysql } from './db/db-define.js'
+export type { DbApi, DbClient, DbQueryable, DbQueryOptions } from './db/db-client.js'
+export type { DbOptions, DbPoolOptions, DbTarget } from './db/db-options.js'
+export type { DbResult } from './db/db-drivers.js'
+export type { PhaseContext, PhaseFn } from './phase-runner.js'

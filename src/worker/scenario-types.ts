@@ -1,5 +1,7 @@
 import type { HttpClient } from './http/http-types.js'
 import type { Logger } from '../shared/logger.js'
+import type { DbApi } from './db/db-client.js'
+import type { PhaseFn } from './phase-runner.js'
 
 /** How long a user waits between tasks. Data, not closures, so the runner can schedule it cheaply. */
 export type WaitSpec =
@@ -19,6 +21,11 @@ export interface TaskContext<State = unknown> {
   readonly measure: <T>(type: string, name: string, fn: () => Promise<T> | T) => Promise<T>
   /** Records a request measured elsewhere. */
   readonly record: (sample: RecordSample) => void
+  /**
+   * Databases: `db.postgres(target)` / `db.mysql(target)` give a client on the worker's pool for that target
+   * (one pool per worker, shared by its users), whose queries and transactions are recorded.
+   */
+  readonly db: DbApi
   /** Per-user state, made by the user's `state()` factory. */
   state: State
   /** The worker's logger; never use it per request. */
@@ -137,6 +144,24 @@ export interface ScenarioOptions {
    * Datadog and W3C trace headers so the target's spans join. `--trace-sample` overrides the sample.
    */
   trace?: { sample?: number }
+  /**
+   * Runs before the load, on one worker (every worker with `initPerAgent`), behind a barrier: no user starts
+   * anywhere until it has finished everywhere. A throw (or a worker dying in it) makes the run `invalid`.
+   * Horde master only.
+   */
+  init?: PhaseFn
+  /** Run `init` on every worker, each with its `agentId` (e.g. to load its own slice of the data). */
+  initPerAgent?: boolean
+  /**
+   * Runs once after every worker has stopped its load (a barrier), e.g. to check invariants: a throw makes the
+   * run `fail` with its message. Horde master only.
+   */
+  fin?: PhaseFn
+  /**
+   * Closed model: at most this many tasks (transactions) per second across the whole run, split over the workers
+   * by their users (JdbcRunner's throttle). A cap, not a target: a slow database gets fewer. Horde workers only.
+   */
+  throttle?: number
 }
 
 /** A validated scenario, as loaded. Frozen. */

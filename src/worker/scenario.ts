@@ -164,6 +164,14 @@ const scenarioSchema = z.strictObject({
         .optional(),
     })
     .optional(),
+  init: fn.optional(),
+  initPerAgent: z.boolean().optional(),
+  fin: fn.optional(),
+  throttle: z
+    .number()
+    .positive({ message: 'must be a positive number of tasks per second' })
+    .finite()
+    .optional(),
 })
 
 /** Turns a zod failure into one message that names the field, the value received and the fix. */

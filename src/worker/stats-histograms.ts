@@ -69,6 +69,7 @@ export class StatsHistograms {
     eventLoopDelayMaxMs: number | undefined,
     iterations: HordeIterationCounts[] = [],
     open?: HordeOpenModelState,
+    poolWaitMaxMs = 0,
   ): HordeStatsExtension {
     this.sealBefore(Number.POSITIVE_INFINITY)
     const extension: HordeStatsExtension = {
@@ -85,6 +86,8 @@ export class StatsHistograms {
     this.sealedEntries = []
     this.sealedCorrected = []
     this.sealedSeconds = []
+    // Worst wait for a pooled database connection: generator health, like the loop delay.
+    if (poolWaitMaxMs > 0) extension.poolWaitMaxMs = Math.round(poolWaitMaxMs)
     return extension
   }
 

@@ -2,6 +2,7 @@ import type { Logger } from '../shared/logger.js'
 import { UserHttpClient, UserAbortedError, type HttpTransport, type RequestGate } from './http/http-client.js'
 import type { Recorder } from './stats.js'
 import type { RecordSample, TaskContext } from './scenario-types.js'
+import { UserDb } from './db/db-client.js'
 
 /** Errors already recorded as request failures by `measure`, so the runner does not report them twice. */
 export const recordedErrors = new WeakSet<object>()
@@ -22,6 +23,7 @@ export class UserContext<State = unknown> implements TaskContext<State>, Request
   private controller: AbortController | null = null
   private boundMeasure: TaskContext['measure'] | null = null
   private boundRecord: TaskContext['record'] | null = null
+  private userDb: UserDb | null = null
 
   constructor(
     transport: HttpTransport,
@@ -60,6 +62,12 @@ export class UserContext<State = unknown> implements TaskContext<State>, Request
   get record(): TaskContext['record'] {
     this.boundRecord ??= (sample) => this.recordNow(sample)
     return this.boundRecord
+  }
+
+  /** Made on first use; its pools belong to the worker (keyed by its recorder) and are shared by all users. */
+  get db(): UserDb {
+    this.userDb ??= new UserDb(this.recorder, this.log, this, recordedErrors)
+    return this.userDb
   }
 
   private async measureNow<T>(type: string, name: string, fn: () => Promise<T> | T): Promise<T> {

@@ -62,6 +62,11 @@ export class UserPool {
     this.pauseGate.set(paused)
   }
 
+  /** This worker's share of the scenario's throttle (tasks per second; 0 = no cap). */
+  setThrottleTps(tps: number): void {
+    this.pauseGate.throttle.setTps(tps)
+  }
+
   get paused(): boolean {
     return this.pauseGate.paused
   }

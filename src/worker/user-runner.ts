@@ -1,3 +1,4 @@
+import { Throttle } from './throttle.js'
 import type { Logger } from '../shared/logger.js'
 import type { HttpTransport } from './http/http-client.js'
 import type { ScenarioOptions, TaskDefinition, TaskFn, WaitSpec } from './scenario-types.js'
@@ -69,6 +70,8 @@ const YIELD_EVERY_ITERATIONS = 64
 /** Shared by every user of a pool: while paused, users finish their task and wait before the next one. */
 export class PauseGate {
   paused = false
+  /** The worker's throughput cap (scenario `throttle`, its share sent by the master); shared by its users. */
+  readonly throttle = new Throttle()
   private waiters = new Set<() => void>()
 
   wait(resolve: () => void): void {
@@ -190,6 +193,11 @@ export class RunningUser {
           })
           this.wake = null
           continue
+        }
+        const throttledMs = this.pauseGate.throttle.reserve()
+        if (throttledMs > 0) {
+          await this.sleep(throttledMs)
+          if (this.stopping) break
         }
         const startedAt = performance.now()
         const fn = userClass.taskAt(step++)

@@ -28,6 +28,13 @@ import { UserPool } from './user-pool.js'
 import { UserClass, errorText } from './user-runner.js'
 import type { WorkerDatadog } from './worker-datadog.js'
 import { TRACE_SAMPLES_KEY, encodeTraceSamples } from '../protocol/trace-samples.js'
+import { closeWorkerDbPools, takeWorkerPoolWaitMaxMs } from './db/db-pools.js'
+import {
+  HORDE_PHASE_DONE_MESSAGE,
+  HORDE_PHASE_MESSAGE,
+  parseHordePhaseRequest,
+} from '../protocol/horde-phase.js'
+import { runWorkerPhase } from './phase-runner.js'
 
 export interface WorkerOptions {
   scenario: Scenario
@@ -298,6 +305,10 @@ export class HordeWorker {
           else this.onControl(control)
           return
         }
+        if (message.name === HORDE_PHASE_MESSAGE) {
+          void this.onPhase(message.data)
+          return
+        }
         this.log.debug({ name: message.name }, 'ignored a custom message')
         return
       case 'spawningComplete':
@@ -433,6 +444,7 @@ export class HordeWorker {
         this.open.retarget(control.open.rps, control.open.rampMs)
       }
     }
+    if (control.throttleTps !== undefined) this.pool.setThrottleTps(control.throttleTps)
     if (control.paused !== undefined) {
       this.pool.setPaused(control.paused)
       this.open?.setPaused(control.paused)
@@ -441,6 +453,22 @@ export class HordeWorker {
       { paused: control.paused, targetRps: control.open?.rps, maxInFlight: control.open?.maxInFlight },
       'control applied',
     )
+  }
+
+  /** Horde master only: init / drain / fin (src/worker/phase-runner.ts); the answer is the master's barrier. */
+  private async onPhase(data: unknown): Promise<void> {
+    const request = parseHordePhaseRequest(data)
+    if (request === null) {
+      this.dropWarning.note({ reason: 'a malformed horde_phase message' })
+      return
+    }
+    const done = await runWorkerPhase(request, this.options.scenario, this.log, async () => {
+      const open = this.open
+      await settlesWithin(this.stopAllLoad(this.stopTimeoutMs), this.stopTimeoutMs + MIN_ABANDON_AFTER_MS)
+      this.sendStats(open)
+      await closeWorkerDbPools(this.stats)
+    })
+    if (!this.finished) this.socket.send({ type: 'custom', name: HORDE_PHASE_DONE_MESSAGE, data: done })
   }
 
   /** Stops the closed-model users and the open-model iterations alike. */
@@ -468,6 +496,7 @@ export class HordeWorker {
     }
     this.socket.send({ type: 'clientStopped' })
     this.sendStats(open)
+    await closeWorkerDbPools(this.stats)
     // Locust workers wait stop_timeout before announcing themselves ready again.
     await new Promise((resolve) => setTimeout(resolve, this.stopTimeoutMs))
     if (this.finished) return
@@ -519,7 +548,7 @@ export class HordeWorker {
     this.waitWarning.stop()
     this.dropWarning.flush()
     this.health.stop()
-    await this.transport.destroy()
+    await Promise.all([this.transport.destroy(), closeWorkerDbPools(this.stats)])
     // A short linger so that the final stats and quit handed to libzmq reach the master before we exit.
     await this.socket.close({ lingerMs: 1000 })
     this.log.info(
@@ -563,6 +592,7 @@ export class HordeWorker {
           this.health.takeLoopDelayMaxMs(),
           open?.takeCounts() ?? [],
           openState,
+          takeWorkerPoolWaitMaxMs(this.stats),
         ),
       },
     }

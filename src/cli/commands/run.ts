@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { databasesDefined } from '../../worker/db/db-define.js'
 import { resolve } from 'node:path'
 import { ConfigError, ExitCode, describeValue } from '../../shared/errors.js'
 import { createLogger } from '../../shared/logger.js'
@@ -63,13 +64,13 @@ export async function runCommand(argv: string[]): Promise<number> {
   const scenarioFile = resolve(positionals[0] as string)
   const scenario = await loadScenario(scenarioFile)
   const plan = buildPlan(scenario, scenarioFile, settings, { expect: workers, timeoutMs: 30_000 })
-  if (plan.host === null) {
+  if (plan.host === null && !databasesDefined()) {
     throw new ConfigError(
       'HORDE_ERR_CLI_HOST',
       '--host is required when the scenario has no host: pass e.g. --host http://127.0.0.1:8080.',
     )
   }
-  if (!settings.skipHostCheck) await checkHostReachable(plan.host)
+  if (!settings.skipHostCheck && plan.host !== null) await checkHostReachable(plan.host)
   const logger = createLogger({
     role: 'master',
     runId: plan.runId,
