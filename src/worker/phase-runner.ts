@@ -1,24 +1,10 @@
 import type { Logger } from '../shared/logger.js'
 import { redactUrlCredentials } from '../shared/redact.js'
 import type { HordePhaseDone, HordePhaseRequest } from '../protocol/horde-phase.js'
-import { UserDb, type DbApi } from './db/db-client.js'
+import { UserDb } from './db/db-client.js'
 import { closeWorkerDbPools } from './db/db-pools.js'
 import { RequestStats } from './stats.js'
-import type { Scenario } from './scenario-types.js'
-
-/** What `init` and `fin` receive. */
-export interface PhaseContext {
-  /** Databases, as in tasks; a phase's queries are not part of the results (they run outside the load). */
-  readonly db: DbApi
-  readonly log: Logger
-  /** 0-based number of this worker among the run's Horde workers (JdbcRunner's agent id). */
-  readonly agentId: number
-  /** How many Horde workers the run has. */
-  readonly agents: number
-}
-
-/** A phase body: `init` prepares data, `fin` checks invariants (throw to make the run fail with the message). */
-export type PhaseFn = (ctx: PhaseContext) => unknown
+import type { PhaseContext, Scenario } from './scenario-types.js'
 
 /**
  * Answers one `horde_phase` request: `drain` stops this worker's load (the barrier before `fin`); `init` / `fin`

@@ -1,7 +1,20 @@
 import type { HttpClient } from './http/http-types.js'
 import type { Logger } from '../shared/logger.js'
 import type { DbApi } from './db/db-client.js'
-import type { PhaseFn } from './phase-runner.js'
+
+/** What `init` and `fin` receive. */
+export interface PhaseContext {
+  /** Databases, as in tasks; a phase's queries are not part of the results (they run outside the load). */
+  readonly db: DbApi
+  readonly log: Logger
+  /** 0-based number of this worker among the run's Horde workers (JdbcRunner's agent id). */
+  readonly agentId: number
+  /** How many Horde workers the run has. */
+  readonly agents: number
+}
+
+/** A phase body: `init` prepares data, `fin` checks invariants (throw to make the run fail with the message). */
+export type PhaseFn = (ctx: PhaseContext) => unknown
 
 /** How long a user waits between tasks. Data, not closures, so the runner can schedule it cheaply. */
 export type WaitSpec =

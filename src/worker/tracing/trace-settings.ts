@@ -1,6 +1,5 @@
 import { ConfigError, describeValue } from '../../shared/errors.js'
 import { parseDecimalNumber } from '../../shared/numbers.js'
-import type { Scenario } from '../scenario-types.js'
 
 /** Tracing is on: the share of requests that get a span (and trace headers), 0 < sample ≤ 1. */
 export interface TraceSettings {
@@ -54,7 +53,8 @@ export function parseTraceFlags(
  */
 export function resolveTraceSettings(
   flags: TraceFlags,
-  scenario: Pick<Scenario, 'trace'>,
+  // Structural, not Pick<Scenario>: the scenario types import the http client, which imports this module.
+  scenario: { readonly trace?: { readonly sample?: number } | undefined },
 ): TraceSettings | null {
   if (!flags.on && scenario.trace === undefined) return null
   return Object.freeze({ sample: flags.sample ?? scenario.trace?.sample ?? DEFAULT_TRACE_SAMPLE })
