@@ -1,3 +1,4 @@
+import type { LiveState } from '../src/shared/live-state.js'
 import type { RunResult } from '../src/shared/result.js'
 import { chartData } from './chart-data.js'
 import { formatCount, formatDuration, formatRate } from './format.js'
@@ -11,21 +12,6 @@ import { buildReportView } from './view.js'
  * after that it polls `dashboard/data`, which carries the chart columns and the shared sections re-rendered on
  * the server, so every number on the page comes from the same code as the final report.
  */
-
-/** What the master knows live beyond result.json's model. */
-export interface LiveState {
-  phase: string
-  paused: boolean
-  elapsedMs: number
-  /** Users the workers report running, and the users asked for. */
-  users: number
-  targetUsers: number
-  /** Open model: the rate asked for now. */
-  targetRps: number | null
-  /** The control API asks for a bearer token on pause/resume/target/stop. */
-  controlNeedsToken: boolean
-  workers: Array<{ id: string; state: string; users: number; cpuPercent: number }>
-}
 
 /** Sections re-rendered on every update, in the order the page shows them. */
 const LIVE_SECTIONS: ReadonlyArray<SectionName> = [
@@ -112,6 +98,8 @@ function settledChart(result: RunResult, live: LiveState) {
 }
 
 /** The initial page; `nonce` marks our scripts for the Content-Security-Policy the server sends. */
+export type { LiveState }
+
 export function renderDashboardPage(result: RunResult, live: LiveState, nonce: string): string {
   const view = liveView(result, live)
   return renderTemplate('dashboard', {

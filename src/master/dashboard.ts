@@ -1,3 +1,4 @@
+import type { LiveState } from '../shared/live-state.js'
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { gzipSync } from 'node:zlib'
@@ -14,18 +15,6 @@ import { buildResult } from './result-builder.js'
  * Cost does not grow with viewers: the run so far is built and rendered at most once per second, and every
  * viewer in that second gets the same bytes (gzipped once when they accept it).
  */
-
-/** What the page needs from the master beyond result.json's model (report/dashboard.ts LiveState). */
-export interface LiveState {
-  phase: string
-  paused: boolean
-  elapsedMs: number
-  users: number
-  targetUsers: number
-  targetRps: number | null
-  controlNeedsToken: boolean
-  workers: Array<{ id: string; state: string; users: number; cpuPercent: number }>
-}
 
 /** The HTML lives in report/ (the report's templates and charts); the CLI hands it in. */
 export interface DashboardRenderer {
