@@ -30,22 +30,45 @@ const seconds = Number(values.seconds)
 const CLK_TCK = 100
 const WORKERS_PER_GENERATOR = 250
 
-/** The generator processes' exit lines added up: requests reported, workers that sent their final quit. */
-function summariseGenerators(lines: string[]): Record<string, unknown> {
-  let requestsReported = 0
-  let quitCount = 0
-  let simulated = 0
+/** The generator processes' exit lines added up: requests reported, workers that sent their final quit, lateness. */
+function summariseGenerators(lines: string[]): GeneratorSummary | Record<string, unknown> {
+  const sum: GeneratorSummary = {
+    processes: lines.length,
+    workers: 0,
+    requestsReported: 0,
+    quitCount: 0,
+    heartbeatGapMaxMs: 0,
+    heartbeatGapsOver2s: 0,
+    heartbeatGapsOver3s: 0,
+    loopDelayMaxMs: 0,
+  }
   for (const line of lines) {
     try {
-      const parsed = JSON.parse(line) as { workers: number; requestsReported: number; quitCount: number }
-      simulated += parsed.workers
-      requestsReported += parsed.requestsReported
-      quitCount += parsed.quitCount
+      const parsed = JSON.parse(line) as GeneratorSummary
+      sum.workers += parsed.workers
+      sum.requestsReported += parsed.requestsReported
+      sum.quitCount += parsed.quitCount
+      sum.heartbeatGapMaxMs = Math.max(sum.heartbeatGapMaxMs, parsed.heartbeatGapMaxMs)
+      sum.heartbeatGapsOver2s += parsed.heartbeatGapsOver2s
+      sum.heartbeatGapsOver3s += parsed.heartbeatGapsOver3s
+      sum.loopDelayMaxMs = Math.max(sum.loopDelayMaxMs, parsed.loopDelayMaxMs)
     } catch {
       return { processes: lines.length, unreadable: line }
     }
   }
-  return { processes: lines.length, workers: simulated, requestsReported, quitCount }
+  return sum
+}
+
+interface GeneratorSummary {
+  processes: number
+  workers: number
+  requestsReported: number
+  quitCount: number
+  heartbeatGapMaxMs: number
+  heartbeatGapsOver2s: number
+  /** Heartbeat gaps past the Horde master's 3 s timeout: the generator went silent, not the master. */
+  heartbeatGapsOver3s: number
+  loopDelayMaxMs: number
 }
 
 async function freePort(): Promise<number> {
@@ -167,6 +190,10 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
   await new Promise((r) => setTimeout(r, 15_000))
   const t0 = Date.now()
   const c0 = cpuTicks(pid)
+  const generatorTicks = (): number =>
+    generators.reduce((sum, g) => sum + (cpuTicks(g.child.pid as number) || 0), 0)
+  const g0 = generatorTicks()
+  const loadAverageAtStart = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
   const perSecond: number[] = []
   let last = c0
   let lastAt = t0
@@ -184,6 +211,9 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
     lastAt = now
   }
   const avgCpu = ((last - c0) / CLK_TCK / ((lastAt - t0) / 1000)) * 100
+  // All generator processes together (% of one core, same window): what they took from the master's 2 cores.
+  const generatorCpu = ((generatorTicks() - g0) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100
+  const loadAverageAtEnd = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
   const exit = await Promise.race([
     master.exited,
     new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 90_000)),
@@ -225,12 +255,32 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
     workers,
     endpoints: Number(values.endpoints),
     masterCpuAvgPercent: Math.round(avgCpu * 10) / 10,
+    loadAverage: { atStart: loadAverageAtStart, atEnd: loadAverageAtEnd },
     masterCpuMaxPercentPerSecond: Math.round(Math.max(...perSecond) * 10) / 10,
     workersMarkedMissing: missing,
     masterTotalRequests: totals,
     ...(kind === 'horde' ? { masterLoopDelay: loop } : {}),
-    generators: summariseGenerators(generators.map((g) => g.output().trim().split('\n').at(-1) ?? '')),
+    ...generatorVerdict(
+      missing,
+      summariseGenerators(generators.map((g) => g.output().trim().split('\n').at(-1) ?? '')),
+    ),
+    generatorCpuAvgPercent: Math.round(generatorCpu * 10) / 10,
     exit,
+  }
+}
+
+/**
+ * A worker marked missing is the master's fault only if its generator kept heartbeating: every heartbeat gap over
+ * 3 s (the Horde master's timeout) is a generator that went silent (starved of CPU), and may rightly be missing.
+ */
+function generatorVerdict(
+  missing: number,
+  generators: GeneratorSummary | Record<string, unknown>,
+): Record<string, unknown> {
+  const silent = typeof generators.heartbeatGapsOver3s === 'number' ? generators.heartbeatGapsOver3s : null
+  return {
+    generators,
+    workersWronglyMissing: silent === null ? null : Math.max(0, missing - silent),
   }
 }
 

@@ -10,6 +10,7 @@
  *
  * Prints one JSON line at exit: requests reported, per worker state, sent messages.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { WorkerSocket, makeNodeId } from '../src/protocol/transport.js'
 import { bucketResponseTime } from '../src/protocol/buckets.js'
@@ -81,6 +82,17 @@ function sharedReport(index: number, running: number): StatsReport {
 }
 let requestsReported = 0
 let quitCount = 0
+/**
+ * The generator's own lateness, so a starved generator is told apart from a slow master: the longest gap between
+ * two heartbeats of one simulated worker, and how many gaps passed the Horde master's 3 s timeout (a worker that
+ * really went silent: the master is right to mark it missing). Gaps are measured where the heartbeat is handed to
+ * the socket, so a master that reads late does not show here.
+ */
+let heartbeatGapMaxMs = 0
+let heartbeatGapsOver2s = 0
+let heartbeatGapsOver3s = 0
+const generatorLoop = monitorEventLoopDelay({ resolution: 20 })
+generatorLoop.enable()
 
 function entry(name: string, method: string, requests: number, nowSec: number): StatsEntryWire {
   const responseTimes = new Map<number, number>()
@@ -194,11 +206,17 @@ function simulateWorker(index: number): () => Promise<void> {
         // 1 s period (a real worker never goes quiet for longer, and a Horde master counts a worker missing
         // after 3 s without one), stats within their 3 s period.
         setTimeout(() => {
+          let lastBeatMs = Date.now()
           timers.push(
-            setInterval(
-              () => socket.send({ type: 'heartbeat', state, cpuPercent: 3, memoryBytes: 50_000_000 }),
-              1000,
-            ),
+            setInterval(() => {
+              const nowMs = Date.now()
+              const gapMs = nowMs - lastBeatMs
+              lastBeatMs = nowMs
+              if (gapMs > heartbeatGapMaxMs) heartbeatGapMaxMs = gapMs
+              if (gapMs > 2000) heartbeatGapsOver2s++
+              if (gapMs > 3000) heartbeatGapsOver3s++
+              socket.send({ type: 'heartbeat', state, cpuPercent: 3, memoryBytes: 50_000_000 })
+            }, 1000),
           )
         }, Math.random() * 1000)
         setTimeout(
@@ -246,7 +264,19 @@ const firstIndex = Number(values['first-index'])
 const closers = Array.from({ length: workerCount }, (_, i) => simulateWorker(firstIndex + i))
 const finish = async (): Promise<void> => {
   await Promise.all(closers.map((close) => close()))
-  process.stdout.write(`${JSON.stringify({ workers: workerCount, requestsReported, quitCount })}\n`)
+  const ms = (ns: number): number => Math.round(ns / 1e5) / 10
+  process.stdout.write(
+    `${JSON.stringify({
+      workers: workerCount,
+      requestsReported,
+      quitCount,
+      heartbeatGapMaxMs,
+      heartbeatGapsOver2s,
+      heartbeatGapsOver3s,
+      loopDelayP99Ms: ms(generatorLoop.percentile(99)),
+      loopDelayMaxMs: ms(generatorLoop.max),
+    })}\n`,
+  )
   process.exit(0)
 }
 const watch = setInterval(() => {
