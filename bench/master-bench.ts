@@ -9,7 +9,7 @@
  *   npx tsx bench/master-bench.ts [--workers 200] [--endpoints 50] [--seconds 60] [--only horde|locust]
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync, mkdtempSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, mkdtempSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -88,6 +88,28 @@ function cpuTicks(pid: number): number {
   }
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   return Number(fields[11]) + Number(fields[12]) // utime + stime
+}
+
+/** CPU ticks per thread name (main JavaScript thread, libzmq I/O, V8 GC helpers, libuv pool): where the CPU went. */
+function threadTicks(pid: number): Map<string, number> {
+  const ticks = new Map<string, number>()
+  let tids: string[]
+  try {
+    tids = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return ticks
+  }
+  for (const tid of tids) {
+    try {
+      const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim().replace(/\d+$/, 'N')
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8')
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      ticks.set(name, (ticks.get(name) ?? 0) + Number(fields[11]) + Number(fields[12]))
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ticks
 }
 
 function run(
@@ -193,6 +215,7 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
   const generatorTicks = (): number =>
     generators.reduce((sum, g) => sum + (cpuTicks(g.child.pid as number) || 0), 0)
   const g0 = generatorTicks()
+  const threads0 = threadTicks(pid)
   const loadAverageAtStart = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
   const perSecond: number[] = []
   let last = c0
@@ -211,6 +234,11 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
     lastAt = now
   }
   const avgCpu = ((last - c0) / CLK_TCK / ((lastAt - t0) / 1000)) * 100
+  const masterThreadsPercent: Record<string, number> = {}
+  for (const [name, ticks] of threadTicks(pid)) {
+    const percent = ((ticks - (threads0.get(name) ?? 0)) / CLK_TCK / ((lastAt - t0) / 1000)) * 100
+    if (percent >= 0.05) masterThreadsPercent[name] = Math.round(percent * 10) / 10
+  }
   // All generator processes together (% of one core, same window): what they took from the master's 2 cores.
   const generatorCpu = ((generatorTicks() - g0) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100
   const loadAverageAtEnd = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
@@ -255,6 +283,7 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
     workers,
     endpoints: Number(values.endpoints),
     masterCpuAvgPercent: Math.round(avgCpu * 10) / 10,
+    masterThreadsPercent,
     loadAverage: { atStart: loadAverageAtStart, atEnd: loadAverageAtEnd },
     masterCpuMaxPercentPerSecond: Math.round(Math.max(...perSecond) * 10) / 10,
     workersMarkedMissing: missing,

@@ -44,9 +44,9 @@ export class StatsWindow implements WindowView {
     return this.#total
   }
 
-  row(method: string, name: string): StatsRow {
+  /** `key`: rowKey(method, name), when the caller already has it (one string per report entry, not per share). */
+  row(method: string, name: string, key = rowKey(method, name)): StatsRow {
     this.#total = null
-    const key = rowKey(method, name)
     let row = this.rows.get(key)
     if (row === undefined) {
       row = new StatsRow(method, name, true)
@@ -84,6 +84,8 @@ export class StatsAggregator {
   /** Requests each worker reported (from its stats_total), to show that every worker carried load. */
   readonly requestsByWorker = new Map<string, number>()
 
+  readonly #secondShare: EntryShare = { requests: 0, failures: 0, from: 0, to: 1 }
+  readonly #oneWire: HistogramWire[] = []
   #sealCursor: number | null = null
   #newestSecond: number | null = null
 
@@ -151,7 +153,8 @@ export class StatsAggregator {
     for (const entry of report.stats) {
       if (entry.numRequests === 0 && entry.numFailures === 0) continue
       const method = entry.method ?? ''
-      this.#addEntry(method, entry, entryHistograms.get(rowKey(method, entry.name)) ?? null, nowMs)
+      const key = rowKey(method, entry.name)
+      this.#addEntry(method, key, entry, entryHistograms.get(key) ?? null, nowMs)
     }
     for (const error of report.errors.values()) this.#addError(error)
     // Relative to the newest second a report carried (replayed or delayed data seal alike), but never past the
@@ -176,7 +179,13 @@ export class StatsAggregator {
     for (; this.#sealCursor < second; this.#sealCursor++) this.seconds.get(this.#sealCursor)?.seal()
   }
 
-  #addEntry(method: string, entry: StatsEntryWire, histograms: EntryHistograms | null, nowMs: number): void {
+  #addEntry(
+    method: string,
+    key: string,
+    entry: StatsEntryWire,
+    histograms: EntryHistograms | null,
+    nowMs: number,
+  ): void {
     const boundary = this.#measuredFromSec
     let reqBefore = 0
     let reqAfter = 0
@@ -221,22 +230,25 @@ export class StatsAggregator {
       else if (bySecond !== undefined && bySecond.size > 0) {
         wires = this.#secondsOfSide(entry, window === this.measured, bySecond)
       }
-      window.row(method, entry.name).addShare(entry, share, wires)
+      window.row(method, entry.name, key).addShare(entry, share, wires)
     }
+    // One share object and one wire list for all of the entry's seconds (addShare keeps neither): this loop runs
+    // for every endpoint and second of every report.
     let done = 0
-    for (const [key, count] of entry.numReqsPerSec) {
-      const second = Math.trunc(Number(key))
-      const share: EntryShare = {
-        requests: count,
-        failures: entry.numFailPerSec.get(key) ?? 0,
-        from: done / total,
-        to: (done + count) / total,
-      }
+    const share = this.#secondShare
+    const one = this.#oneWire
+    for (const [perSecKey, count] of entry.numReqsPerSec) {
+      const second = Math.trunc(Number(perSecKey))
+      share.requests = count
+      share.failures = entry.numFailPerSec.get(perSecKey) ?? 0
+      share.from = done / total
+      share.to = (done + count) / total
       done += count
       const wire = bySecond?.get(second)
+      if (wire !== undefined) one[0] = wire
       this.bin(second)
-        .endpoint(method, entry.name)
-        .addShare(entry, share, wire === undefined ? null : [wire])
+        .endpoint(method, entry.name, key)
+        .addShare(entry, share, wire === undefined ? null : one)
     }
   }
 

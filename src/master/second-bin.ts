@@ -66,9 +66,9 @@ export class SecondBin {
     return (this.#sealed?.failures ?? 0) + this.total.failures
   }
 
-  endpoint(method: string, name: string): StatsRow {
+  /** `key`: rowKey(method, name), when the caller already has it. */
+  endpoint(method: string, name: string, key = rowKey(method, name)): StatsRow {
     this.#total = null
-    const key = rowKey(method, name)
     let row = this.endpoints.get(key)
     if (row === undefined) {
       row = new StatsRow(method, name, true)

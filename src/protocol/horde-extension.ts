@@ -206,8 +206,41 @@ const extensionSchema = z.object({
 export function decodeHordeExtension(extra: Record<string, unknown> | undefined): HordeStatsExtension | null {
   const value = extra?.[HORDE_EXTENSION_KEY]
   if (value === undefined || value === null) return null
-  const parsed = extensionSchema.safeParse(value instanceof Map ? mapToObject(value) : value)
-  return parsed.success ? parsed.data : null
+  const object: unknown = value instanceof Map ? mapToObject(value) : value
+  if (!isPlainObject(object)) return null
+  // The histogram lists (one item per endpoint and second: most of every report) are checked by a loop and kept
+  // as they are; zod, which copies every item it checks, sees only the few other fields (bench/README.md).
+  const { entries, seconds, ...rest } = object
+  if (!isEntryList(entries) || (seconds !== undefined && !isSecondList(seconds))) return null
+  const parsed = extensionRestSchema.safeParse(rest)
+  if (!parsed.success) return null
+  return seconds === undefined ? { ...parsed.data, entries } : { ...parsed.data, entries, seconds }
+}
+
+const extensionRestSchema = extensionSchema.omit({ entries: true, seconds: true })
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+/** What `extensionSchema.entries` accepts (z.string(), z.number() finite, the histogram check). */
+function isEntryList(value: unknown): value is HordeEntryHistogram[] {
+  if (!Array.isArray(value)) return false
+  for (const item of value as unknown[]) {
+    if (!isPlainObject(item)) return false
+    if (typeof item.method !== 'string' || typeof item.name !== 'string') return false
+    if (item.second !== undefined && !Number.isFinite(item.second)) return false
+    if (!isLogHistogramWire(item.hist)) return false
+  }
+  return true
+}
+
+function isSecondList(value: unknown): value is HordeSecondHistogram[] {
+  if (!Array.isArray(value)) return false
+  for (const item of value as unknown[]) {
+    if (!isPlainObject(item) || !Number.isFinite(item.second) || !isLogHistogramWire(item.hist)) return false
+  }
+  return true
 }
 
 /**

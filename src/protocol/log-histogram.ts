@@ -29,6 +29,8 @@ export const LOG_HISTOGRAM_MAX_INDEX = 6000
 const HEADER_LENGTH = 4
 /** Buckets allocated at first: a 1.9× spread of values, grown by doubling from there. */
 const INITIAL_BUCKETS = 64
+/** Buckets allocated at first by a histogram that merges wires. */
+const MERGE_INITIAL_BUCKETS = 256
 const EMPTY = new Float64Array(0)
 
 /** The bucket of a value in µs (≥ 1). */
@@ -93,7 +95,9 @@ export class LogHistogram {
   #reserve(lo: number, hi: number): void {
     const counts = this.#counts
     if (counts.length === 0) {
-      const length = Math.max(INITIAL_BUCKETS, hi - lo + 1 + (INITIAL_BUCKETS >> 1))
+      // A histogram that merges wires (the master's rows) meets many workers' ranges: room for a 13× spread
+      // (and twice the first wire's) up front, since each growth is a fresh off-heap array (bench/README.md).
+      const length = Math.max(MERGE_INITIAL_BUCKETS, 2 * (hi - lo + 1))
       this.#counts = new Float64Array(length)
       this.#offset = lo - ((length - (hi - lo + 1)) >> 1)
       return

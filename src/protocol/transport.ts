@@ -34,6 +34,8 @@ const MAX_ROUTING_ID_BYTES = 255
  */
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 const utf8 = new TextDecoder('utf-8', { fatal: true })
+/** Workers whose heartbeat reply a master keeps encoded (each a few dozen bytes). */
+const MAX_CACHED_HEARTBEAT_REPLIES = 10_000
 
 /**
  * A worker node id as Locust and Boomer make it (§1.2): `<hostname>_<uuid4 hex>`. Locust's dispatcher treats
@@ -236,6 +238,7 @@ export class MasterSocket {
     () => this.log(),
   )
   private logger: Logger | undefined
+  private readonly heartbeatReplies = new Map<string, [Buffer, Buffer]>()
 
   private constructor(
     socket: Router,
@@ -276,6 +279,10 @@ export class MasterSocket {
   /** Queues a message for one worker. Never throws; libzmq silently drops messages to unknown ids. */
   send(nodeId: string, message: MasterToWorker): void {
     if (!this.socket) return
+    if (message.type === 'heartbeat') {
+      this.pump.push(this.heartbeatFrames(nodeId))
+      return
+    }
     let payload: Buffer
     try {
       payload = encodeToWorker(nodeId, message)
@@ -284,6 +291,20 @@ export class MasterSocket {
       return
     }
     this.pump.push([Buffer.from(nodeId), payload])
+  }
+
+  /**
+   * A master answers every worker's heartbeat every second, always with the same bytes: encoded once per worker
+   * (libzmq only reads the buffers). Bounded: a master that has seen more ids than this starts over.
+   */
+  private heartbeatFrames(nodeId: string): [Buffer, Buffer] {
+    let frames = this.heartbeatReplies.get(nodeId)
+    if (frames === undefined) {
+      if (this.heartbeatReplies.size >= MAX_CACHED_HEARTBEAT_REPLIES) this.heartbeatReplies.clear()
+      frames = [Buffer.from(nodeId), encodeToWorker(nodeId, { type: 'heartbeat' })]
+      this.heartbeatReplies.set(nodeId, frames)
+    }
+    return frames
   }
 
   /** `routingId` is the ZeroMQ identity of the connection; `envelope.nodeId` is what the payload claims. */

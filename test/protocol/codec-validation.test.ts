@@ -119,6 +119,17 @@ describe('malformed frames are rejected with a reason, never thrown', () => {
     ['an empty frame', Buffer.alloc(0), /the frame is empty/],
     ['a truncated frame', wire('quit', null).subarray(0, 5), /truncated at byte/],
     [
+      // A run of small integers is skipped in one loop: it must still stop at its array's end and the frame's.
+      'a frame cut inside a run of small integers',
+      wire('stats', { horde: [0, 1, 2, 3, 4, 5, 6, 7] }).subarray(0, 18),
+      /truncated at byte 18/,
+    ],
+    [
+      'small integers after a complete array',
+      Buffer.concat([Buffer.from('92', 'hex'), Buffer.from([1, 2, 3, 4])]),
+      /2 unexpected bytes after the msgpack value \(byte 3 of 5\)/,
+    ],
+    [
       'trailing bytes',
       Buffer.concat([wire('quit', null), Buffer.from([0x01])]),
       /1 unexpected bytes after the msgpack value/,

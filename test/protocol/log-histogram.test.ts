@@ -72,3 +72,43 @@ describe('Horde extension version', () => {
     expect(unknownHordeExtensionVersion({})).toBeNull()
   })
 })
+
+describe('Horde extension checks (the loop that replaced zod for the histogram lists)', () => {
+  const valid = (): Record<string, unknown> => {
+    const h = new LogHistogram()
+    h.recordMs(12)
+    return unpack(
+      pack(
+        encodeHordeExtension({
+          entries: [{ method: 'GET', name: '/x', second: 1_767_225_600, histogram: h }],
+          seconds: [{ second: 1_767_225_600, histogram: h }],
+          eventLoopDelayMaxMs: 3,
+        }),
+      ),
+    ) as Record<string, unknown>
+  }
+
+  it('keeps every field of a valid extension', () => {
+    const decoded = decodeHordeExtension({ horde: valid() })
+    expect(decoded?.entries).toHaveLength(1)
+    expect(decoded?.entries[0]?.second).toBe(1_767_225_600)
+    expect(decoded?.seconds?.[0]?.hist).toEqual(decoded?.entries[0]?.hist)
+    expect(decoded?.eventLoopDelayMaxMs).toBe(3)
+  })
+
+  it.each([
+    ['entries not a list', { entries: {} }],
+    ['an entry not an object', { entries: [[1, 2]] }],
+    ['a method that is not a string', { entries: [{ method: 1, name: '/x', hist: [0, 0, 0, 0] }] }],
+    [
+      'a non-finite second',
+      { entries: [{ method: 'GET', name: '/x', second: Infinity, hist: [0, 0, 0, 0] }] },
+    ],
+    ['a bad histogram', { entries: [{ method: 'GET', name: '/x', hist: [0, 0, 0, 0, -1, 1] }] }],
+    ['a seconds item without a second', { seconds: [{ hist: [0, 0, 0, 0] }] }],
+    ['a wrong unit', { unit: 'ms' }],
+    ['a bad loop delay', { eventLoopDelayMaxMs: 'slow' }],
+  ])('rejects %s (the master then uses Locust buckets)', (_, change) => {
+    expect(decodeHordeExtension({ horde: { ...valid(), ...change } })).toBeNull()
+  })
+})
