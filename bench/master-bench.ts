@@ -251,6 +251,13 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
     Promise.all(generators.map((g) => g.exited)),
     new Promise((r) => setTimeout(r, 10_000)),
   ])
+  // A generator whose workers never heard quit (missing, forgotten) is asked to finish: it prints its summary
+  // (heartbeat gaps included) on SIGTERM. SIGKILL only for one that does not finish.
+  for (const g of generators) if (g.child.exitCode === null) g.child.kill('SIGTERM')
+  await Promise.race([
+    Promise.all(generators.map((g) => g.exited)),
+    new Promise((r) => setTimeout(r, 10_000)),
+  ])
   for (const g of generators) if (g.child.exitCode === null) g.child.kill('SIGKILL')
   const text = master.output()
   let missing: number

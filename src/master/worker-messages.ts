@@ -45,6 +45,9 @@ export interface MessageContext {
   requestStop: (reason: string, cause: StopCause) => void
 }
 
+/** How long worker set changes are gathered into one rebalance (a liveness sweep's period). */
+const REBALANCE_COALESCE_MS = 250
+
 /**
  * Everything workers send the master: registration (through the join gate), heartbeats, stats reports, state
  * changes, exceptions and departures. Each changes the registry and, where the worker set changed, rebalances.
@@ -55,6 +58,7 @@ export class WorkerMessages {
   /** Messages from workers that never registered (or were refused), logged at a bounded rate. */
   readonly #unknownWarning: RateLimitedWarning
   readonly #dropWarning: RateLimitedWarning
+  #rebalanceTimer: NodeJS.Timeout | null = null
 
   constructor(context: MessageContext) {
     this.#c = context
@@ -74,8 +78,24 @@ export class WorkerMessages {
       this.#c.link.send(routingId, { type: 'reconnect' })
   }
 
+  /**
+   * One rebalance for every worker set change within REBALANCE_COALESCE_MS: each rebalance sends a spawn to every
+   * worker, so one per recovered (or joining) worker turned 1,000 heartbeats arriving after a stall into a million
+   * spawns (bench/README.md). A change waits at most this long for its users.
+   */
+  #scheduleRebalance(): void {
+    if (this.#rebalanceTimer !== null) return
+    this.#rebalanceTimer = setTimeout(() => {
+      this.#rebalanceTimer = null
+      this.#c.rebalance()
+    }, REBALANCE_COALESCE_MS)
+    this.#rebalanceTimer.unref()
+  }
+
   /** Logs what the rate-limited warnings still hold (at the end of the run). */
   flush(): void {
+    if (this.#rebalanceTimer !== null) clearTimeout(this.#rebalanceTimer)
+    this.#rebalanceTimer = null
     this.#dropWarning.flush()
     this.#unknownWarning.flush()
     this.#joinGate.flush()
@@ -127,7 +147,7 @@ export class WorkerMessages {
         return
       case 'clientStopped':
         node.state = 'stopped'
-        c.rebalance()
+        this.#scheduleRebalance()
         return
       case 'quit':
         this.#onWorkerQuit(id, node)
@@ -170,7 +190,7 @@ export class WorkerMessages {
       node.missingSinceMs = null
       c.lostWorkers.delete(id)
       c.events.emit('worker-recovered', `worker ${node.index} self-healed with a heartbeat`, {}, id)
-      c.rebalance()
+      this.#scheduleRebalance()
     } else if (node.state !== 'stopped') {
       node.state = message.state
     }
@@ -206,7 +226,7 @@ export class WorkerMessages {
       { workerId: id, index: node.index, version, workers: c.registry.active().length },
       'worker ready',
     )
-    c.rebalance()
+    this.#scheduleRebalance()
   }
 
   #onWorkerQuit(id: string, node: WorkerNode): void {
@@ -228,7 +248,7 @@ export class WorkerMessages {
       c.requestStop('the last worker quit', 'no-workers')
       return
     }
-    c.rebalance()
+    this.#scheduleRebalance()
   }
 
   /** Python workers crash on a class they do not know (P16): say so loudly, with the fix. */
