@@ -66,6 +66,31 @@ describe('makeNodeId', () => {
 })
 
 describe('WorkerSocket ↔ MasterSocket on loopback', () => {
+  it('heartbeat replies (encoded once per worker and reused) reach each worker as its own, every time', async () => {
+    const master = await bindMaster()
+    const m = collectMaster(master)
+    const ids = [makeNodeId('one'), makeNodeId('two')]
+    const workers = ids.map((id) => connectWorker(master.port, id))
+    const received = workers.map((worker) => collectWorker(worker))
+    for (const worker of workers) worker.send({ type: 'clientReady', version: -1 })
+    await until(() => m.received.length === 2, 'both client_ready')
+    for (let i = 0; i < 3; i++) for (const id of ids) master.send(id, { type: 'heartbeat' })
+    master.send(ids[0] as string, { type: 'ack', index: 0 })
+    await until(() => received[0]?.received.length === 4 && received[1]?.received.length === 3, 'replies')
+    expect(received[0]?.received).toEqual([
+      { type: 'heartbeat' },
+      { type: 'heartbeat' },
+      { type: 'heartbeat' },
+      { type: 'ack', index: 0 },
+    ])
+    expect(received[1]?.received).toEqual([
+      { type: 'heartbeat' },
+      { type: 'heartbeat' },
+      { type: 'heartbeat' },
+    ])
+    expect([...received[0]!.dropped, ...received[1]!.dropped]).toEqual([])
+  })
+
   it('exchanges typed messages; routing id = node id; a burst of sends stays ordered', async () => {
     const master = await bindMaster()
     expect(master.port).toBeGreaterThan(0)
