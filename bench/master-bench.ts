@@ -212,8 +212,15 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
   await new Promise((r) => setTimeout(r, 15_000))
   const t0 = Date.now()
   const c0 = cpuTicks(pid)
+  // A generator that has exited keeps its last reading (its CPU does not vanish from the window).
+  const lastGeneratorTicks = new Map<number, number>()
   const generatorTicks = (): number =>
-    generators.reduce((sum, g) => sum + (cpuTicks(g.child.pid as number) || 0), 0)
+    generators.reduce((sum, g) => {
+      const pid = g.child.pid as number
+      const ticks = cpuTicks(pid)
+      if (!Number.isNaN(ticks)) lastGeneratorTicks.set(pid, ticks)
+      return sum + (lastGeneratorTicks.get(pid) ?? 0)
+    }, 0)
   const g0 = generatorTicks()
   const threads0 = threadTicks(pid)
   const loadAverageAtStart = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
