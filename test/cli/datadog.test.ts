@@ -208,7 +208,8 @@ describe('Datadog end to end: traces joined with the target, live metrics, a dea
     expect(loaded).toHaveLength(2)
     for (const p of loaded) expect(p.ddTraceFiles).toBeGreaterThan(0)
 
-    // Live metrics: every second of the time series, stamped with its second, equal to result.json.
+    // Live metrics: every second of the time series, stamped with its second, equal to result.json (the last
+    // value sent for a second counts, as in Datadog: a late report makes the master send a second again).
     const tagged = agent.metrics.filter((m) => m.tags.run_id === result.runId)
     const rps = new Map(tagged.filter((m) => m.name === MASTER_METRICS.rps).map((m) => [m.timestampSec, m]))
     expect(rps.size).toBe(result.timeSeries.length)
@@ -224,7 +225,7 @@ describe('Datadog end to end: traces joined with the target, live metrics, a dea
         version: '9.9.9',
       })
       const of = (name: string): number | undefined =>
-        tagged.find((m) => m.name === name && m.timestampSec === second)?.value
+        tagged.findLast((m) => m.name === name && m.timestampSec === second)?.value
       expect(of(MASTER_METRICS.users)).toBe(point.users)
       expect(of(MASTER_METRICS.workers)).toBe(point.workers)
       expect(of(MASTER_METRICS.failuresPerSec)).toBe(point.failuresPerSec)
