@@ -7,12 +7,14 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:http'
-import { tmpdir } from 'node:os'
+import { availableParallelism as availableCores, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Unpackr } from 'msgpackr'
 
 const [roundsArg = '3', secondsArg = '10', sample = '0.01'] = process.argv.slice(2)
+// The machine's 1-minute load average at the start and the end: a figure from a busy machine says so.
+const loadAtStart = loadavg()[0]
 const rounds = Number(roundsArg)
 const root = fileURLToPath(new URL('..', import.meta.url))
 const nginxSh = process.env.HORDE_NGINX_SH ?? join(root, '../shared/bench/nginx.sh')
@@ -87,6 +89,15 @@ try {
   rmSync(scratch, { recursive: true, force: true })
 }
 const ratio = median(on) / median(off)
+const cpuRatio = median(onCpu) / median(offCpu)
+const loadAtEnd = loadavg()[0]
+const fixed = (x, digits) => x.toFixed(digits)
+// The issue's figure: throughput with tracing at the sample vs off (goal: within 10 %), and CPU per request.
+console.log(
+  `tracing at ${Number(sample) * 100} %: throughput ${fixed(ratio, 3)}× off (${Math.round(median(on))} vs ${Math.round(median(off))} rps, goal ≥ 0.90), ` +
+    `worker CPU per request ${fixed(cpuRatio, 3)}× off (${median(onCpu)} vs ${median(offCpu)} µs); ` +
+    `medians of ${rounds} rounds of ${secondsArg} s; load average ${fixed(loadAtStart, 1)} → ${fixed(loadAtEnd, 1)} on ${availableCores()} cores`,
+)
 console.log(
   JSON.stringify({
     sample: Number(sample),
@@ -96,7 +107,8 @@ console.log(
     // The worker's CPU per request (from its heartbeats): less sensitive to a busy machine than rps.
     offCpuUsPerRequest: median(offCpu),
     onCpuUsPerRequest: median(onCpu),
-    cpuRatio: Math.round((median(onCpu) / median(offCpu)) * 1000) / 1000,
+    cpuRatio: Math.round(cpuRatio * 1000) / 1000,
+    loadAverage: [Math.round(loadAtStart * 10) / 10, Math.round(loadAtEnd * 10) / 10],
     spans,
     tracedShare: Math.round((spans / onRequests) * 10000) / 10000,
     off: off.map(Math.round),

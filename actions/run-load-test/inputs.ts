@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { parseDurationMs } from '../../src/shared/duration.js'
 import { ConfigError, describeValue } from '../../src/shared/errors.js'
+import { parseImageRef } from '../../src/k8s/image.js'
 
 /**
  * run-load-test's own inputs, checked before anything is rendered or applied: each problem names the input,
@@ -41,7 +42,10 @@ const durationInput = (name: string, value: string | null, fallback: string): nu
 }
 
 /** `get(name)` returns the trimmed input, '' when unset (as @actions/core's getInput does). */
-export function parseRunInputs(get: (name: string) => string): RunInputs {
+export function parseRunInputs(
+  get: (name: string) => string,
+  env: NodeJS.ProcessEnv = process.env,
+): RunInputs {
   const opt = (name: string): string | null => {
     const v = get(name).trim()
     return v === '' ? null : v
@@ -108,6 +112,11 @@ export function parseRunInputs(get: (name: string) => string): RunInputs {
     ['run-id', 'run-id'],
     ['overlay', 'overlay'],
     ['report-store', 'store'],
+    ['trace-sample', 'trace-sample'],
+    ['datadog-agent', 'dd-agent'],
+    ['datadog-env', 'dd-env'],
+    ['datadog-service', 'dd-service'],
+    ['datadog-version', 'dd-version'],
   ] as const) {
     const v = opt(input)
     if (v !== null) renderFlags[flag] = v
@@ -118,6 +127,9 @@ export function parseRunInputs(get: (name: string) => string): RunInputs {
       null,
       'is required: the image built from this commit, e.g. europe-west1-docker.pkg.dev/acme/horde/horde@sha256:...',
     )
+  const commitVersion = versionFromCommit(renderFlags.image, env.GITHUB_SHA)
+  if (renderFlags['dd-version'] === undefined && commitVersion !== undefined)
+    renderFlags['dd-version'] = commitVersion
   if (renderFlags.duration === undefined)
     fail('duration', null, "is required: how long the load runs, e.g. '5m'")
   return Object.freeze({
@@ -133,11 +145,29 @@ export function parseRunInputs(get: (name: string) => string): RunInputs {
   })
 }
 
+/**
+ * Datadog's version tag for a run the action renders: the image's tag says which build it is, but an image given
+ * by digest (or as latest) does not, and the image is built from the workflow's commit: its first 12 hex digits.
+ * undefined: the render's own default (the tag) is right, or there is no commit to name.
+ */
+export function versionFromCommit(image: string, sha: string | undefined): string | undefined {
+  if (sha === undefined || !/^[0-9a-f]{12,40}$/i.test(sha)) return undefined
+  let tag: string | undefined
+  try {
+    tag = parseImageRef(image).newTag
+  } catch {
+    return undefined // the render names the bad image input
+  }
+  return tag === undefined || tag === 'latest' ? sha.slice(0, 12).toLowerCase() : undefined
+}
+
 /** `horde k8s render`'s messages name flags; in an action the reader set inputs. */
 export function inInputTerms(message: string): string {
   return message
     .replace(/<scenario>/g, 'input scenario')
     .replace(/--store\b/g, 'input report-store')
+    .replace(/--dd-(env|service|version|agent)\b/g, 'input datadog-$1')
+    .replace(/--trace(-sample)?(?![\w-])/g, 'input trace-sample')
     .replace(
       /--(pods|users|spawn-rate|duration|rps|host|warmup|image|namespace|run-id|overlay|stages|stop-timeout)\b/g,
       'input $1',

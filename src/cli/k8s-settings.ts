@@ -9,9 +9,10 @@ import {
   parseTimerDurationMs,
 } from '../shared/duration.js'
 import { loadScenario } from '../worker/load-scenario.js'
-import { IMAGE_ENTRYPOINT, imageVersion, parseImageRef } from '../k8s/image.js'
+import { IMAGE_ENTRYPOINT, parseImageRef } from '../k8s/image.js'
 import type { RunSpec } from '../k8s/kustomization.js'
 import { flagOrEnv } from './flags.js'
+import { parseK8sDatadog } from './k8s-datadog.js'
 import { buildPlan, makeRunId, parseLoadSettings } from './run-settings.js'
 import { OPEN_MODEL_NODE_FLAGS } from './worker-node-flags.js'
 import { parseGcsUrl } from '../../report/index.js'
@@ -189,16 +190,7 @@ export async function parseK8sRender(
     fail('--store', store, "must be gs://bucket/prefix in a cluster (a pod's folders vanish with it)")
   }
   if (store !== undefined) parseGcsUrl(store)
-  const ddEnv = get('dd-env', 'DD_ENV') ?? 'loadtest'
-  const ddService = get('dd-service', 'DD_SERVICE') ?? 'horde'
-  for (const [flag, v] of [
-    ['--dd-env', ddEnv],
-    ['--dd-service', ddService],
-  ] as const) {
-    if (!/^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$/.test(v)) {
-      fail(flag, v, 'must be a Kubernetes label value (letters, digits, "-", "_", "." up to 63 characters)')
-    }
-  }
+  const dd = parseK8sDatadog(values, image)
 
   const config: Record<string, string> = {
     HORDE_SCENARIO: scenarioRel,
@@ -224,6 +216,7 @@ export async function parseK8sRender(
   }
   if (store !== undefined) config.HORDE_REPORT_STORE = store
   if (settings.skipHostCheck) config.HORDE_SKIP_HOST_CHECK = 'true'
+  Object.assign(config, dd.config)
 
   const dir = resolve(get('dir', 'HORDE_K8S_DIR') ?? join('horde-k8s', runId))
   const resource = relative(dir, resourceDir).split(sep).join('/')
@@ -245,7 +238,7 @@ export async function parseK8sRender(
       workerGraceSeconds: Math.ceil(plan.stopTimeoutMs / 1000) + WORKER_GRACE_MARGIN_S,
       workerNodeFlags: plan.open !== null ? OPEN_MODEL_NODE_FLAGS : [],
       entrypoint: IMAGE_ENTRYPOINT,
-      datadog: { env: ddEnv, service: ddService, version: imageVersion(image) },
+      datadog: dd.datadog,
     }),
   }
 }

@@ -18,7 +18,15 @@ export interface RunSpec {
   /** Node flags for the workers (open model), or none. */
   workerNodeFlags: readonly string[]
   entrypoint: readonly string[]
-  datadog: { env: string; service: string; version: string }
+  datadog: K8sDatadog
+}
+
+/** Datadog's unified service tags of the run, and where its agent is: 'node' (status.hostIP), 'off', or a host. */
+export interface K8sDatadog {
+  readonly env: string
+  readonly service: string
+  readonly version: string
+  readonly agent: string
 }
 
 const RUN_ID_LABEL = 'horde.dev/run-id'
@@ -89,6 +97,7 @@ export function buildKustomization(spec: RunSpec): Record<string, unknown> {
       },
     ],
     patches: [
+      ...agentPatches(spec.datadog.agent),
       {
         target: master,
         patch: stringify([
@@ -114,6 +123,27 @@ export function buildKustomization(spec: RunSpec): Record<string, unknown> {
       },
     ],
   }
+}
+
+/**
+ * The base sets DD_AGENT_HOST from the node's IP (Datadog's DaemonSet pattern). Another agent host replaces it;
+ * off deletes it, so neither live metrics nor traces have anywhere to go. Strategic merge on the env entry
+ * (merge key: name), so a team overlay's own DD_AGENT_HOST is replaced rather than duplicated.
+ */
+function agentPatches(agent: string): object[] {
+  if (agent === 'node') return []
+  const entry =
+    agent === 'off'
+      ? { name: 'DD_AGENT_HOST', $patch: 'delete' }
+      : { name: 'DD_AGENT_HOST', value: agent, valueFrom: null }
+  return (['master', 'worker'] as const).map((role) => ({
+    patch: stringify({
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: `horde-${role}` },
+      spec: { template: { spec: { containers: [{ name: role, env: [entry] }] } } },
+    }),
+  }))
 }
 
 /** The kustomization.yaml text, with a header saying where it came from. */

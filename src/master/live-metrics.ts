@@ -5,6 +5,8 @@ import { openMetricsSink, tag, type MetricsSink, type StatsdTarget } from '../sh
 import type { StatsAggregator } from './aggregator.js'
 import type { OpenModelStats } from './open-model-stats.js'
 import { timePoint } from './result-builder.js'
+import type { SecondBin } from './second-bin.js'
+import { SentSeconds } from './sent-seconds.js'
 
 /** What the sampler exposes: the per-second bins the result's time series is built from. */
 export interface LiveMetricsSource {
@@ -15,7 +17,8 @@ export interface LiveMetricsSource {
 /**
  * Workers report every 3 s, so a second is complete about 4 s after it ended. Each second's metrics go out
  * this many seconds later, stamped with their own second (DogStatsD timestamps), so the dashboard shows the
- * same values as result.json's time series rather than a still-filling second.
+ * same values as result.json's time series rather than a still-filling second. A report later than that
+ * (a slow or stalled worker) changes a second already sent: that second is sent again, corrected (SentSeconds).
  */
 export const LIVE_METRICS_LAG_SECONDS = 6
 
@@ -42,10 +45,13 @@ export const MASTER_METRICS = {
 export class LiveMetrics {
   #lastSentSec = Number.NEGATIVE_INFINITY
   #previous: TimePoint | undefined
+  readonly #sent = new SentSeconds()
+  #corrections = 0
 
   private constructor(
     private readonly sink: MetricsSink,
     private readonly source: () => LiveMetricsSource | null,
+    private readonly logger: Logger,
   ) {}
 
   static async start(options: {
@@ -72,55 +78,99 @@ export class LiveMetrics {
       { statsd: `${options.target.host}:${options.target.port}`, lagSeconds: LIVE_METRICS_LAG_SECONDS },
       'sending live metrics to DogStatsD',
     )
-    return new LiveMetrics(sink, options.source)
+    return new LiveMetrics(sink, options.source, options.logger)
   }
 
-  /** Called by the per-second sampler with the second just sampled: sends the second that is now complete. */
+  /**
+   * Called by the per-second sampler with the second just sampled: sends again the recent seconds that late
+   * reports changed (see SentSeconds), then the second that is now complete.
+   */
   onSecond(second: number): void {
     const source = this.source()
     if (source === null) return
+    const { aggregator, openStats } = source
     const due = second - LIVE_METRICS_LAG_SECONDS
+    for (let s = due - RECHECK_SECONDS; s <= this.#lastSentSec; s++) {
+      const bin = aggregator.seconds.get(s)
+      if (!this.#sent.changed(s, bin, openStats)) continue
+      const point = timePoint(bin, s, this.#sent.point(s - 1), s < aggregator.measuredFromSec, openStats)
+      this.#corrections++
+      this.#send(point, bin, openStats)
+    }
     // The first seconds of the run (and any the master skipped while behind) go out in order.
     let from = this.#lastSentSec + 1
     if (!Number.isFinite(from)) {
-      const seconds = [...source.aggregator.seconds.keys()]
+      const seconds = [...aggregator.seconds.keys()]
       if (seconds.length === 0) return
       from = Math.min(...seconds)
     }
     for (let s = Math.max(from, due - 60); s <= due; s++) {
-      const point = timePoint(
-        source.aggregator.seconds.get(s),
-        s,
-        this.#previous,
-        s < source.aggregator.measuredFromSec,
-        source.openStats,
-      )
-      this.#send(point)
+      const bin = aggregator.seconds.get(s)
+      const point = timePoint(bin, s, this.#previous, s < aggregator.measuredFromSec, openStats)
+      this.#send(point, bin, openStats)
+      this.#previous = point
+      this.#lastSentSec = s
     }
   }
 
-  /** At the end: the seconds not yet sent, from the run's final time series, then the socket closes. */
+  /**
+   * At the end: every second of the run's final time series that was not sent, or was sent with other values
+   * (a report that came later than the live corrections look back), then the socket closes. Afterwards the
+   * last value Datadog holds for each second is result.json's.
+   */
   async finish(timeSeries: readonly TimePoint[]): Promise<void> {
-    for (const point of timeSeries) if (point.timeMs / 1000 > this.#lastSentSec) this.#send(point)
+    for (const point of timeSeries) {
+      if (!this.#sent.differs(point, metricValues)) continue
+      if (point.timeMs / 1000 <= this.#lastSentSec) this.#corrections++
+      this.#send(point, undefined, null)
+    }
+    if (this.#corrections > 0)
+      this.logger.info(
+        { corrections: this.#corrections },
+        'sent seconds again that worker reports changed after they were first sent',
+      )
     await this.sink.close()
   }
 
-  #send(point: TimePoint): void {
+  #send(point: TimePoint, bin: SecondBin | undefined, open: OpenModelStats | null): void {
     const second = point.timeMs / 1000
-    const gauge = (name: string, value: number | null | undefined): void => {
+    const values = metricValues(point)
+    METRIC_ORDER.forEach((name, i) => {
+      const value = values[i]
       if (value !== null && value !== undefined) this.sink.gauge(name, value, undefined, second)
-    }
-    gauge(MASTER_METRICS.users, point.users)
-    gauge(MASTER_METRICS.workers, point.workers)
-    gauge(MASTER_METRICS.rps, point.rps)
-    gauge(MASTER_METRICS.failuresPerSec, point.failuresPerSec)
-    gauge(MASTER_METRICS.p50Ms, point.p50Ms)
-    gauge(MASTER_METRICS.p95Ms, point.p95Ms)
-    gauge(MASTER_METRICS.p99Ms, point.p99Ms)
-    gauge(MASTER_METRICS.targetRps, point.targetRps)
-    gauge(MASTER_METRICS.achievedRps, point.iterationsStarted)
-    gauge(MASTER_METRICS.droppedIterations, point.droppedIterations)
-    this.#previous = point
-    this.#lastSentSec = second
+    })
+    this.#sent.record(point, bin, open)
   }
+}
+
+/** How far back each second's check for late reports looks; older changes go out at the end (finish). */
+const RECHECK_SECONDS = 60
+
+const METRIC_ORDER = [
+  MASTER_METRICS.users,
+  MASTER_METRICS.workers,
+  MASTER_METRICS.rps,
+  MASTER_METRICS.failuresPerSec,
+  MASTER_METRICS.p50Ms,
+  MASTER_METRICS.p95Ms,
+  MASTER_METRICS.p99Ms,
+  MASTER_METRICS.targetRps,
+  MASTER_METRICS.achievedRps,
+  MASTER_METRICS.droppedIterations,
+] as const
+
+/** A point's values in METRIC_ORDER; null or undefined ones are not sent. */
+function metricValues(p: TimePoint): ReadonlyArray<number | null | undefined> {
+  return [
+    p.users,
+    p.workers,
+    p.rps,
+    p.failuresPerSec,
+    p.p50Ms,
+    p.p95Ms,
+    p.p99Ms,
+    p.targetRps,
+    p.iterationsStarted,
+    p.droppedIterations,
+  ]
 }

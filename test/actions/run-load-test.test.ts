@@ -6,6 +6,7 @@ import { Storage } from '@google-cloud/storage'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
 import type { RunResult } from '../../src/shared/result.js'
+import { startFakeDatadogAgent, type FakeDatadogAgent } from '../helpers/fake-datadog-agent.js'
 import { startFakeKubeApi, type FakeKubeApi } from '../helpers/fake-kube-api.js'
 import { SLACK_CHANNEL, SLACK_TOKEN, startFakeSlack, type FakeSlack } from '../helpers/fake-slack.js'
 import { startGcsEmulator, type GcsEmulator } from '../helpers/gcs-emulator.js'
@@ -24,12 +25,14 @@ const IMAGE = 'registry.example/horde@sha256:' + 'a'.repeat(64)
 const NS = 'loadtest'
 const BUCKET = 'horde-action-reports'
 const API_TOKEN = 'control-api-token-for-tests-0123456789'
+const COMMIT = '0a1b2c3d4e5f60718293a4b5c6d7e8f901234567'
 
 let emulator: GcsEmulator
 let tmp: string
 let kube: FakeKubeApi | undefined
 let target: DemoTarget | undefined
 let slack: FakeSlack | undefined
+let agent: FakeDatadogAgent | undefined
 let env: NodeJS.ProcessEnv
 
 const savedEmulatorHost = process.env.STORAGE_EMULATOR_HOST
@@ -46,6 +49,8 @@ afterAll(async () => {
 beforeEach(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'horde-run-action-'))
   const [zmq, api] = [await freePort(), await freePort()]
+  // The node's Datadog agent: the fake cluster's status.hostIP is 127.0.0.1, the overlay gives its ports.
+  agent = await startFakeDatadogAgent()
   // The repository's manifests plus an overlay that keeps the master on free loopback ports.
   const manifests = join(tmp, 'manifests')
   await cp(join(REPO_ROOT, 'manifests', 'base'), join(manifests, 'base'), { recursive: true })
@@ -63,6 +68,8 @@ configMapGenerator:
       - HORDE_API_PORT=${api}
       - HORDE_API_HOST=127.0.0.1
       - HORDE_MASTER_BIND_HOST=127.0.0.1
+      - DD_TRACE_AGENT_PORT=${new URL(agent.traceUrl).port}
+      - DD_DOGSTATSD_PORT=${agent.statsdPort}
 patches:
   - target: { kind: Job, name: horde-master }
     patch: |-
@@ -93,6 +100,7 @@ patches:
     STORAGE_EMULATOR_HOST: emulator.host,
     GCLOUD_PROJECT: 'demo-horde',
     GITHUB_WORKSPACE: tmp,
+    GITHUB_SHA: COMMIT,
   }
 })
 
@@ -100,7 +108,8 @@ afterEach(async () => {
   await kube?.close()
   await target?.close()
   await slack?.close()
-  kube = target = slack = undefined
+  await agent?.close()
+  kube = target = slack = agent = undefined
   await rm(tmp, { recursive: true, force: true })
 })
 
@@ -152,7 +161,11 @@ const jobsOfRun = (runId: string) => kube?.list('batch/v1/jobs', NS, `horde.dev/
 
 describe('run-load-test', () => {
   it('inputs → real load on the cluster → verdict, outputs, job summary → one Slack message; Slack down keeps the report', async () => {
-    const step = await runAction('run-load-test', inputs(), { env, timeoutMs: 150_000 })
+    const step = await runAction(
+      'run-load-test',
+      inputs({ 'trace-sample': '1', 'datadog-env': 'loadtest-ci', 'datadog-service': 'horde-ci' }),
+      { env, timeoutMs: 150_000 },
+    )
     expect(step.exitCode, step.log).toBe(0)
     expect(step.outputs['run-id']).toBe('gh-9876543210-2')
     expect(step.outputs.verdict).toBe('pass')
@@ -197,6 +210,32 @@ describe('run-load-test', () => {
           uid: masterUid,
         })
     }
+
+    // Datadog from the pods: the node's agent got every request as a span and the live metrics, all with one
+    // env, service and version (this commit: the image is pinned by digest), the same as the pods' labels.
+    const unified = { env: 'loadtest-ci', service: 'horde-ci', version: COMMIT.slice(0, 12) }
+    expect(result.tracing?.sample).toBe(1)
+    const spans = agent?.spans.filter((span) => span.meta['horde.run_id'] === 'gh-9876543210-2') ?? []
+    expect(spans).toHaveLength(result.totals.requests + (result.warmupTotals?.requests ?? 0))
+    for (const span of spans) {
+      expect(span.service).toBe(unified.service)
+      expect(span.meta).toMatchObject({ env: unified.env, version: unified.version })
+    }
+    const metrics = agent?.metrics.filter((m) => m.tags.run_id === 'gh-9876543210-2') ?? []
+    expect([...new Set(metrics.map((m) => m.name))]).toEqual(
+      expect.arrayContaining(['horde.rps', 'horde.users', 'horde.worker.cpu_percent']),
+    )
+    for (const m of metrics) expect(m.tags).toMatchObject(unified)
+    for (const role of ['master', 'worker']) {
+      const job = kube?.get('batch/v1/jobs', NS, `horde-${role}-gh-9876543210-2`)
+      const template = job?.spec?.template as { metadata?: { labels?: Record<string, string> } } | undefined
+      expect(template?.metadata?.labels).toMatchObject({
+        'tags.datadoghq.com/env': unified.env,
+        'tags.datadoghq.com/service': unified.service,
+        'tags.datadoghq.com/version': unified.version,
+      })
+    }
+    expect(step.log).toMatch(new RegExp(`"version":"${unified.version}"`))
 
     slack = await startFakeSlack()
     const notify = await runAction('notify-slack', {
@@ -404,6 +443,12 @@ describe('run-load-test', () => {
     [{ 'run-id': 'Not_A_Label' }, /input run-id must be a DNS label/],
     [{ overlay: 'nope' }, /input overlay must name a folder/],
     [{ 'fail-on': 'fail,maybe' }, /input fail-on must be a comma-separated list of verdicts/],
+    [{ 'trace-sample': '2' }, /input trace-sample must be the share of requests to trace, .*received "2"/],
+    [
+      { 'trace-sample': '0.1', 'datadog-agent': 'off' },
+      /input trace-sample needs a Datadog agent, but input datadog-agent is off/,
+    ],
+    [{ 'datadog-version': 'v 1' }, /input datadog-version must be a Kubernetes label value .*received "v 1"/],
   ])(
     'bad input %j fails before anything is applied, naming input, value and fix',
     async (bad, message) => {

@@ -122,7 +122,7 @@ export interface PodRun {
 
 /**
  * A rendered Job's pod template as `podman run` arguments: the container's command, args, env (ConfigMap
- * envFrom, fieldRefs to the pod's labels and completion index; optional Secrets absent), working dir, user,
+ * envFrom, fieldRefs to the pod's labels, completion index and node IP; optional Secrets absent), working dir, user,
  * read-only root, dropped capabilities and no-new-privileges. All on the host's loopback (--network host).
  */
 export function podRunArgs(job: K8sObject, configMap: K8sObject, run: PodRun): string[] {
@@ -144,6 +144,8 @@ export function podRunArgs(job: K8sObject, configMap: K8sObject, run: PodRun): s
       if (label !== undefined) env.set(e.name, template.metadata.labels[label] ?? '')
       else if (field === "metadata.annotations['batch.kubernetes.io/job-completion-index']")
         env.set(e.name, String(run.index ?? 0))
+      // The node's IP (DD_AGENT_HOST: the node's Datadog agent); with --network host the node is this machine.
+      else if (field === 'status.hostIP') env.set(e.name, '127.0.0.1')
       else throw new Error(`unhandled fieldRef ${field}`)
     }
     const secret = e.valueFrom?.secretKeyRef

@@ -10,6 +10,8 @@ export interface Expected {
   /** The least activeDeadlineSeconds that lets the run finish (wait + duration + stop + report). */
   minDeadlineSeconds: number
   stopTimeoutSeconds: number
+  /** Datadog's version tag: the image's tag, or its digest's first 12 hex digits. */
+  ddVersion: string
 }
 
 /**
@@ -59,6 +61,11 @@ export function ruleViolations(objects: K8sObject[], x: Expected): string[] {
   )
   check(configMap.data.HORDE_RUN_ID === x.runId, `ConfigMap HORDE_RUN_ID ${configMap.data.HORDE_RUN_ID}`)
   check(configMap.data.HORDE_EXPECT_WORKERS === String(x.pods), 'HORDE_EXPECT_WORKERS is not the pod count')
+  check(
+    /^\d+$/.test(configMap.data.DD_TRACE_AGENT_PORT ?? '') &&
+      /^\d+$/.test(configMap.data.DD_DOGSTATSD_PORT ?? ''),
+    "the Datadog agent's ports are not in the ConfigMap",
+  )
 
   for (const [role, job] of [
     ['master', master],
@@ -93,6 +100,7 @@ export function ruleViolations(objects: K8sObject[], x: Expected): string[] {
         `${where} ${key}`,
       )
     }
+    check(podLabels['tags.datadoghq.com/version'] === x.ddVersion, `${where} version is not the image's`)
     for (const c of pod.containers) {
       const cw = `${where} container ${c.name}`
       check(
@@ -122,6 +130,12 @@ export function ruleViolations(objects: K8sObject[], x: Expected): string[] {
           `${cw}: DD_${tag} not from the pod's tag`,
         )
       }
+      // Datadog's pattern for its DaemonSet agent: the node's IP, so traces and metrics stay on the node.
+      check(
+        (env.get('DD_AGENT_HOST')?.valueFrom as { fieldRef?: { fieldPath: string } } | undefined)?.fieldRef
+          ?.fieldPath === 'status.hostIP',
+        `${cw}: DD_AGENT_HOST not the node's agent`,
+      )
       for (const e of c.env ?? []) {
         const secret = e.valueFrom?.secretKeyRef
         if (secret !== undefined) check(secret.optional === true, `${cw}: ${e.name} needs its Secret`)

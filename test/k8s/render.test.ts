@@ -27,6 +27,7 @@ interface Case {
   pods: number
   minDeadlineSeconds: number
   stopTimeoutSeconds: number
+  ddVersion: string
 }
 
 // wait for workers (default 5m) + duration + stop timeout + 2m for the report
@@ -51,6 +52,7 @@ const CASES: Case[] = [
     pods: 3,
     minDeadlineSeconds: 300 + 300 + 2 + 120,
     stopTimeoutSeconds: 2,
+    ddVersion: '3f2a1c0',
   },
   {
     name: 'team overlay, namespace, store, stages and a long stop timeout',
@@ -80,6 +82,7 @@ const CASES: Case[] = [
     pods: 5,
     minDeadlineSeconds: 120 + 720 + 30 + 120,
     stopTimeoutSeconds: 30,
+    ddVersion: 'a'.repeat(12),
   },
   {
     name: 'open model from HORDE_* variables, a deadline with room, a 40-character run id',
@@ -99,6 +102,7 @@ const CASES: Case[] = [
     pods: 2,
     minDeadlineSeconds: 3600,
     stopTimeoutSeconds: 2,
+    ddVersion: 'v1.2.3',
   },
 ]
 
@@ -224,7 +228,79 @@ describe('horde k8s render (real kubectl kustomize, Kubernetes schemas from kube
     expect(JSON.parse(entrypoint ?? 'null')).toEqual([...IMAGE_ENTRYPOINT])
   })
 
+  it('Datadog: tracing and its sample in the ConfigMap, one env/service/version on labels and DD_*, another agent host or none', async () => {
+    const base = ['scenarios/demo.ts', '--pods', '2', '--image', IMAGE, '-u', '4', '-t', '1m']
+    const traced = await renderRun([
+      ...base,
+      '--run-id',
+      'dd1',
+      '--dir',
+      dirFor('dd1'),
+      '--trace-sample',
+      '0.05',
+      '--dd-env',
+      'perf',
+      '--dd-service',
+      'checkout-load',
+      '--dd-version',
+      '1a2b3c4d5e6f',
+      '--dd-agent',
+      'datadog-agent.datadog.svc.cluster.local',
+    ])
+    expect(traced.code, traced.stderr).toBe(0)
+    expect(schemaErrors(traced.objects)).toEqual([])
+    expect(find(traced.objects, 'ConfigMap', 'horde-run-').data).toMatchObject({
+      HORDE_TRACE: '1',
+      HORDE_TRACE_SAMPLE: '0.05',
+      DD_TRACE_AGENT_PORT: '8126',
+      DD_DOGSTATSD_PORT: '8125',
+    })
+    for (const job of traced.objects.filter((o) => o.kind === 'Job')) {
+      const pod = job.spec.template
+      expect(pod.metadata.labels).toMatchObject({
+        'tags.datadoghq.com/env': 'perf',
+        'tags.datadoghq.com/service': 'checkout-load',
+        'tags.datadoghq.com/version': '1a2b3c4d5e6f',
+      })
+      const env = pod.spec.containers[0].env as Array<{ name: string; value?: string; valueFrom?: unknown }>
+      // The one DD_AGENT_HOST is the named host, with no fieldRef left beside it.
+      expect(env.filter((e) => e.name === 'DD_AGENT_HOST')).toEqual([
+        { name: 'DD_AGENT_HOST', value: 'datadog-agent.datadog.svc.cluster.local' },
+      ])
+    }
+    // off: no agent anywhere, so neither metrics nor traces are sent; tracing was not asked for.
+    const off = await renderRun([...base, '--run-id', 'dd2', '--dir', dirFor('dd2'), '--dd-agent', 'off'])
+    expect(off.code, off.stderr).toBe(0)
+    expect(schemaErrors(off.objects)).toEqual([])
+    for (const job of off.objects.filter((o) => o.kind === 'Job')) {
+      const names = (job.spec.template.spec.containers[0].env as Array<{ name: string }>).map((e) => e.name)
+      expect(names).not.toContain('DD_AGENT_HOST')
+      expect(names).toContain('DD_ENV')
+    }
+    expect(find(off.objects, 'ConfigMap', 'horde-run-').data.HORDE_TRACE).toBeUndefined()
+  })
+
   const BAD: Array<[string, string[], RegExp]> = [
+    [
+      'tracing with no agent',
+      ['--pods', '2', '-u', '4', '--trace', '--dd-agent', 'off'],
+      /--trace needs a Datadog agent, but --dd-agent is off: .*received true/,
+    ],
+    [
+      'an agent that is not a host name',
+      ['--pods', '2', '-u', '4', '--dd-agent', 'http://agent:8126'],
+      /--dd-agent must be node .*, off, or the agent's host name.*received "http:\/\/agent:8126"/,
+    ],
+    [
+      'a trace sample above 1',
+      ['--pods', '2', '-u', '4', '--trace-sample', '5'],
+      /--trace-sample must be the share of requests to trace, .*received "5"/,
+    ],
+    [
+      'a version that is not a label value',
+      ['--pods', '2', '-u', '4', '--dd-version', 'v 1'],
+      /--dd-version must be a Kubernetes label value .*received "v 1"/,
+    ],
     [
       '0 pods',
       ['--pods', '0', '-u', '4'],

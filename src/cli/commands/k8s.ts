@@ -6,6 +6,7 @@ import { renderKustomization } from '../../k8s/kustomize.js'
 import { parseFlags } from '../flags.js'
 import { LOAD_FLAGS, LOAD_FLAGS_HELP } from '../run-settings.js'
 import { parseK8sRender } from '../k8s-settings.js'
+import { K8S_DATADOG_HELP } from '../k8s-datadog.js'
 
 const HELP = `Usage: horde k8s render <scenarios/x.ts> --pods K --image IMAGE --users N --duration D [options]
 
@@ -23,11 +24,10 @@ Kubernetes:
   --deadline D            the Jobs' activeDeadlineSeconds; the run must fit (HORDE_K8S_DEADLINE, default:
                           workers' wait + duration + stop timeout + 2m)
   --expect-workers-timeout D  how long the master waits for the pods (HORDE_EXPECT_WORKERS_TIMEOUT, default 5m)
-  --dd-env E, --dd-service S  Datadog unified service tags (DD_ENV default loadtest, DD_SERVICE default horde);
-                          the version tag is the image's tag
   --dir DIR               where the kustomization goes (HORDE_K8S_DIR, default ./horde-k8s/<run-id>)
   --manifests DIR         the manifests folder (HORDE_K8S_MANIFESTS, default this package's manifests/)
   --kubectl PATH          kubectl to render with (HORDE_KUBECTL, default kubectl)
+${K8S_DATADOG_HELP}
 ${LOAD_FLAGS_HELP.replace(/\n {2}--out DIR[^\n]*/, '').replace(/\n {2}--api-(host|port|token)[^\n]*/g, '')}`
 
 export async function k8sCommand(argv: string[]): Promise<number> {
@@ -54,6 +54,10 @@ export async function k8sCommand(argv: string[]): Promise<number> {
     'expect-workers-timeout': { type: 'string' },
     'dd-env': { type: 'string' },
     'dd-service': { type: 'string' },
+    'dd-version': { type: 'string' },
+    'dd-agent': { type: 'string' },
+    trace: { type: 'boolean' },
+    'trace-sample': { type: 'string' },
     dir: { type: 'string' },
     manifests: { type: 'string' },
     kubectl: { type: 'string' },
