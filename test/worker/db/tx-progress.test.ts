@@ -34,7 +34,7 @@ const TX_LINE = /^\[\s*\d+s\] tx ([\d.]+) tps: (.*)$/
 const TYPE_PART = /^(\w+) ([\d.]+) tps(?: \(([\d.]+) failed\))? avg ([\d.]+) p95 ([\d.]+) ms$/
 
 describe('horde run against a real PostgreSQL', () => {
-  it('prints tps and latency per transaction type each second, as JdbcRunner does', async () => {
+  it('prints tps and latency per transaction type each second, as JdbcRunner does, and reports them', async () => {
     run = startProcess(
       process.execPath,
       [
@@ -94,5 +94,11 @@ describe('horde run against a real PostgreSQL', () => {
     for (const [line, , rest] of txLines) {
       expect(Number(/transfer ([\d.]+) tps/.exec(rest ?? '')?.[1]), line).toBeLessThanOrEqual(peak)
     }
+    // The report of the same real run has the database section with both transaction types.
+    const html = readFileSync(join(out, 'index.html'), 'utf8')
+    const section = html.slice(html.indexOf('id="database"'), html.indexOf('id="chart-tx"'))
+    expect(section).toMatch(/<h2>Transactions <span class="count">2<\/span>/)
+    expect(section).toContain('>transfer<')
+    expect(section).toContain('>audit<')
   }, 60_000)
 })
