@@ -6,6 +6,8 @@
  *   npm run build && npx tsx bench/db-vs-pgbench.ts [--rounds 3] [--seconds 10] [--clients 16] [--scale 10]
  *
  * pgbench runs with -M extended (parse/bind/execute, as pg's parameterised queries) and -M simple (its default).
+ * Each round prints both sides' rate and client CPU per query (bash's `times` of the pinned process tree) and the
+ * load average; the last line has the medians over rounds and the ratios the goal (≥ 0.5× extended) is about.
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
@@ -28,44 +30,70 @@ const clients = Number(values.clients)
 const scale = Number(values.scale)
 const bin = `/usr/lib/postgresql/${readdirSync('/usr/lib/postgresql').sort().at(-1)}/bin`
 const repo = join(import.meta.dirname, '..')
+const round1 = (x: number): number => Math.round(x * 10) / 10
+
+interface Side {
+  perSec: number
+  cpuUsPerQuery: number
+}
+
+/**
+ * Runs `argv` pinned to CPU 1 under bash, whose `times` then prints the CPU its children used (waited-for
+ * descendants included: pgbench, or horde run's master and worker): CPU per query does not depend on how much of
+ * the core a busy machine left us, unlike queries per second.
+ */
+function pinnedWithCpu(
+  argv: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): { stdout: string; stderr: string; cpuMs: number } {
+  const r = spawnSync(
+    'taskset',
+    ['-c', '1', 'bash', '-c', '"$@"; rc=$?; times >&2; exit $rc', 'bench', ...argv],
+    { ...options, encoding: 'utf8' },
+  )
+  const times = r.stderr.trim().split('\n').at(-1) ?? ''
+  const m = /^(\d+)m([\d.]+)s (\d+)m([\d.]+)s$/.exec(times)
+  if (m === null) throw new Error(`no CPU times from bash:\n${r.stderr.slice(-2000)}`)
+  const cpuMs = (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000
+  return { stdout: r.stdout, stderr: r.stderr, cpuMs }
+}
+
+const loadavg = (): string => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')
 
 const server = await startPostgres()
 try {
   execFileSync('taskset', ['-a', '-p', '-c', '0', String(server.pid)], { stdio: 'ignore' })
   execFileSync(`${bin}/pgbench`, ['-i', '-q', '-s', String(scale), server.url], { stdio: 'ignore' })
-  const pgbench = (mode: string): number => {
-    const r = spawnSync(
-      'taskset',
-      [
-        '-c',
-        '1',
-        `${bin}/pgbench`,
-        '-S',
-        '-n',
-        '-M',
-        mode,
-        '-c',
-        String(clients),
-        '-j',
-        '1',
-        '-T',
-        String(seconds),
-        server.url,
-      ],
-      { encoding: 'utf8' },
-    )
+  /** Transactions per second and client CPU (µs) per transaction. */
+  const pgbench = (mode: string): Side => {
+    const r = pinnedWithCpu([
+      `${bin}/pgbench`,
+      '-S',
+      '-n',
+      '-M',
+      mode,
+      '-c',
+      String(clients),
+      '-j',
+      '1',
+      '-T',
+      String(seconds),
+      server.url,
+    ])
     const m = /tps = ([\d.]+) \(without initial connection time\)/.exec(r.stdout)
-    if (m === null) throw new Error(`pgbench printed no tps:\n${r.stdout}\n${r.stderr}`)
-    return Number(m[1])
+    const n = /number of transactions actually processed: (\d+)/.exec(r.stdout)
+    if (m === null || n === null) throw new Error(`pgbench printed no tps:\n${r.stdout}\n${r.stderr}`)
+    return { perSec: Number(m[1]), cpuUsPerQuery: round1((r.cpuMs * 1000) / Number(n[1])) }
   }
-  const horde = (): number => {
+  /**
+   * Measured-window SELECTs per second, and CPU (µs) per SELECT of the whole `horde run` (master, worker, warm-up
+   * and start-up included, so an upper bound on the worker's own cost).
+   */
+  const horde = (): Side => {
     const out = mkdtempSync(join(tmpdir(), 'horde-bench-pg-'))
     try {
-      const r = spawnSync(
-        'taskset',
+      const r = pinnedWithCpu(
         [
-          '-c',
-          '1',
           process.execPath,
           'bin/horde.js',
           'run',
@@ -85,7 +113,6 @@ try {
         ],
         {
           cwd: repo,
-          encoding: 'utf8',
           env: {
             ...process.env,
             HORDE_BENCH_PG_URL: server.url,
@@ -97,38 +124,63 @@ try {
       const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as {
         verdict: string
         endpoints: Array<{ method: string; name: string; rps: number; failures: number }>
+        warmupTotals: { requests: number } | null
+        totals: { requests: number }
       }
       const row = result.endpoints.find((e) => e.method === 'SQL')
       if (row === undefined || row.failures > 0)
         throw new Error(`horde run gave no clean SQL row:\n${r.stderr.slice(-2000)}`)
-      return row.rps
+      const all = result.totals.requests + (result.warmupTotals?.requests ?? 0)
+      // Each SELECT records two rows (the query and its pool wait): queries are half the requests.
+      return { perSec: row.rps, cpuUsPerQuery: round1((r.cpuMs * 1000) / (all / 2)) }
     } finally {
       rmSync(out, { recursive: true, force: true })
     }
   }
-  const rows: Array<{ round: number; pgbenchExtended: number; pgbenchSimple: number; horde: number }> = []
+  const rows: Array<{
+    round: number
+    pgbenchExtended: Side
+    horde: Side
+    pgbenchSimple: Side
+    ratioVsExtended: number
+    loadavg: string
+  }> = []
   for (let round = 1; round <= rounds; round++) {
     const pgbenchExtended = pgbench('extended')
-    const hordeRps = horde()
+    const hordeSide = horde()
     const pgbenchSimple = pgbench('simple')
-    rows.push({ round, pgbenchExtended, pgbenchSimple, horde: hordeRps })
+    const ratioVsExtended = +(hordeSide.perSec / pgbenchExtended.perSec).toFixed(2)
+    rows.push({
+      round,
+      pgbenchExtended,
+      horde: hordeSide,
+      pgbenchSimple,
+      ratioVsExtended,
+      loadavg: loadavg(),
+    })
     console.log(JSON.stringify(rows.at(-1)))
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
-  const h = median(rows.map((r) => r.horde))
-  const e = median(rows.map((r) => r.pgbenchExtended))
-  const s = median(rows.map((r) => r.pgbenchSimple))
+  const h = median(rows.map((r) => r.horde.perSec))
+  const e = median(rows.map((r) => r.pgbenchExtended.perSec))
+  const s = median(rows.map((r) => r.pgbenchSimple.perSec))
   console.log(
     JSON.stringify({
       clients,
       scale,
       seconds,
-      medianHorde: h,
-      medianPgbenchExtended: e,
-      medianPgbenchSimple: s,
-      ratioVsExtended: +(h / e).toFixed(2),
-      ratioVsSimple: +(h / s).toFixed(2),
-      loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
+      rounds,
+      medianPerSec: { horde: h, pgbenchExtended: e, pgbenchSimple: s },
+      // The goal (≥ 0.5): the median of each round's side-by-side ratio, then the ratio of the medians.
+      medianRoundRatioVsExtended: median(rows.map((r) => r.ratioVsExtended)),
+      ratioOfMediansVsExtended: +(h / e).toFixed(2),
+      ratioOfMediansVsSimple: +(h / s).toFixed(2),
+      medianCpuUsPerQuery: {
+        horde: median(rows.map((r) => r.horde.cpuUsPerQuery)),
+        pgbenchExtended: median(rows.map((r) => r.pgbenchExtended.cpuUsPerQuery)),
+        pgbenchSimple: median(rows.map((r) => r.pgbenchSimple.cpuUsPerQuery)),
+      },
+      loadavg: loadavg(),
     }),
   )
 } finally {
