@@ -126,4 +126,37 @@ describe('db.mysql on a real MariaDB', () => {
     )
     expect(worker.exceptions.join('\n')).not.toContain(server.password)
   })
+
+  it('prepare: true runs parameterised statements as prepared statements (Com_stmt_prepare, Com_stmt_execute)', async () => {
+    const bank = defineMysql({ url: server.url, passwordEnv: PASSWORD_ENV, prepare: true, pool: { max: 3 } })
+    const counters = async () => {
+      const [rows] = await admin.query<mysql.RowDataPacket[]>(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_stmt_prepare', 'Com_stmt_execute')",
+      )
+      return Object.fromEntries(rows.map((r) => [String(r.Variable_name), Number(r.Value)]))
+    }
+    const worker = makeDbWorker({
+      Teller: user({
+        wait: constant(0),
+        tasks: {
+          balance: task(1, ({ db }) =>
+            db
+              .mysql(bank)
+              .query('SELECT balance FROM accounts WHERE id = ?', [1 + Math.floor(Math.random() * 100)]),
+          ),
+        },
+      }),
+    })
+    const before = await counters()
+    worker.pool.setCounts({ Teller: 6 }, 0)
+    await sleep(1000)
+    await worker.stop()
+    const after = await counters()
+    expect(worker.exceptions).toEqual([])
+    const selects = takeRows(worker.stats).get('SQL SELECT balance FROM accounts')?.numRequests ?? 0
+    expect(selects).toBeGreaterThan(10)
+    expect((after.Com_stmt_execute ?? 0) - (before.Com_stmt_execute ?? 0)).toBe(selects)
+    // Prepared once per connection (3 at most), not per query.
+    expect((after.Com_stmt_prepare ?? 0) - (before.Com_stmt_prepare ?? 0)).toBeLessThanOrEqual(3)
+  }, 30_000)
 })

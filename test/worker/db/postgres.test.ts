@@ -152,4 +152,43 @@ describe('db.postgres on a real PostgreSQL', () => {
     // Failures recorded by the client are not reported again as task exceptions.
     expect(worker.exceptions).toEqual([])
   })
+
+  it('prepare: true parses each statement once per connection; the server counts the same queries', async () => {
+    const bank = definePostgres({ url: server.url, prepare: true, pool: { max: 3 } })
+    await admin.query('SELECT pg_stat_statements_reset()')
+    const prepared: string[][] = []
+    const worker = makeDbWorker({
+      Teller: user({
+        wait: constant(0),
+        tasks: {
+          balance: task(5, ({ db }) =>
+            db
+              .postgres(bank)
+              .query('SELECT balance FROM accounts WHERE id = $1', [1 + Math.floor(Math.random() * 100)]),
+          ),
+          // On one connection: what this session has prepared (pg_prepared_statements is per session).
+          check: task(1, ({ db }) =>
+            db.postgres(bank).tx('check', async (q) => {
+              await q.query('SELECT balance FROM accounts WHERE id = $1', [1])
+              const r = await q.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements')
+              prepared.push(r.rows.map((row) => row.statement))
+            }),
+          ),
+        },
+      }),
+    })
+    worker.pool.setCounts({ Teller: 6 }, 0)
+    await sleep(1000)
+    await worker.stop()
+    const recorded = takeRows(worker.stats)
+    expect(worker.exceptions).toEqual([])
+    expect(prepared.length).toBeGreaterThan(0)
+    // The parameterised SELECT is a named statement on the connection; the unparameterised one is not prepared.
+    for (const statements of prepared) {
+      expect(statements).toEqual(['SELECT balance FROM accounts WHERE id = $1'])
+    }
+    const selects = recorded.get('SQL SELECT balance FROM accounts')?.numRequests ?? 0
+    expect(selects).toBeGreaterThan(10)
+    expect(await serverCalls('SELECT balance FROM accounts WHERE id = $1')).toBe(selects)
+  }, 30_000)
 })
