@@ -1,7 +1,10 @@
 /**
  * Indexed SELECTs per second from one Horde worker vs pgbench -S, side by side on one throwaway PostgreSQL
- * (Debian's, on 127.0.0.1): the server pinned to CPU 0, each client (pgbench, or `horde run` with one worker)
- * pinned to CPU 1, alternating rounds so a noisy neighbour hits both.
+ * (Debian's, on 127.0.0.1): the server pinned to CPU 0, each client (pgbench, or one `horde worker`) pinned to
+ * CPU 1, alternating in each round so a noisy neighbour hits both. The Horde master (`horde master`) runs beside
+ * the server on CPU 0: it is not the worker being measured, and its few % of a core count against Horde there.
+ * Horde runs twice a round: as the scenario comes (every statement parsed, as pgbench -M extended) and with
+ * `prepare: true` (named prepared statements, as pgbench -M prepared); each is compared with its pgbench mode.
  *
  *   npm run build && npx tsx bench/db-vs-pgbench.ts [--rounds 3] [--seconds 10] [--clients 16] [--scale 10]
  *
@@ -15,6 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startPostgres } from '../test/helpers/db-servers.js'
+import { freePort, startProcess, stopProcess } from '../test/helpers/processes.js'
 
 const { values } = parseArgs({
   options: {
@@ -86,41 +90,63 @@ try {
     return { perSec: Number(m[1]), cpuUsPerQuery: round1((r.cpuMs * 1000) / Number(n[1])) }
   }
   /**
-   * Measured-window SELECTs per second, and CPU (µs) per SELECT of the whole `horde run` (master, worker, warm-up
-   * and start-up included, so an upper bound on the worker's own cost).
+   * Measured-window SELECTs per second of one `horde worker` (pinned to CPU 1) under `horde master` (CPU 0), and
+   * the worker's CPU (µs) per SELECT, start-up (loading the scenario) and warm-up included: an upper bound.
    */
-  const horde = (): Side => {
+  const horde = async (prepare: boolean): Promise<Side> => {
     const out = mkdtempSync(join(tmpdir(), 'horde-bench-pg-'))
+    const port = await freePort()
+    const env = {
+      ...process.env,
+      HORDE_BENCH_PG_URL: server.url,
+      HORDE_BENCH_PG_CLIENTS: String(clients),
+      HORDE_BENCH_PG_SCALE: String(scale),
+      HORDE_BENCH_PG_PREPARE: prepare ? '1' : '0',
+    }
+    const master = startProcess(
+      'taskset',
+      [
+        '-c',
+        '0',
+        process.execPath,
+        'bin/horde.js',
+        'master',
+        'bench/scenarios/pg-select.ts',
+        '--expect-workers',
+        '1',
+        '--users',
+        String(clients),
+        '--spawn-rate',
+        String(clients),
+        '--warmup',
+        '2s',
+        '--duration',
+        `${seconds + 2}s`,
+        '--master-host',
+        '127.0.0.1',
+        '--master-port',
+        String(port),
+        '--skip-host-check',
+        '--out',
+        out,
+      ],
+      { cwd: repo, env },
+    )
     try {
       const r = pinnedWithCpu(
         [
           process.execPath,
           'bin/horde.js',
-          'run',
+          'worker',
           'bench/scenarios/pg-select.ts',
-          '--users',
-          String(clients),
-          '--spawn-rate',
-          String(clients),
-          '--warmup',
-          '2s',
-          '--duration',
-          `${seconds + 2}s`,
-          '--workers',
-          '1',
-          '--out',
-          out,
+          '--master-host',
+          '127.0.0.1',
+          '--master-port',
+          String(port),
         ],
-        {
-          cwd: repo,
-          env: {
-            ...process.env,
-            HORDE_BENCH_PG_URL: server.url,
-            HORDE_BENCH_PG_CLIENTS: String(clients),
-            HORDE_BENCH_PG_SCALE: String(scale),
-          },
-        },
+        { cwd: repo, env },
       )
+      await master.exited
       const result = JSON.parse(readFileSync(join(out, 'result.json'), 'utf8')) as {
         verdict: string
         endpoints: Array<{ method: string; name: string; rps: number; failures: number }>
@@ -129,11 +155,14 @@ try {
       }
       const row = result.endpoints.find((e) => e.method === 'SQL')
       if (row === undefined || row.failures > 0)
-        throw new Error(`horde run gave no clean SQL row:\n${r.stderr.slice(-2000)}`)
+        throw new Error(
+          `horde gave no clean SQL row:\n${master.output().slice(-2000)}\n${r.stderr.slice(-2000)}`,
+        )
       const all = result.totals.requests + (result.warmupTotals?.requests ?? 0)
       // Each SELECT records two rows (the query and its pool wait): queries are half the requests.
       return { perSec: row.rps, cpuUsPerQuery: round1((r.cpuMs * 1000) / (all / 2)) }
     } finally {
+      await stopProcess(master)
       rmSync(out, { recursive: true, force: true })
     }
   }
@@ -141,44 +170,63 @@ try {
     round: number
     pgbenchExtended: Side
     horde: Side
+    pgbenchPrepared: Side
+    hordePrepared: Side
     pgbenchSimple: Side
     ratioVsExtended: number
+    preparedRatio: number
     loadavg: string
   }> = []
   for (let round = 1; round <= rounds; round++) {
     const pgbenchExtended = pgbench('extended')
-    const hordeSide = horde()
+    const hordeSide = await horde(false)
+    const pgbenchPrepared = pgbench('prepared')
+    const hordePrepared = await horde(true)
     const pgbenchSimple = pgbench('simple')
-    const ratioVsExtended = +(hordeSide.perSec / pgbenchExtended.perSec).toFixed(2)
     rows.push({
       round,
       pgbenchExtended,
       horde: hordeSide,
+      pgbenchPrepared,
+      hordePrepared,
       pgbenchSimple,
-      ratioVsExtended,
+      ratioVsExtended: +(hordeSide.perSec / pgbenchExtended.perSec).toFixed(2),
+      preparedRatio: +(hordePrepared.perSec / pgbenchPrepared.perSec).toFixed(2),
       loadavg: loadavg(),
     })
     console.log(JSON.stringify(rows.at(-1)))
   }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number
-  const h = median(rows.map((r) => r.horde.perSec))
-  const e = median(rows.map((r) => r.pgbenchExtended.perSec))
-  const s = median(rows.map((r) => r.pgbenchSimple.perSec))
+  const medianOf = (pick: (r: (typeof rows)[number]) => number) => median(rows.map(pick))
+  const h = medianOf((r) => r.horde.perSec)
+  const hp = medianOf((r) => r.hordePrepared.perSec)
+  const e = medianOf((r) => r.pgbenchExtended.perSec)
+  const p = medianOf((r) => r.pgbenchPrepared.perSec)
+  const s = medianOf((r) => r.pgbenchSimple.perSec)
   console.log(
     JSON.stringify({
       clients,
       scale,
       seconds,
       rounds,
-      medianPerSec: { horde: h, pgbenchExtended: e, pgbenchSimple: s },
+      medianPerSec: { horde: h, hordePrepared: hp, pgbenchExtended: e, pgbenchPrepared: p, pgbenchSimple: s },
       // The goal (≥ 0.5): the median of each round's side-by-side ratio, then the ratio of the medians.
-      medianRoundRatioVsExtended: median(rows.map((r) => r.ratioVsExtended)),
-      ratioOfMediansVsExtended: +(h / e).toFixed(2),
-      ratioOfMediansVsSimple: +(h / s).toFixed(2),
+      medianRoundRatio: {
+        hordeVsExtended: medianOf((r) => r.ratioVsExtended),
+        hordePreparedVsPrepared: medianOf((r) => r.preparedRatio),
+        hordePreparedVsSimple: medianOf((r) => +(r.hordePrepared.perSec / r.pgbenchSimple.perSec).toFixed(2)),
+      },
+      ratioOfMedians: {
+        hordeVsExtended: +(h / e).toFixed(2),
+        hordePreparedVsPrepared: +(hp / p).toFixed(2),
+        hordeVsSimple: +(h / s).toFixed(2),
+      },
       medianCpuUsPerQuery: {
-        horde: median(rows.map((r) => r.horde.cpuUsPerQuery)),
-        pgbenchExtended: median(rows.map((r) => r.pgbenchExtended.cpuUsPerQuery)),
-        pgbenchSimple: median(rows.map((r) => r.pgbenchSimple.cpuUsPerQuery)),
+        horde: medianOf((r) => r.horde.cpuUsPerQuery),
+        hordePrepared: medianOf((r) => r.hordePrepared.cpuUsPerQuery),
+        pgbenchExtended: medianOf((r) => r.pgbenchExtended.cpuUsPerQuery),
+        pgbenchPrepared: medianOf((r) => r.pgbenchPrepared.cpuUsPerQuery),
+        pgbenchSimple: medianOf((r) => r.pgbenchSimple.cpuUsPerQuery),
       },
       loadavg: loadavg(),
     }),

@@ -4,6 +4,8 @@ import { defineScenario, definePostgres, user, constant } from 'horde'
 const ACCOUNTS = 100_000 * Number(process.env.HORDE_BENCH_PG_SCALE ?? '10')
 const db = definePostgres({
   urlEnv: 'HORDE_BENCH_PG_URL',
+  // bench/db-vs-pgbench.ts runs both: every statement parsed (pgbench -M extended) and prepared (-M prepared).
+  prepare: process.env.HORDE_BENCH_PG_PREPARE === '1',
   pool: { max: Number(process.env.HORDE_BENCH_PG_CLIENTS ?? '16'), min: 0, acquireTimeout: '10s' },
 })
 
