@@ -5,7 +5,7 @@
  * process to CPU 1). CPU µs per query is this process's own (process.cpuUsage), so a busy machine slows both
  * sides but hardly changes the figure; the ratio is Horde's overhead on top of pg.
  *
- *   npx tsx bench/db-path-cpu.ts [--rounds 5] [--seconds 4] [--clients 16] [--scale 1]
+ *   npx tsx bench/db-path-cpu.ts [--rounds 5] [--seconds 4] [--clients 16] [--scale 1] [--prepare]
  *   node --cpu-prof --import tsx bench/db-path-cpu.ts --only horde   # where the worker's time goes
  */
 import { execFileSync } from 'node:child_process'
@@ -24,6 +24,8 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '16' },
     scale: { type: 'string', default: '1' },
     only: { type: 'string' },
+    /** Horde with prepare: true (compare with the bare pool's prepared loop). */
+    prepare: { type: 'boolean', default: false },
   },
 })
 const rounds = Number(values.rounds)
@@ -77,7 +79,12 @@ try {
       return queries
     })
 
-  const target = definePostgres({ url: server.url, pool: { max: clients, min: 0, acquireTimeout: '10s' } })
+  // As bench/scenarios/pg-select.ts: all connections kept (min = max), like the bare pool's loop keeps them busy.
+  const target = definePostgres({
+    url: server.url,
+    prepare: values.prepare === true,
+    pool: { max: clients, min: clients, acquireTimeout: '10s' },
+  })
   const horde = () =>
     measure(async (stopAt) => {
       const worker = makeDbWorker({
