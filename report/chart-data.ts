@@ -1,5 +1,6 @@
 import type { RunResult } from '../src/shared/result.js'
 import { eventStyle, type EventStyle } from './event-style.js'
+import { txChartData, type TxChartData } from './db-summary.js'
 
 /**
  * The data that feeds the inline charts, packed as columns (uPlot's native shape) with x in seconds since
@@ -24,6 +25,8 @@ export interface ChartData {
   events: Array<{ t: number; kind: string; cls: EventStyle; msg: string }>
   hist: Distribution | null
   baselineHist: Distribution | null
+  /** Database runs: tps per transaction type per second (null otherwise). */
+  tx: TxChartData | null
 }
 
 export interface Distribution {
@@ -97,6 +100,7 @@ export function chartData(result: RunResult, baseline: RunResult | undefined): C
     events,
     hist: distribution(result.histogram, null),
     baselineHist: baseline === undefined ? null : distribution(baseline.histogram, result.histogram),
+    tx: txChartData(result),
   }
 }
 

@@ -3,6 +3,7 @@ import { compareRuns, endpointKey, type Comparison, type Delta } from './compare
 import { formatCount, formatDelta, formatMs, formatPercent, formatRate, formatTime } from './format.js'
 import { VERDICT_TEXT, formatObserved } from './view.js'
 import { datadogLinks, type DatadogOptions } from './links.js'
+import { dbJobSummaryLines } from './db-job-summary.js'
 
 /**
  * The GitHub job summary (GITHUB_STEP_SUMMARY is GitHub-flavoured Markdown that also renders HTML): the
@@ -115,6 +116,8 @@ export function renderJobSummary(result: RunResult, options: JobSummaryOptions =
     }
     lines.push('')
   }
+
+  lines.push(...dbJobSummaryLines(result, mdText))
 
   if (cmp !== undefined) {
     const how = cmp.chosenBy === 'explicit' ? 'the requested baseline' : 'the previous passing run'

@@ -15,6 +15,7 @@ import { datadogLinks, redactLabels, redactUrl, safeHref, type DatadogOptions } 
 import { safeJson } from './safe-json.js'
 import { thresholdValueUnit } from '../src/shared/threshold-syntax.js'
 import { eventStyle } from './event-style.js'
+import { buildDbView } from './db-view.js'
 import { VERDICT_TEXT } from '../src/shared/verdict-text.js'
 
 /** Everything the report template shows, already formatted. Run text stays raw here: Handlebars escapes it. */
@@ -306,6 +307,7 @@ export function buildReportView(result: RunResult, options: ReportViewOptions) {
     endpoints,
     hasSparks: endpoints.some((e) => e.spark !== ''),
     hasBaseline: cmp !== undefined,
+    database: buildDbView(result),
     errors,
     totalErrors: formatCount(totalErrors),
     workers,

@@ -12,6 +12,9 @@ const OPENING_BALANCE = 1000
 
 const bank = defineMysql({
   urlEnv: 'BANK_DATABASE_URL', // or passwordFile: '/var/run/secrets/bank/password' with host/user/database
+  // false: text protocol. true: parameterised statements run through mysql2's execute() and its per-connection
+  // prepared statement cache (less parsing per query); leave false behind a proxy that does not support them.
+  prepare: false,
   pool: {
     // Connections per worker, shared by all its users. Users beyond it wait for a connection: that wait is
     // recorded as "<name> pool wait" and, when long, counts as generator saturation (not the database's fault).

@@ -2,9 +2,14 @@ import { defineScenario, definePostgres, user, constant } from 'horde'
 
 // pgbench's -S transaction: one indexed SELECT of a random account (scale from HORDE_BENCH_PG_SCALE).
 const ACCOUNTS = 100_000 * Number(process.env.HORDE_BENCH_PG_SCALE ?? '10')
+const CLIENTS = Number(process.env.HORDE_BENCH_PG_CLIENTS ?? '16')
 const db = definePostgres({
   urlEnv: 'HORDE_BENCH_PG_URL',
-  pool: { max: Number(process.env.HORDE_BENCH_PG_CLIENTS ?? '16'), min: 0, acquireTimeout: '10s' },
+  // bench/db-vs-pgbench.ts runs both: every statement parsed (pgbench -M extended) and prepared (-M prepared).
+  prepare: process.env.HORDE_BENCH_PG_PREPARE === '1',
+  // min = max: every connection opened at start and kept, as pgbench's clients are (and no idle timer is armed
+  // on each release, which pg-pool does for connections above min).
+  pool: { max: CLIENTS, min: CLIENTS, acquireTimeout: '10s' },
 })
 
 export default defineScenario({

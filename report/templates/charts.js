@@ -371,6 +371,47 @@
       )
     }
 
+    // Database runs: tps per transaction type (report/db-summary.ts picks the busiest few). The names are run
+    // text: they only reach uPlot's legend, which sets them as text.
+    if (data.tx) {
+      var TX_PALETTE = [
+        '#0969da',
+        '#bf8700',
+        '#1a7f37',
+        '#8250df',
+        '#cf222e',
+        '#57606a',
+        '#bc4c00',
+        '#1b7c83',
+      ]
+      timeChart(
+        'chart-tx',
+        data.tx.names.map(function (name, i) {
+          return {
+            opts: {
+              label: name,
+              stroke: TX_PALETTE[i % TX_PALETTE.length],
+              scale: 'tps',
+              value: function (u, v) {
+                return num(v)
+              },
+            },
+            values: function (d) {
+              return d.tx ? d.tx.tps[i] || null : null
+            },
+          }
+        }),
+        [yAxis('tps', 'tps')],
+        {
+          tps: {
+            range: function (u, min, max) {
+              return [0, Math.max(1, max * 1.1)]
+            },
+          },
+        },
+      )
+    }
+
     ;(function distribution() {
       var el = document.getElementById('chart-dist')
       if (!el) return

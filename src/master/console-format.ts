@@ -2,6 +2,7 @@ import { VERDICT_TEXT } from '../shared/verdict-text.js'
 import { formatDurationMs } from '../shared/duration.js'
 import type { Progress } from './coordinator.js'
 import type { MasterRunResult } from './result-builder.js'
+import { txProgressLine } from './tx-progress.js'
 
 const fmt = (value: number | null, digits = 0): string => (value === null ? '-' : value.toFixed(digits))
 
@@ -32,7 +33,8 @@ export function progressLine(progress: Progress): string {
     `[${elapsed}] ${load}` +
     `  rps ${fmt(progress.rps, 1).padStart(7)}  fail/s ${fmt(progress.failuresPerSec, 1).padStart(5)}` +
     (progress.exceptionsPerSec > 0 ? `  exc/s ${fmt(progress.exceptionsPerSec, 1)}` : '') +
-    `  p95 ${`${fmt(progress.p95Ms)}ms`.padStart(7)}  workers ${progress.workers}${tag}`
+    `  p95 ${`${fmt(progress.p95Ms)}ms`.padStart(7)}  workers ${progress.workers}${tag}` +
+    (progress.tx === undefined ? '' : `\n${txProgressLine(elapsed, progress.tx)}`)
   )
 }
 

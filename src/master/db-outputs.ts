@@ -1,11 +1,8 @@
+import { POOL_TYPE, TX_TYPE } from '../shared/db-row-types.js'
 import { csvLine, type Cell } from '../shared/run-csv.js'
 import type { RunOutcome } from './coordinator.js'
 import type { MasterRunResult } from './result-builder.js'
 import { bucketHistogram } from './stats-row.js'
-
-/** Request types the database clients record (src/worker/db/db-client.ts): transactions and pool waits. */
-const TX_TYPE = 'TX'
-const POOL_TYPE = 'POOL'
 
 /** A transaction name as part of a file name: letters, digits, '-' and '_' only, so no path can be formed. */
 export function fileSlug(name: string): string {

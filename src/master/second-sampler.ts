@@ -4,6 +4,7 @@ import type { OpenModelStats } from './open-model-stats.js'
 import type { MasterPlan } from './plan.js'
 import type { RunPhase, RunState } from './run-state.js'
 import type { WorkerRegistry } from './worker-registry.js'
+import { txProgress, type TxProgress } from './tx-progress.js'
 
 /** One sample per second: what the master asked for and what the workers said they ran. */
 export interface Sample {
@@ -33,6 +34,8 @@ export interface Progress {
   warmup: boolean
   /** Open model only: the rate asked for now, and iterations started and dropped per second (same window as rps). */
   open?: { targetRps: number; startedPerSec: number; droppedPerSec: number }
+  /** Database runs: tps and latency per transaction type (same window as p95). */
+  tx?: TxProgress
 }
 
 /** What the planner (closed model) or the splitter (open model) asks for this second. */
@@ -160,6 +163,7 @@ export class SecondSampler {
     const loadStartMs = this.#state.loadStartMs
     const activeIds = this.#registry.active().map((node) => node.id)
     const live = this.liveRate.rate(now, RATE_WINDOW_SECONDS * 1000, activeIds)
+    const tx = txProgress(this.#aggregator.seconds, from, RATE_WINDOW_SECONDS)
     return {
       elapsedMs: loadStartMs === null ? 0 : now - loadStartMs,
       exceptionsPerSec: this.#exceptionTimes.length / RATE_WINDOW_SECONDS,
@@ -172,6 +176,7 @@ export class SecondSampler {
       phase: this.#state.phase,
       warmup,
       ...(this.#plan.open !== null && this.#open !== null ? { open: this.#openProgress(from) } : {}),
+      ...(tx !== undefined ? { tx } : {}),
     }
   }
 

@@ -7,12 +7,10 @@ import { isDbTarget, parseDbTarget, type DbKind, type DbOptions, type DbTarget }
 import { workerDbPools, type WorkerDbPools, type WorkerPool } from './db-pools.js'
 import { queryName } from './query-name.js'
 
+import { POOL_TYPE, POOL_WAIT_SUFFIX, SQL_TYPE, TX_TYPE } from '../../shared/db-row-types.js'
+
 /** Request types in the stats table: a query, a transaction, a wait for a pooled connection. */
-export const SQL_TYPE = 'SQL'
-export const TX_TYPE = 'TX'
-export const POOL_TYPE = 'POOL'
-/** Suffix of the row that records the wait for a connection before a query or transaction. */
-export const POOL_WAIT_SUFFIX = ' pool wait'
+export { POOL_TYPE, POOL_WAIT_SUFFIX, SQL_TYPE, TX_TYPE }
 
 export interface DbQueryOptions {
   /** Row name in the stats; default: the statement's first words. */

@@ -23,6 +23,23 @@ export interface DriverPool {
   close(): Promise<void>
 }
 
+/** Distinct statements a worker prepares; past this, statements run unnamed (server memory per connection). */
+const MAX_PREPARED = 1000
+const preparedNames = new Map<string, string>()
+
+/**
+ * The name of `sql` as a prepared statement: one per distinct text in the worker (pg refuses one name for two
+ * texts), made once and looked up after; undefined once MAX_PREPARED texts have names.
+ */
+export function preparedName(sql: string): string | undefined {
+  let name = preparedNames.get(sql)
+  if (name === undefined && preparedNames.size < MAX_PREPARED) {
+    name = `horde_${preparedNames.size + 1}`
+    preparedNames.set(sql, name)
+  }
+  return name
+}
+
 export function acquireTimeoutError(target: DbTarget): HordeError {
   return new HordeError(
     'HORDE_ERR_DB_POOL_TIMEOUT',
@@ -65,7 +82,13 @@ export function postgresPool(
       }
     },
     async query(connection, sql, params) {
-      const result = await (connection as pg.PoolClient).query(sql, params as unknown[] | undefined)
+      const values = params as unknown[] | undefined
+      // Only parameterised statements are prepared: BEGIN/COMMIT and one-off statements gain nothing from it.
+      const name = target.prepare && values !== undefined ? preparedName(sql) : undefined
+      const result = await (connection as pg.PoolClient).query(
+        name === undefined ? sql : { name, text: sql, values },
+        name === undefined ? values : undefined,
+      )
       return { rows: result.rows as never[], rowCount: result.rowCount ?? result.rows.length }
     },
     release(connection, broken) {
@@ -128,10 +151,13 @@ export function mysqlPool(
       const c = connection as mysql.PoolConnection
       const values = params as unknown[] | undefined
       // Client-side: mysql2 gives up on the statement and closes the connection (released as broken).
-      const [rows] =
-        statementTimeout === undefined
-          ? await c.query(sql, values)
-          : await c.query({ sql, timeout: statementTimeout }, values)
+      // execute(): mysql2's per-connection prepared statement cache (`prepare`); query(): text protocol.
+      const prepared = target.prepare && values !== undefined
+      const options: mysql.QueryOptions =
+        statementTimeout === undefined ? { sql } : { sql, timeout: statementTimeout }
+      const [rows] = prepared
+        ? await c.execute(options, values as mysql.ExecuteValues[])
+        : await c.query(options, values)
       if (Array.isArray(rows)) return { rows: rows as never[], rowCount: rows.length }
       const header = rows as mysql.ResultSetHeader
       return { rows: [], rowCount: header.affectedRows }

@@ -20,8 +20,10 @@ describe('database options', () => {
       acquireTimeoutMs: 5000,
       idleTimeoutMs: 60_000,
       statementTimeoutMs: 0,
+      prepare: false,
     })
     expect(Object.isFrozen(db)).toBe(true)
+    expect(definePostgres({ urlEnv: 'BANK_URL', prepare: true }).prepare).toBe(true)
     expect(defineMysql('mysql://app@127.0.0.1:3306/app')).toMatchObject({
       driver: 'mysql',
       maxConnections: 10,
@@ -55,6 +57,9 @@ describe('database options', () => {
     )
     expect(attempt(() => definePostgres({ urlEnv: 'X', host: 'db' })).message).toMatch(
       /needs exactly one of url, urlEnv, urlFile or host \(found urlEnv, host\)/,
+    )
+    expect(attempt(() => definePostgres({ urlEnv: 'X', prepare: 'yes' } as never)).message).toMatch(
+      /definePostgres\(\.\.\.\)\.prepare must be true or false, received "yes"\./,
     )
     expect(attempt(() => defineMysql('postgres://db/app')).message).toMatch(/url must be a mysql:\/\/ URL/)
     expect(attempt(() => definePostgres({ urlEnv: 'X', pool: { size: 3 } } as never)).message).toMatch(

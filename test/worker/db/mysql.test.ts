@@ -1,17 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { pino } from 'pino'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import mysql from 'mysql2/promise'
-import { HttpTransport } from '../../../src/worker/http/http-client.js'
-import { RequestStats, type StatsEntry } from '../../../src/worker/stats.js'
-import { UserPool } from '../../../src/worker/user-pool.js'
-import { UserClass } from '../../../src/worker/user-runner.js'
 import { constant, task, user } from '../../../src/worker/scenario.js'
-import type { ScenarioOptions } from '../../../src/worker/scenario-types.js'
 import { defineMysql } from '../../../src/worker/db/db-define.js'
-import { closeWorkerDbPools } from '../../../src/worker/db/db-pools.js'
 import { startMariaDb, type DbServer } from '../../helpers/db-servers.js'
+import { makeDbWorker, stopDbWorkers, takeRows } from '../../helpers/db-worker.js'
 
-const silent = pino({ level: 'silent' })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 const PASSWORD_ENV = 'HORDE_TEST_MYSQL_PASSWORD'
 
@@ -30,33 +23,7 @@ afterAll(async () => {
   await admin?.end().catch(() => undefined)
   await server?.stop()
 })
-
-function makeWorker(users: ScenarioOptions['users']) {
-  const transport = new HttpTransport({
-    baseUrl: null,
-    keepAlive: true,
-    connections: null,
-    timeoutMs: 5000,
-    headers: {},
-  })
-  const stats = new RequestStats()
-  const exceptions: string[] = []
-  const classes = new Map(Object.entries(users).map(([n, d]) => [n, new UserClass(n, d)]))
-  const pool = new UserPool(
-    classes,
-    transport,
-    stats,
-    silent,
-    () => 0,
-    (_c, e) => exceptions.push(String(e)),
-  )
-  const stop = async () => {
-    await pool.stopAll(5000)
-    await closeWorkerDbPools(stats)
-    await transport.close()
-  }
-  return { pool, stats, exceptions, stop }
-}
+afterEach(stopDbWorkers)
 
 /** The server's own statement counters (session-independent). */
 async function status(): Promise<Record<string, number>> {
@@ -69,7 +36,7 @@ async function status(): Promise<Record<string, number>> {
 describe('db.mysql on a real MariaDB', () => {
   it('records every query and transaction the server counted (Com_select, Com_update, Com_commit)', async () => {
     const bank = defineMysql({ url: server.url, passwordEnv: PASSWORD_ENV, pool: { max: 5 } })
-    const worker = makeWorker({
+    const worker = makeDbWorker({
       Teller: user({
         wait: constant(0),
         tasks: {
@@ -92,9 +59,7 @@ describe('db.mysql on a real MariaDB', () => {
     await sleep(1500)
     await worker.stop()
     const after = await status()
-    const recorded = new Map<string, StatsEntry>(
-      worker.stats.takeDelta().entries.map((e) => [`${e.method} ${e.name}`, e]),
-    )
+    const recorded = takeRows(worker.stats)
     expect(worker.exceptions).toEqual([])
     const selects = recorded.get('SQL SELECT balance FROM accounts')?.numRequests ?? 0
     const transfers = recorded.get('TX transfer')?.numRequests ?? 0
@@ -117,7 +82,7 @@ describe('db.mysql on a real MariaDB', () => {
       passwordEnv: PASSWORD_ENV,
       pool: { max: 20, acquireTimeout: '30s' },
     })
-    const worker = makeWorker({
+    const worker = makeDbWorker({
       Crowd: user({
         wait: constant(0),
         tasks: { nap: async ({ db: d }) => d.mysql(db).query('SELECT SLEEP(0.005)') },
@@ -147,7 +112,7 @@ describe('db.mysql on a real MariaDB', () => {
 
   it('a password variable that is not set fails the query naming the variable, never a value', async () => {
     const db = defineMysql({ url: server.url, passwordEnv: 'HORDE_TEST_UNSET_PASSWORD', pool: { max: 2 } })
-    const worker = makeWorker({
+    const worker = makeDbWorker({
       Lost: user({
         wait: constant('100ms'),
         tasks: { q: async ({ db: d }) => d.mysql(db).query('SELECT 1') },
@@ -161,4 +126,37 @@ describe('db.mysql on a real MariaDB', () => {
     )
     expect(worker.exceptions.join('\n')).not.toContain(server.password)
   })
+
+  it('prepare: true runs parameterised statements as prepared statements (Com_stmt_prepare, Com_stmt_execute)', async () => {
+    const bank = defineMysql({ url: server.url, passwordEnv: PASSWORD_ENV, prepare: true, pool: { max: 3 } })
+    const counters = async () => {
+      const [rows] = await admin.query<mysql.RowDataPacket[]>(
+        "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_stmt_prepare', 'Com_stmt_execute')",
+      )
+      return Object.fromEntries(rows.map((r) => [String(r.Variable_name), Number(r.Value)]))
+    }
+    const worker = makeDbWorker({
+      Teller: user({
+        wait: constant(0),
+        tasks: {
+          balance: task(1, ({ db }) =>
+            db
+              .mysql(bank)
+              .query('SELECT balance FROM accounts WHERE id = ?', [1 + Math.floor(Math.random() * 100)]),
+          ),
+        },
+      }),
+    })
+    const before = await counters()
+    worker.pool.setCounts({ Teller: 6 }, 0)
+    await sleep(1000)
+    await worker.stop()
+    const after = await counters()
+    expect(worker.exceptions).toEqual([])
+    const selects = takeRows(worker.stats).get('SQL SELECT balance FROM accounts')?.numRequests ?? 0
+    expect(selects).toBeGreaterThan(10)
+    expect((after.Com_stmt_execute ?? 0) - (before.Com_stmt_execute ?? 0)).toBe(selects)
+    // Prepared once per connection (3 at most), not per query.
+    expect((after.Com_stmt_prepare ?? 0) - (before.Com_stmt_prepare ?? 0)).toBeLessThanOrEqual(3)
+  }, 30_000)
 })

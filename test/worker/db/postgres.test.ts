@@ -1,17 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { pino } from 'pino'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import pg from 'pg'
-import { HttpTransport } from '../../../src/worker/http/http-client.js'
-import { RequestStats, type StatsEntry } from '../../../src/worker/stats.js'
-import { UserPool } from '../../../src/worker/user-pool.js'
-import { UserClass } from '../../../src/worker/user-runner.js'
 import { constant, task, user } from '../../../src/worker/scenario.js'
-import type { ScenarioOptions } from '../../../src/worker/scenario-types.js'
 import { definePostgres } from '../../../src/worker/db/db-define.js'
-import { closeWorkerDbPools } from '../../../src/worker/db/db-pools.js'
 import { startPostgres, type DbServer } from '../../helpers/db-servers.js'
+import { makeDbWorker, stopDbWorkers, takeRows } from '../../helpers/db-worker.js'
 
-const silent = pino({ level: 'silent' })
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 let server: DbServer
@@ -28,38 +21,7 @@ afterAll(async () => {
   await admin?.end().catch(() => undefined)
   await server?.stop()
 })
-
-/** A worker's users without the wire: the same UserPool, recorder and contexts `horde worker` uses. */
-function makeWorker(users: ScenarioOptions['users']) {
-  const transport = new HttpTransport({
-    baseUrl: null,
-    keepAlive: true,
-    connections: null,
-    timeoutMs: 5000,
-    headers: {},
-  })
-  const stats = new RequestStats()
-  const exceptions: string[] = []
-  const classes = new Map(Object.entries(users).map(([n, d]) => [n, new UserClass(n, d)]))
-  const pool = new UserPool(
-    classes,
-    transport,
-    stats,
-    silent,
-    () => 0,
-    (_c, e) => exceptions.push(String(e)),
-  )
-  const stop = async () => {
-    await pool.stopAll(5000)
-    await closeWorkerDbPools(stats)
-    await transport.close()
-  }
-  return { pool, stats, exceptions, stop }
-}
-
-function rows(stats: RequestStats): Map<string, StatsEntry> {
-  return new Map(stats.takeDelta().entries.map((e) => [`${e.method} ${e.name}`, e]))
-}
+afterEach(stopDbWorkers)
 
 async function serverCalls(pattern: string): Promise<number> {
   const r = await admin.query<{ calls: string }>(
@@ -73,7 +35,7 @@ describe('db.postgres on a real PostgreSQL', () => {
   it('records every query and transaction the server ran, with pool wait as its own row', async () => {
     const bank = definePostgres({ url: server.url, pool: { max: 5, acquireTimeout: '5s' } })
     await admin.query('SELECT pg_stat_statements_reset()')
-    const worker = makeWorker({
+    const worker = makeDbWorker({
       Teller: user({
         wait: constant(0),
         tasks: {
@@ -97,7 +59,7 @@ describe('db.postgres on a real PostgreSQL', () => {
     worker.pool.setCounts({ Teller: 20 }, 0)
     await sleep(1500)
     await worker.stop()
-    const recorded = rows(worker.stats)
+    const recorded = takeRows(worker.stats)
     expect(worker.exceptions).toEqual([])
     const selects = recorded.get('SQL SELECT balance FROM accounts')
     const debits = recorded.get('SQL UPDATE accounts SET balance')
@@ -122,7 +84,7 @@ describe('db.postgres on a real PostgreSQL', () => {
 
   it('2,000 users against pool max 20 never open more than 20 connections (counted by the server)', async () => {
     const db = definePostgres({ url: server.url, pool: { max: 20, acquireTimeout: '30s' } })
-    const worker = makeWorker({
+    const worker = makeDbWorker({
       Crowd: user({
         wait: constant(0),
         tasks: { nap: async ({ db: d }) => d.postgres(db).query('SELECT pg_sleep(0.005)') },
@@ -144,7 +106,7 @@ describe('db.postgres on a real PostgreSQL', () => {
     sampling = false
     await sampler
     await worker.stop()
-    const recorded = rows(worker.stats)
+    const recorded = takeRows(worker.stats)
     expect(most).toBe(20)
     const wait = recorded.get('POOL SELECT pg_sleep(?) pool wait')
     expect(wait?.numRequests).toBeGreaterThan(100)
@@ -167,7 +129,7 @@ describe('db.postgres on a real PostgreSQL', () => {
 
   it('a pool wait past acquireTimeout fails the query with the fix; a bad statement is a recorded failure', async () => {
     const db = definePostgres({ url: server.url, pool: { max: 1, acquireTimeout: '200ms' } })
-    const worker = makeWorker({
+    const worker = makeDbWorker({
       Slow: user({
         wait: constant(0),
         tasks: {
@@ -190,4 +152,43 @@ describe('db.postgres on a real PostgreSQL', () => {
     // Failures recorded by the client are not reported again as task exceptions.
     expect(worker.exceptions).toEqual([])
   })
+
+  it('prepare: true parses each statement once per connection; the server counts the same queries', async () => {
+    const bank = definePostgres({ url: server.url, prepare: true, pool: { max: 3 } })
+    await admin.query('SELECT pg_stat_statements_reset()')
+    const prepared: string[][] = []
+    const worker = makeDbWorker({
+      Teller: user({
+        wait: constant(0),
+        tasks: {
+          balance: task(5, ({ db }) =>
+            db
+              .postgres(bank)
+              .query('SELECT balance FROM accounts WHERE id = $1', [1 + Math.floor(Math.random() * 100)]),
+          ),
+          // On one connection: what this session has prepared (pg_prepared_statements is per session).
+          check: task(1, ({ db }) =>
+            db.postgres(bank).tx('check', async (q) => {
+              await q.query('SELECT balance FROM accounts WHERE id = $1', [1])
+              const r = await q.query<{ statement: string }>('SELECT statement FROM pg_prepared_statements')
+              prepared.push(r.rows.map((row) => row.statement))
+            }),
+          ),
+        },
+      }),
+    })
+    worker.pool.setCounts({ Teller: 6 }, 0)
+    await sleep(1000)
+    await worker.stop()
+    const recorded = takeRows(worker.stats)
+    expect(worker.exceptions).toEqual([])
+    expect(prepared.length).toBeGreaterThan(0)
+    // The parameterised SELECT is a named statement on the connection; the unparameterised one is not prepared.
+    for (const statements of prepared) {
+      expect(statements).toEqual(['SELECT balance FROM accounts WHERE id = $1'])
+    }
+    const selects = recorded.get('SQL SELECT balance FROM accounts')?.numRequests ?? 0
+    expect(selects).toBeGreaterThan(10)
+    expect(await serverCalls('SELECT balance FROM accounts WHERE id = $1')).toBe(selects)
+  }, 30_000)
 })
