@@ -1,3 +1,4 @@
+import type { DashboardUpdate } from '../src/shared/dashboard-update.js'
 import type { LiveState } from '../src/shared/live-state.js'
 import type { RunResult } from '../src/shared/result.js'
 import { chartData } from './chart-data.js'
@@ -111,9 +112,9 @@ export function renderDashboardPage(result: RunResult, live: LiveState, nonce: s
 }
 
 /** One update for every viewer: the chart columns and the shared sections, rendered. */
-export function renderDashboardData(result: RunResult, live: LiveState): string {
+export function renderDashboardData(result: RunResult, live: LiveState): DashboardUpdate {
   const view = liveView(result, live)
   const sections: Record<string, string> = {}
   for (const name of LIVE_SECTIONS) sections[name] = renderSection(name, view)
-  return JSON.stringify({ chart: settledChart(result, live), status: view.status, sections })
+  return { chart: { ...settledChart(result, live) }, status: view.status, sections }
 }

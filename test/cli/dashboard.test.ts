@@ -142,6 +142,61 @@ describe('the live dashboard of horde run --dashboard, in headless Chromium', ()
     )
     expect(Number(await attr(o, 'data-charts'))).toBeGreaterThanOrEqual(3)
 
+    // Lost polls: for 3.5 s none reaches the master. The page then catches up with one delta from the version it
+    // shows and ends up with exactly what a fresh page would get.
+    const answers: Array<{ v: string; base: string | null; added: number }> = []
+    o.page.on('response', (response) => {
+      if (!response.url().includes('dashboard/data') || response.status() !== 200) return
+      response
+        .json()
+        .then(
+          (body: { v: string; base: string | null; chart: { t?: number[]; columns?: { t: number[] } } }) =>
+            answers.push({
+              v: body.v,
+              base: body.base,
+              added: (body.chart.columns?.t ?? body.chart.t ?? []).length,
+            }),
+        )
+        .catch(() => {})
+    })
+    await o.page.route('**/dashboard/data*', (route) => route.abort())
+    // Another viewer goes on polling meanwhile, so the master moves several versions on.
+    for (let i = 0; i < 12; i++) {
+      await (await fetch(new URL('dashboard/data', url))).arrayBuffer()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+    }
+    const behind = String(await attr(o, 'data-version'))
+    await o.page.unroute('**/dashboard/data*')
+    const seq = (v: string): number => Number(v.split('-')[1])
+    await waitUntil(
+      'a delta from the version the page was left at',
+      async () => answers.some((a) => a.base === behind),
+      15_000,
+    )
+    const catchUp = answers.find((a) => a.base === behind)!
+    expect(seq(catchUp.v) - seq(behind)).toBeGreaterThanOrEqual(2)
+    // The seconds the page missed, and not the whole series again.
+    expect(catchUp.added).toBeGreaterThanOrEqual(3)
+    expect(catchUp.added).toBeLessThan(Number(await attr(o, 'data-points')))
+    await waitUntil(
+      'the page to equal a fresh full update of the same version',
+      async () => {
+        const shown = await o.page.evaluate(() => {
+          const d = (window as unknown as { hordeDashboard: { version(): string; chart(): unknown } })
+            .hordeDashboard
+          return { v: d.version(), chart: d.chart() }
+        })
+        const full = (await (await fetch(new URL('dashboard/data', url))).json()) as {
+          v: string
+          chart: unknown
+        }
+        if (full.v !== shown.v) return false
+        expect(shown.chart).toEqual(full.chart)
+        return true
+      },
+      15_000,
+    )
+
     await mkdir(ARTIFACTS, { recursive: true })
     await o.page.screenshot({ path: join(ARTIFACTS, 'dashboard-live.png'), fullPage: true })
 
@@ -247,6 +302,8 @@ describe('the live dashboard of horde run --dashboard, in headless Chromium', ()
           up.pipe(res)
         },
       )
+      // A held poll is cut when the run ends: the proxy drops its client's connection too.
+      upstream.on('error', () => res.destroy())
       req.pipe(upstream)
     })
     await new Promise<void>((resolve) => proxy!.listen(0, '127.0.0.1', resolve))
