@@ -3,12 +3,13 @@
  * test/helpers/scenarios/many-endpoints.ts, 2 local workers, 4 users, ~120 requests/s against the demo app in
  * its own process) measured in alternating windows: no viewers, N viewers that behave as the page does, and
  * (for a ratio in the same run) N viewers that poll the whole state every second as the first version of the
- * page did. Every viewer opens the page once before the first window (not measured); a page-like viewer asks `dashboard/data` for the whole state, then asks for
- * what changed since the version it has with `wait=1` (the master holds it until its next version) and
- * `accept-encoding: gzip`, at least 250 ms apart, as report/templates/dashboard-client.js does. Viewers start
- * at their own offset within the second. The master's CPU (% of one core, /proc utime+stime of the `horde run`
- * process, which is the master: the workers are other processes) is compared window by window in the same
- * run; the figures are medians over rounds. Build first (`npm run build`). Not part of the test suite.
+ * page did. Every viewer opens the page once before the first window (not measured). A page-like viewer asks
+ * `dashboard/data` for the whole state, then for what changed since the version it has, with `wait=1` (the
+ * master holds it until its next version) and `accept-encoding: gzip`, at least 250 ms apart, as
+ * report/templates/dashboard-client.js does. Viewers start at their own offset within the second. The
+ * master's CPU (% of one core, /proc utime+stime of the `horde run` process, which is the master: the workers
+ * are other processes) is compared window by window in the same run; the figures are medians over rounds.
+ * Build first (`npm run build`). Not part of the test suite.
  *
  *   npx tsx bench/dashboard-viewers.ts [--viewers 50] [--window 15] [--rounds 2]
  */
