@@ -11,7 +11,8 @@ import { buildReportView } from './view.js'
  * The live dashboard a running master serves on its control API port: the report's own view model, sections
  * (templates/partials) and charts (charts.js), fed with the run so far. The page is rendered once per visit;
  * after that it polls `dashboard/data`, which carries the chart columns and the shared sections re-rendered on
- * the server, so every number on the page comes from the same code as the final report.
+ * the server (the master sends each viewer only what changed since its version: src/master/dashboard-delta.ts),
+ * so every number on the page comes from the same code as the final report.
  */
 
 /** Sections re-rendered on every update, in the order the page shows them. */
