@@ -68,6 +68,7 @@ describe('the dashboard routes on the control API (a real master waiting for wor
 
   it('serves one update without the token, gzipped when asked, rendered once for all viewers in a second', async () => {
     const before = dashboard.renders
+    const bodiesBefore = dashboard.bodiesBuilt
     const answers = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         get('/dashboard/data', i % 2 === 0 ? { 'accept-encoding': 'gzip' } : {}),
@@ -75,6 +76,8 @@ describe('the dashboard routes on the control API (a real master waiting for wor
     )
     expect(answers.every((a) => a.status === 200)).toBe(true)
     expect(dashboard.renders - before).toBeLessThanOrEqual(2)
+    // Serialized and gzipped once per version, not once per viewer.
+    expect(dashboard.bodiesBuilt - bodiesBefore).toBeLessThanOrEqual(2)
     const plain = JSON.parse(answers[1]!.body.toString()) as {
       sections: Record<string, string>
       status: { phase: string }
