@@ -1,10 +1,14 @@
 /**
  * What the live dashboard costs the master: a real `horde run --dashboard` (the 50-endpoint scenario
  * test/helpers/scenarios/many-endpoints.ts, 2 local workers, 4 users, ~120 requests/s against the demo app in
- * its own process) measured in alternating windows without and with N viewers. Each viewer opens the page
- * once, then polls dashboard/data every second with `accept-encoding: gzip` as a browser does, at its own
- * offset within the second. The master's CPU (% of one core, /proc utime+stime of the `horde run` process,
- * which is the master: the workers are other processes) is compared window by window in the same run.
+ * its own process) measured in alternating windows: no viewers, N viewers that behave as the page does, and
+ * (for a ratio in the same run) N viewers that poll the whole state every second as the first version of the
+ * page did. Every viewer opens the page once before the first window (not measured). A page-like viewer asks
+ * `dashboard/data` for the whole state, then for what changed since the version it has, with `wait=1` (the
+ * master holds it until its next version) and `accept-encoding: gzip`, at least 250 ms apart, as
+ * report/templates/dashboard-client.js does. Viewers start at their own offset within the second. The
+ * master's CPU (% of one core, /proc utime+stime of the `horde run` process, which is the master: the workers
+ * are other processes) is compared window by window in the same run; the figures are medians over rounds.
  * Build first (`npm run build`). Not part of the test suite.
  *
  *   npx tsx bench/dashboard-viewers.ts [--viewers 50] [--window 15] [--rounds 2]
@@ -13,6 +17,8 @@ import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { loadavg } from 'node:os'
+import { gunzipSync } from 'node:zlib'
 import { parseArgs } from 'node:util'
 import { request } from 'undici'
 import { startDemoTargetProcess } from '../src/cli/demo-target-process.js'
@@ -40,7 +46,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 const target = await startDemoTargetProcess({ delayMs: { min: 2, max: 25 } })
 const out = mkdtempSync(join(tmpdir(), 'bench-dashboard-'))
-const durationS = 8 + 2 * windowS * rounds + 5
+const durationS = 8 + 3 * windowS * rounds + 5
 const run = spawn(
   process.execPath,
   [
@@ -82,50 +88,71 @@ try {
   const pid = run.pid as number
 
   let polls = 0
+  let notModified = 0
   let bytes = 0
   let errors = 0
   let pages = 0
-  async function viewer(index: number, until: number, openPage: boolean): Promise<void> {
+  type Mode = 'none' | 'page' | 'whole'
+  async function viewer(index: number, until: number, mode: Mode): Promise<void> {
     // Viewers opened the page at different moments: spread over the second.
     await sleep((index / viewers) * 1000)
-    if (openPage) {
-      const page = await request(url as string)
-      bytes += (await page.body.arrayBuffer()).byteLength
-      pages++
-    }
+    let version: string | null = null
     while (Date.now() < until) {
       const started = Date.now()
       try {
-        const res = await request(`${url as string}dashboard/data`, {
+        const query: string = mode === 'page' && version !== null ? `?since=${version}&wait=1` : ''
+        const res = await request(`${url as string}dashboard/data${query}`, {
           headers: { 'accept-encoding': 'gzip' },
         })
-        bytes += (await res.body.arrayBuffer()).byteLength
-        if (res.statusCode === 200) polls++
+        const body: Buffer = Buffer.from(await res.body.arrayBuffer())
+        bytes += body.length
+        if (res.statusCode === 200) {
+          polls++
+          if (mode === 'page') version = (JSON.parse(gunzipSync(body).toString()) as { v: string }).v
+        } else if (res.statusCode === 304) notModified++
         else errors++
       } catch {
         errors++
       }
-      await sleep(Math.max(0, 1000 - (Date.now() - started)))
+      await sleep(Math.max(0, (mode === 'page' ? 250 : 1000) - (Date.now() - started)))
     }
   }
 
-  const windows: Array<{ viewers: number; cpuPercent: number; polls: number; pages: number }> = []
+  const windows: Array<{
+    mode: Mode
+    cpuPercent: number
+    polls: number
+    notModified: number
+    kbPerAnswer: number
+    loadAverage1m: number
+  }> = []
+  // The viewers open the page before the first window: page loads are a one-off, not the steady cost.
+  let pageBytes = 0
+  for (let i = 0; i < viewers; i++) {
+    const page = await request(url)
+    pageBytes += (await page.body.arrayBuffer()).byteLength
+    pages++
+  }
+  await sleep(2000)
   for (let round = 0; round < rounds; round++) {
-    for (const withViewers of [false, true]) {
+    for (const mode of ['none', 'page', 'whole'] as const) {
       polls = 0
-      pages = 0
+      notModified = 0
+      bytes = 0
       const c0 = cpuTicks(pid)
       const t0 = Date.now()
       const until = t0 + windowS * 1000
-      if (withViewers)
-        await Promise.all(Array.from({ length: viewers }, (_, i) => viewer(i, until, round === 0)))
+      if (mode !== 'none')
+        await Promise.all(Array.from({ length: viewers }, (_, i) => viewer(i, until, mode)))
       else await sleep(windowS * 1000)
       const cpu = ((cpuTicks(pid) - c0) / CLK_TCK / ((Date.now() - t0) / 1000)) * 100
       windows.push({
-        viewers: withViewers ? viewers : 0,
+        mode,
         cpuPercent: Math.round(cpu * 10) / 10,
         polls,
-        pages,
+        notModified,
+        kbPerAnswer: polls === 0 ? 0 : Math.round(bytes / (polls + notModified) / 102.4) / 10,
+        loadAverage1m: Math.round((loadavg()[0] ?? 0) * 10) / 10,
       })
     }
   }
@@ -140,14 +167,25 @@ try {
     totals: { requests: number; rps: number }
     endpoints: unknown[]
   }
-  const mean = (v: number[]): number => Math.round((v.reduce((a, b) => a + b, 0) / v.length) * 10) / 10
-  const idle = mean(windows.filter((w) => w.viewers === 0).map((w) => w.cpuPercent))
-  const watched = mean(windows.filter((w) => w.viewers > 0).map((w) => w.cpuPercent))
+  const median = (v: number[]): number => {
+    const sorted = [...v].sort((a, b) => a - b)
+    const mid = Math.floor(sorted.length / 2)
+    const m =
+      sorted.length % 2 === 1
+        ? (sorted[mid] as number)
+        : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+    return Math.round(m * 10) / 10
+  }
+  const of = (mode: Mode): number[] => windows.filter((w) => w.mode === mode).map((w) => w.cpuPercent)
+  const idle = median(of('none'))
+  const watched = median(of('page'))
+  const whole = median(of('whole'))
   process.stdout.write(
     `${JSON.stringify(
       {
         viewers,
         windowSeconds: windowS,
+        rounds,
         endpoints: result.endpoints.length,
         rps: result.totals.rps,
         exit: code,
@@ -155,11 +193,16 @@ try {
         windows,
         masterCpuPercentWithoutViewers: idle,
         masterCpuPercentWithViewers: watched,
+        // The figure the issue asks for: N page-like viewers, median over rounds, minus no viewers.
         costOfViewersPercentOfOneCore: Math.round((watched - idle) * 10) / 10,
+        masterCpuPercentWithWholeStatePolls: whole,
+        costOfWholeStatePollsPercentOfOneCore: Math.round((whole - idle) * 10) / 10,
+        loadAverageAtEnd: loadavg().map((l) => Math.round(l * 100) / 100),
+        pageLoads: pages,
+        kbPerPage: Math.round(pageBytes / Math.max(1, pages) / 102.4) / 10,
         pollErrors: errors,
         chartPoints,
         chartIrregularSteps,
-        bytesReceived: bytes,
       },
       null,
       2,

@@ -1,3 +1,4 @@
+import type { DashboardUpdate } from '../src/shared/dashboard-update.js'
 import type { LiveState } from '../src/shared/live-state.js'
 import type { RunResult } from '../src/shared/result.js'
 import { chartData } from './chart-data.js'
@@ -10,7 +11,8 @@ import { buildReportView } from './view.js'
  * The live dashboard a running master serves on its control API port: the report's own view model, sections
  * (templates/partials) and charts (charts.js), fed with the run so far. The page is rendered once per visit;
  * after that it polls `dashboard/data`, which carries the chart columns and the shared sections re-rendered on
- * the server, so every number on the page comes from the same code as the final report.
+ * the server (the master sends each viewer only what changed since its version: src/master/dashboard-delta.ts),
+ * so every number on the page comes from the same code as the final report.
  */
 
 /** Sections re-rendered on every update, in the order the page shows them. */
@@ -111,9 +113,9 @@ export function renderDashboardPage(result: RunResult, live: LiveState, nonce: s
 }
 
 /** One update for every viewer: the chart columns and the shared sections, rendered. */
-export function renderDashboardData(result: RunResult, live: LiveState): string {
+export function renderDashboardData(result: RunResult, live: LiveState): DashboardUpdate {
   const view = liveView(result, live)
   const sections: Record<string, string> = {}
   for (const name of LIVE_SECTIONS) sections[name] = renderSection(name, view)
-  return JSON.stringify({ chart: settledChart(result, live), status: view.status, sections })
+  return { chart: { ...settledChart(result, live) }, status: view.status, sections }
 }

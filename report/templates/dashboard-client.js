@@ -1,14 +1,34 @@
 /* global document, window */
-// The live dashboard: polls dashboard/data every second (relative URLs only, so the page works behind a path
-// prefix such as the Kubernetes API server's service proxy), feeds the shared charts (charts.js) and swaps in
-// the sections the server rendered from the report's own templates (run text arrives escaped by Handlebars).
-// The buttons call the control API with the token a person typed, kept in sessionStorage for this tab only.
+// The live dashboard: asks dashboard/data for what changed since the version it shows (relative URLs only, so
+// the page works behind a path prefix such as the Kubernetes API server's service proxy). The master holds
+// the request until its next version (about once a second) and answers with the new seconds of the chart and
+// the sections whose HTML changed, or the whole state when this page is too far behind; a response that is not
+// based on what the page shows is dropped and asked again. The chart goes to the shared charts (charts.js);
+// the sections the server rendered from the report's own templates (run text arrives escaped by Handlebars)
+// are swapped in. The buttons call the control API with the token a person typed, kept in sessionStorage for
+// this tab only.
 ;(function () {
   'use strict'
   var TOKEN_KEY = 'horde-control-token'
   var POLL_MS = 1000
+  /** A poll that hangs longer than this (a proxy lost it) is given up and asked again. */
+  var POLL_TIMEOUT_MS = 15000
+  /** Never ask more often than this, whatever the server answers. */
+  var MIN_POLL_GAP_MS = 250
+  var COLUMNS = ['t', 'rps', 'fps', 'p50', 'p95', 'p99', 'users', 'workers', 'target', 'dropped']
   var initial = JSON.parse(document.getElementById('horde-data').textContent)
   var charts = window.HordeCharts(initial.chart)
+  // What the page shows: the master's version, and the whole chart (deltas are merged into it).
+  var state = { version: null, chart: initial.chart }
+  // For people in devtools and for the tests: what the page shows, read-only.
+  window.hordeDashboard = {
+    version: function () {
+      return state.version
+    },
+    chart: function () {
+      return state.chart
+    },
+  }
   var updates = 0
   var failures = 0
   var body = document.body
@@ -54,8 +74,27 @@
     })
   }
 
+  /** The chart after a delta: each column cut where the delta starts, then extended; other fields replaced. */
+  function mergeChart(chart, delta) {
+    var next = {}
+    Object.keys(chart).forEach(function (key) {
+      next[key] = chart[key]
+    })
+    COLUMNS.forEach(function (name) {
+      if (!(name in delta.columns)) return
+      var tail = delta.columns[name]
+      next[name] = tail === null ? null : (chart[name] || []).slice(0, delta.from).concat(tail)
+    })
+    Object.keys(delta.fields).forEach(function (key) {
+      next[key] = delta.fields[key]
+    })
+    return next
+  }
+
   function apply(data) {
-    charts.update(data.chart)
+    state.chart = data.base === null ? data.chart : mergeChart(state.chart, data.chart)
+    state.version = data.v
+    charts.update(state.chart)
     Object.keys(data.sections).forEach(function (name) {
       var section = document.querySelector('[data-section="' + name + '"]')
       if (!section) return
@@ -68,18 +107,28 @@
     body.setAttribute('data-updates', String(updates))
     body.setAttribute('data-phase', data.status.phase)
     body.setAttribute('data-charts', String(charts.drawn()))
-    body.setAttribute('data-points', String(data.chart.t.length))
+    body.setAttribute('data-points', String(state.chart.t.length))
+    body.setAttribute('data-version', state.version)
   }
 
   function poll() {
-    fetch('dashboard/data', { cache: 'no-store', credentials: 'omit' })
+    var started = Date.now()
+    var url =
+      'dashboard/data' + (state.version ? '?since=' + encodeURIComponent(state.version) + '&wait=1' : '')
+    var abort = new window.AbortController()
+    var timer = window.setTimeout(function () {
+      abort.abort()
+    }, POLL_TIMEOUT_MS)
+    fetch(url, { cache: 'no-store', credentials: 'omit', signal: abort.signal })
       .then(function (res) {
+        if (res.status === 304) return null
         if (!res.ok) throw new Error('HTTP ' + res.status)
         return res.json()
       })
       .then(function (data) {
         failures = 0
-        apply(data)
+        // A late or stray answer based on something this page no longer shows: ask again from here.
+        if (data !== null && (data.base === null || data.base === state.version)) apply(data)
         connection.textContent = 'live'
         connection.className = 'good'
       })
@@ -92,7 +141,10 @@
         connection.className = 'bad'
       })
       .then(function () {
-        window.setTimeout(poll, failures > 2 ? POLL_MS * 3 : POLL_MS)
+        window.clearTimeout(timer)
+        var wait =
+          failures === 0 ? MIN_POLL_GAP_MS - (Date.now() - started) : failures > 2 ? POLL_MS * 3 : POLL_MS
+        window.setTimeout(poll, Math.max(0, wait))
       })
   }
 

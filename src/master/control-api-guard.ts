@@ -1,12 +1,14 @@
 import type { IncomingMessage } from 'node:http'
 import { isIP } from 'node:net'
+import { crossOriginRefusal } from './same-origin.js'
 
 /**
  * Who may talk to the control API, checked before any route. It stops load, so a web page a person happens to
  * open must not be able to drive it:
  * - DNS rebinding: a page on evil.example re-resolves its name to 127.0.0.1 and calls us with
  *   `Host: evil.example`. Only IP literals, localhost, the bound address and configured names are accepted.
- * - Cross-origin requests: a browser adds `Origin`; one from another origin is refused. POSTs need
+ * - Cross-origin requests (CSRF): a browser says where a request comes from; one from another origin is
+ *   refused (same-origin.ts says how, also behind a path-prefix proxy). POSTs need
  *   `Content-Type: application/json`, which a browser cannot send cross-origin without a preflight we never
  *   answer.
  * - Bodies are small JSON; anything larger is refused with 413 without reading it all.
@@ -58,18 +60,8 @@ export function checkRequest(
       error: `Host ${JSON.stringify(hostHeader)} is not this master's address: call it by IP or localhost, or add the name to --api-allowed-hosts (HORDE_API_ALLOWED_HOSTS)`,
     }
   }
-  const origin = req.headers.origin
-  if (origin !== undefined) {
-    let originHost: string | null = null
-    try {
-      originHost = new URL(origin).host.toLowerCase()
-    } catch {
-      originHost = null
-    }
-    if (originHost !== hostHeader.toLowerCase()) {
-      return { status: 403, error: `cross-origin requests are refused (Origin ${JSON.stringify(origin)})` }
-    }
-  }
+  const crossOrigin = crossOriginRefusal(req)
+  if (crossOrigin !== null) return { status: 403, error: crossOrigin }
   if (req.method === 'POST') {
     const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase()
     if (type !== 'application/json') {

@@ -123,8 +123,9 @@ export class ControlApi {
       this.#json(res, refusal.status, { error: refusal.error }, true)
       return
     }
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname
-    if (this.#options.dashboard?.handle(req, res, path) === true) return
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    const path = url.pathname
+    if (this.#options.dashboard?.handle(req, res, path, url.searchParams) === true) return
     if (!this.#authorized(req)) {
       res.setHeader('www-authenticate', 'Bearer')
       this.#json(res, 401, {

@@ -29,6 +29,7 @@ let horde: TestProcess | undefined
 let opened: OpenedPage | undefined
 let out: string | undefined
 let proxy: Server | undefined
+let other: Server | undefined
 afterEach(async () => {
   await opened?.close()
   opened = undefined
@@ -42,6 +43,11 @@ afterEach(async () => {
     await new Promise<void>((resolve) => proxy?.close(() => resolve()))
   }
   proxy = undefined
+  if (other !== undefined) {
+    other.closeAllConnections()
+    await new Promise<void>((resolve) => other?.close(() => resolve()))
+  }
+  other = undefined
   if (out !== undefined) await rm(out, { recursive: true, force: true })
   out = undefined
 })
@@ -136,6 +142,61 @@ describe('the live dashboard of horde run --dashboard, in headless Chromium', ()
     )
     expect(Number(await attr(o, 'data-charts'))).toBeGreaterThanOrEqual(3)
 
+    // Lost polls: for 3.5 s none reaches the master. The page then catches up with one delta from the version it
+    // shows and ends up with exactly what a fresh page would get.
+    const answers: Array<{ v: string; base: string | null; added: number }> = []
+    o.page.on('response', (response) => {
+      if (!response.url().includes('dashboard/data') || response.status() !== 200) return
+      response
+        .json()
+        .then(
+          (body: { v: string; base: string | null; chart: { t?: number[]; columns?: { t: number[] } } }) =>
+            answers.push({
+              v: body.v,
+              base: body.base,
+              added: (body.chart.columns?.t ?? body.chart.t ?? []).length,
+            }),
+        )
+        .catch(() => {})
+    })
+    await o.page.route('**/dashboard/data*', (route) => route.abort())
+    // Another viewer goes on polling meanwhile, so the master moves several versions on.
+    for (let i = 0; i < 12; i++) {
+      await (await fetch(new URL('dashboard/data', url))).arrayBuffer()
+      await new Promise((resolve) => setTimeout(resolve, 300))
+    }
+    const behind = String(await attr(o, 'data-version'))
+    await o.page.unroute('**/dashboard/data*')
+    const seq = (v: string): number => Number(v.split('-')[1])
+    await waitUntil(
+      'a delta from the version the page was left at',
+      async () => answers.some((a) => a.base === behind),
+      15_000,
+    )
+    const catchUp = answers.find((a) => a.base === behind)!
+    expect(seq(catchUp.v) - seq(behind)).toBeGreaterThanOrEqual(2)
+    // The seconds the page missed, and not the whole series again.
+    expect(catchUp.added).toBeGreaterThanOrEqual(3)
+    expect(catchUp.added).toBeLessThan(Number(await attr(o, 'data-points')))
+    await waitUntil(
+      'the page to equal a fresh full update of the same version',
+      async () => {
+        const shown = await o.page.evaluate(() => {
+          const d = (window as unknown as { hordeDashboard: { version(): string; chart(): unknown } })
+            .hordeDashboard
+          return { v: d.version(), chart: d.chart() }
+        })
+        const full = (await (await fetch(new URL('dashboard/data', url))).json()) as {
+          v: string
+          chart: unknown
+        }
+        if (full.v !== shown.v) return false
+        expect(shown.chart).toEqual(full.chart)
+        return true
+      },
+      15_000,
+    )
+
     await mkdir(ARTIFACTS, { recursive: true })
     await o.page.screenshot({ path: join(ARTIFACTS, 'dashboard-live.png'), fullPage: true })
 
@@ -213,15 +274,17 @@ describe('the live dashboard of horde run --dashboard, in headless Chromium', ()
     expect(o.problems.filter((p) => !p.includes('401') && !p.includes('Failed to load resource'))).toEqual([])
   }, 120_000)
 
-  it('works under a path prefix (a service proxy): relative links only, the page and its data come through', async () => {
+  it('works under a path prefix (a service proxy): relative links, updates, and Pause through the proxy; a page of another origin is refused', async () => {
+    // No control token: the same-origin rule alone stands between other pages and the controls.
     const { url } = await startRun()
     const backend = new URL(url)
     const PREFIX = '/api/v1/namespaces/load/services/horde-master:8089/proxy'
-    const seen: string[] = []
-    // What the API server's service proxy does: strips the prefix and forwards to the Service's address.
+    const seen: Array<{ method: string; path: string; status: number }> = []
+    // What the API server's service proxy does: strips the prefix, forwards to the Service's address with
+    // the backend's Host, and says which host it was called by.
     proxy = createServer((req, res) => {
-      seen.push(req.url ?? '')
-      if (!(req.url ?? '').startsWith(`${PREFIX}/`)) {
+      const path = req.url ?? ''
+      if (!path.startsWith(`${PREFIX}/`)) {
         res.writeHead(404).end('outside the proxy prefix')
         return
       }
@@ -230,19 +293,32 @@ describe('the live dashboard of horde run --dashboard, in headless Chromium', ()
           host: backend.hostname,
           port: backend.port,
           method: req.method,
-          path: (req.url ?? '').slice(PREFIX.length),
-          headers: { ...req.headers, host: backend.host },
+          path: path.slice(PREFIX.length),
+          headers: { ...req.headers, host: backend.host, 'x-forwarded-host': req.headers.host },
         },
         (up) => {
+          seen.push({ method: req.method ?? '', path: path.slice(PREFIX.length), status: up.statusCode ?? 0 })
           res.writeHead(up.statusCode ?? 502, up.headers)
           up.pipe(res)
         },
       )
+      // A held poll is cut when the run ends: the proxy drops its client's connection too.
+      upstream.on('error', () => res.destroy())
       req.pipe(upstream)
     })
     await new Promise<void>((resolve) => proxy!.listen(0, '127.0.0.1', resolve))
     const proxyOrigin = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
-    opened = await openInChromium(`${proxyOrigin}${PREFIX}/`, { width: 1200, height: 900 }, [proxyOrigin])
+    // Another page on this machine (another port: same site, another origin) that tries to drive the run.
+    other = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>other</title>')
+    })
+    await new Promise<void>((resolve) => other!.listen(0, '127.0.0.1', resolve))
+    const otherOrigin = `http://127.0.0.1:${(other.address() as AddressInfo).port}`
+
+    opened = await openInChromium(`${proxyOrigin}${PREFIX}/`, { width: 1200, height: 900 }, [
+      proxyOrigin,
+      otherOrigin,
+    ])
     const o = opened
     await o.page.waitForSelector('body[data-ready="1"]', { timeout: 15_000 })
     await waitUntil(
@@ -251,10 +327,35 @@ describe('the live dashboard of horde run --dashboard, in headless Chromium', ()
       15_000,
     )
     expect(seen.length).toBeGreaterThan(2)
-    expect(seen.filter((p) => !p.startsWith(`${PREFIX}/`))).toEqual([])
     expect(o.blocked).toEqual([])
     // The page through the proxy is this run's dashboard.
     const runId = await o.page.locator('meta[name="horde-run-id"]').getAttribute('content')
     expect(runId).toBe((await api(url, 'status')).body.runId)
+
+    // The other page's requests reach the master (no-cors: the browser sends them without a preflight) and
+    // are refused there: the run is neither paused nor stopped.
+    const evil = await o.context.newPage()
+    await evil.goto(`${otherOrigin}/`)
+    await evil.evaluate(async (base) => {
+      for (const path of ['pause', 'stop']) {
+        await fetch(`${base}/${path}`, { method: 'POST', mode: 'no-cors', body: '{}' }).catch(() => null)
+      }
+    }, `${proxyOrigin}${PREFIX}`)
+    await evil.close()
+    const refused = seen.filter((r) => r.method === 'POST')
+    expect(refused.map((r) => `${r.path} ${r.status}`)).toEqual(['/pause 403', '/stop 403'])
+    const status = (await api(url, 'status')).body
+    expect([status.paused, status.phase]).toEqual([false, 'running'])
+
+    // The dashboard's own Pause button, through the same proxy, works.
+    await o.page.click('#btn-pause')
+    await o.page.waitForSelector('#control-message[data-status="200"]', { timeout: 5_000 })
+    expect(seen.filter((r) => r.method === 'POST').map((r) => `${r.path} ${r.status}`)).toEqual([
+      '/pause 403',
+      '/stop 403',
+      '/pause 200',
+    ])
+    expect((await api(url, 'status')).body.paused).toBe(true)
+    expect(seen.filter((r) => !r.path.startsWith('/'))).toEqual([])
   }, 90_000)
 })

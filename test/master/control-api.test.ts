@@ -83,6 +83,40 @@ describe('control API hardening (a real master waiting for workers, a real HTTP 
     expect(json.error).toMatch(/cross-origin/)
   })
 
+  it('behind a prefix-rewriting proxy: same-origin browser calls pass (Sec-Fetch-Site, or Origin = X-Forwarded-Host); others are refused and do not act', async () => {
+    const proxied = { host: `127.0.0.1:${api.port}`, ...JSON_TYPE }
+    // A current browser on the proxy's origin: Sec-Fetch-Site says same-origin whatever Host the proxy sent.
+    const modern = await call('POST', '/pause', {
+      ...proxied,
+      origin: 'https://apiserver.example:6443',
+      'sec-fetch-site': 'same-origin',
+    })
+    expect(modern.status).toBe(409) // past the guard and the token: the run is still waiting
+    // An older browser (no Sec-Fetch-Site): Origin must match the host the proxy says it was called by.
+    const older = await call('POST', '/pause', {
+      ...proxied,
+      origin: 'https://apiserver.example:6443',
+      'x-forwarded-host': 'apiserver.example:6443, internal-lb:443',
+    })
+    expect(older.status).toBe(409)
+    const others: Array<Record<string, string>> = [
+      { origin: 'https://evil.example', 'sec-fetch-site': 'cross-site' },
+      // Another port of the same machine is the same site, not the same origin.
+      { origin: 'http://127.0.0.1:1', 'sec-fetch-site': 'same-site' },
+      { origin: 'https://evil.example', 'x-forwarded-host': 'apiserver.example:6443' },
+      { origin: 'null' },
+    ]
+    for (const headers of others) {
+      const refused = await call('POST', '/stop', { ...proxied, ...headers })
+      expect(refused.status, JSON.stringify(headers)).toBe(403)
+      expect(refused.json.error).toMatch(/cross-origin requests are refused/)
+    }
+    expect(coordinator.events.some((e) => e.kind === 'stop-requested')).toBe(false)
+    // Typed into the address bar (Sec-Fetch-Site: none) and non-browser clients (neither header) pass.
+    expect((await call('GET', '/status', { 'sec-fetch-site': 'none' })).status).toBe(200)
+    expect((await call('GET', '/status')).status).toBe(200)
+  })
+
   it('refuses a POST without a JSON content type (a browser form or text/plain) and does not act on it', async () => {
     const form = await call('POST', '/stop', { 'content-type': 'text/plain' }, '{"reason":"csrf"}')
     expect(form.status).toBe(415)

@@ -68,6 +68,7 @@ describe('the dashboard routes on the control API (a real master waiting for wor
 
   it('serves one update without the token, gzipped when asked, rendered once for all viewers in a second', async () => {
     const before = dashboard.renders
+    const bodiesBefore = dashboard.bodiesBuilt
     const answers = await Promise.all(
       Array.from({ length: 50 }, (_, i) =>
         get('/dashboard/data', i % 2 === 0 ? { 'accept-encoding': 'gzip' } : {}),
@@ -75,6 +76,8 @@ describe('the dashboard routes on the control API (a real master waiting for wor
     )
     expect(answers.every((a) => a.status === 200)).toBe(true)
     expect(dashboard.renders - before).toBeLessThanOrEqual(2)
+    // Serialized and gzipped once per version, not once per viewer.
+    expect(dashboard.bodiesBuilt - bodiesBefore).toBeLessThanOrEqual(2)
     const plain = JSON.parse(answers[1]!.body.toString()) as {
       sections: Record<string, string>
       status: { phase: string }
@@ -86,6 +89,33 @@ describe('the dashboard routes on the control API (a real master waiting for wor
       ['endpoints', 'errors', 'events', 'kpis', 'live-status', 'thresholds', 'workers'].sort(),
     )
     expect(plain.sections['live-status']).toContain('data-phase="waiting"')
+  })
+
+  it('numbers its versions: a viewer at the newest gets 304 (since or If-None-Match), held until the next tick with wait=1; unknown or foreign versions get the whole state', async () => {
+    const full = await get('/dashboard/data')
+    const update = JSON.parse(full.body.toString()) as { v: string; base: string | null; sections: object }
+    expect(update.base).toBeNull()
+    expect(update.v).toMatch(/^[0-9a-f]{8}-\d+$/)
+    expect(full.headers.etag).toBe(`"${update.v}"`)
+    // A waiting master changes nothing from second to second: the same version, no body.
+    const same = await get(`/dashboard/data?since=${update.v}`)
+    expect([same.status, same.body.length, same.headers.etag]).toEqual([304, 0, `"${update.v}"`])
+    expect((await get('/dashboard/data', { 'if-none-match': `"${update.v}"` })).status).toBe(304)
+    // wait=1 holds the poll until the next render (at most a second), which brings nothing new: 304.
+    const rendersBefore = dashboard.renders
+    const held = await Promise.all(
+      Array.from({ length: 20 }, () => get(`/dashboard/data?since=${update.v}&wait=1`)),
+    )
+    expect(held.map((h) => h.status)).toEqual(Array(20).fill(304))
+    expect(dashboard.renders - rendersBefore).toBeLessThanOrEqual(2)
+    // Not a version of this master (a page left open from a previous run, garbage): the whole state.
+    for (const since of ['00000000-1', 'garbage', `${update.v}0`]) {
+      const answer = await get(`/dashboard/data?since=${encodeURIComponent(since)}`)
+      expect(answer.status, since).toBe(200)
+      const body = JSON.parse(answer.body.toString()) as { base: string | null; sections: object }
+      expect(body.base, since).toBeNull()
+      expect(Object.keys(body.sections)).toHaveLength(7)
+    }
   })
 
   it('keeps every other route behind the token', async () => {
