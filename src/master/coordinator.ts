@@ -1,7 +1,7 @@
 import { MasterSocket } from '../protocol/transport.js'
 import type { Envelope, WorkerToMaster } from '../protocol/messages.js'
 import type { Logger } from '../shared/logger.js'
-import type { RunEvent, ThresholdResult } from '../shared/result.js'
+import type { RunEvent } from '../shared/result.js'
 import { AbortThresholds } from './abort-thresholds.js'
 import { StatsAggregator } from './aggregator.js'
 import { ClosedModelPlanner } from './closed-model-planner.js'
@@ -10,6 +10,7 @@ import { MeasuredWindow } from './measured-window.js'
 import { OpenModelStats } from './open-model-stats.js'
 import { OpenRateSplitter } from './open-rate-splitter.js'
 import { planDurationMs, type MasterPlan } from './plan.js'
+import { RunEnding } from './run-ending.js'
 import { RunEventLog } from './run-events.js'
 import type { RunOutcome } from './run-outcome.js'
 import type { RunPhase, RunState, StopCause } from './run-state.js'
@@ -81,14 +82,10 @@ export class Coordinator {
   readonly #messages: WorkerMessages
   readonly #startedAtMs = Date.now()
   readonly #window: MeasuredWindow
-  #stopRequestedAtMs: number | null = null
-  #cause: StopCause = 'duration'
-  #stopReason: string | null = null
-  #abortedBy: ThresholdResult | null = null
+  readonly #ending: RunEnding
   #tick: NodeJS.Timeout | null = null
   #livenessTick: NodeJS.Timeout | null = null
   readonly #lostWorkers = new Set<string>()
-  #stopWaiter: (() => void) | null = null
   readonly #abandoned = new Map<string, number>()
   #unconfirmed: string[] = []
   /** init / fin barriers across the workers (phase-barrier.ts); failures go into the outcome for the verdict. */
@@ -102,6 +99,7 @@ export class Coordinator {
     this.#socket = socket
     this.openStats = plan.open === null ? null : new OpenModelStats()
     this.#events = new RunEventLog(log, options.onEvent)
+    this.#ending = new RunEnding(this.#state, this.#events)
     this.#link = new WorkerLink(socket, log, this.registry, plan)
     this.#phases = new PhaseBarrier(this.registry, (id, message) => this.#link.send(id, message), log)
     const parts = {
@@ -218,11 +216,7 @@ export class Coordinator {
 
   /** Asks the run to end now (control API, SIGTERM, Ctrl-C): the verdict becomes `stopped`. */
   requestStop(reason: string, cause: StopCause = 'person'): void {
-    if (this.#state.phase === 'stopping' || this.#state.phase === 'done') return
-    this.#cause = cause
-    this.#stopReason = reason
-    if (cause === 'person') this.#events.emit('stop-requested', reason)
-    this.#stopWaiter?.()
+    this.#ending.request(reason, cause)
   }
 
   /** Waits for workers, runs the load for the plan's duration (or until stopped), and stops the workers. */
@@ -235,11 +229,11 @@ export class Coordinator {
       const initFailure = came ? await this.#phases.init(this.plan.phases) : null
       if (initFailure !== null) {
         this.#phaseFailures.push(initFailure)
-        this.#stopReason = initFailure.message
+        this.#ending.reason = initFailure.message
         this.#events.emit('phase-failed', initFailure.message, { phase: 'init' })
       } else if (came) {
         this.#startLoad()
-        await this.#waitUntil(planDurationMs(this.plan))
+        await this.#ending.waitForLoad(planDurationMs(this.plan))
       }
       await this.#stopWorkers()
     } finally {
@@ -312,10 +306,10 @@ export class Coordinator {
   }
 
   async #waitForWorkers(): Promise<boolean> {
-    const answer = await awaitWorkers(this.registry, this.plan, this.#log, () => this.#stopReason !== null)
+    const answer = await awaitWorkers(this.registry, this.plan, this.#log, () => this.#ending.reason !== null)
     if (answer.kind === 'timeout') {
-      this.#cause = 'workers-never-came'
-      this.#stopReason = answer.reason
+      this.#ending.cause = 'workers-never-came'
+      this.#ending.reason = answer.reason
     }
     return answer.kind === 'came'
   }
@@ -330,27 +324,11 @@ export class Coordinator {
     this.#applySchedule(nowMs)
   }
 
-  /** Resolves after `durationMs` of load or when a stop is requested. */
-  async #waitUntil(durationMs: number): Promise<void> {
-    if (this.#stopReason !== null) return
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(
-        resolve,
-        Math.max(0, (this.#state.loadStartMs ?? Date.now()) + durationMs - Date.now()),
-      )
-      this.#stopWaiter = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    this.#stopWaiter = null
-  }
-
   async #stopWorkers(): Promise<void> {
-    this.#stopRequestedAtMs = Date.now()
+    this.#ending.stopRequestedAtMs = Date.now()
     this.#state.phase = 'stopping'
     this.#planner.stop()
-    this.#events.emit('stopped', this.#stopReason ?? 'run time reached', { cause: this.#cause })
+    this.#events.emit('stopped', this.#ending.reason ?? 'run time reached', { cause: this.#ending.cause })
     // fin runs once every worker has stopped its load (the barrier), before they quit.
     if (this.#state.loadStartMs !== null && this.#phaseFailures.length === 0) {
       const finFailure = await this.#phases.fin(this.plan.phases, this.plan.stopTimeoutMs + 15_000)
@@ -371,18 +349,18 @@ export class Coordinator {
   #outcome(): RunOutcome {
     const measuredFromMs = this.#window.fromMs
     return Object.freeze({
-      cause: this.#cause,
-      stopReason: this.#stopReason,
+      cause: this.#ending.cause,
+      stopReason: this.#ending.reason,
       startedAtMs: this.#startedAtMs,
       loadStartedAtMs: this.#state.loadStartMs,
       measuredFromMs,
-      measuredToMs: Math.max(measuredFromMs, this.#stopRequestedAtMs ?? Date.now()),
+      measuredToMs: Math.max(measuredFromMs, this.#ending.stopRequestedAtMs ?? Date.now()),
       endedAtMs: Date.now(),
       stats: this.aggregator.snapshot(),
       workers: Object.freeze(this.registry.summaries()),
       events: Object.freeze([...this.#events.all]),
       samples: Object.freeze([...this.#sampler.samples]),
-      abortedBy: this.#abortedBy,
+      abortedBy: this.#ending.abortedBy,
       exceptions: Object.freeze(this.#exceptions.list()),
       lostWorkers: Object.freeze([...this.#lostWorkers]),
       open: this.openStats,
@@ -456,13 +434,6 @@ export class Coordinator {
   #checkAbortThresholds(now: number): void {
     if (this.#state.phase !== 'running' || this.#state.loadStartMs === null) return
     const result = this.#abort.check(this.aggregator.measured, now, this.#window.fromMs)
-    if (result === null) return
-    this.#abortedBy = result
-    this.#events.emit(
-      'threshold-aborted',
-      `threshold ${result.metric} ${result.expression} failed (observed ${result.observed}): aborting`,
-      { ...result },
-    )
-    this.requestStop(`threshold ${result.metric} ${result.expression} failed`, 'threshold')
+    if (result !== null) this.#ending.abort(result)
   }
 }
