@@ -10,6 +10,7 @@ import { MeasuredWindow } from './measured-window.js'
 import { OpenModelStats } from './open-model-stats.js'
 import { OpenRateSplitter } from './open-rate-splitter.js'
 import { planDurationMs, type MasterPlan } from './plan.js'
+import { RunControl, type Retarget, type RetargetAnswer } from './run-control.js'
 import { RunEnding } from './run-ending.js'
 import { RunEventLog } from './run-events.js'
 import type { RunOutcome } from './run-outcome.js'
@@ -27,6 +28,7 @@ import { WorkerRegistry } from './worker-registry.js'
 export type { RunPhase, StopCause } from './run-state.js'
 export type { Progress, Sample } from './second-sampler.js'
 export type { RunOutcome } from './run-outcome.js'
+export type { Retarget } from './run-control.js'
 export { understands } from './worker-messages.js'
 
 export interface CoordinatorOptions {
@@ -42,15 +44,6 @@ export interface CoordinatorOptions {
   onReportExtra?: (extra: Record<string, unknown>) => void
   /** Horde peers must prove they hold this secret to join (Locust peers cannot and are let in). */
   joinSecret?: string | null
-}
-
-/** A change asked for while the run goes on (control API, `horde ctl`). */
-export interface Retarget {
-  users?: number
-  spawnRate?: number
-  rps?: number
-  /** Open model: reach `rps` by a linear ramp over this long (0: at once). */
-  rampMs?: number
 }
 
 /**
@@ -74,6 +67,7 @@ export class Coordinator {
   readonly #link: WorkerLink
   readonly #planner: ClosedModelPlanner
   readonly #splitter: OpenRateSplitter
+  readonly #control: RunControl
   readonly #sampler: SecondSampler
   readonly #intake: StatsIntake
   readonly #health: WorkerHealthWatch
@@ -112,6 +106,7 @@ export class Coordinator {
     }
     this.#planner = new ClosedModelPlanner(parts)
     this.#splitter = new OpenRateSplitter(parts)
+    this.#control = new RunControl(parts, this.#planner, this.#splitter, () => this.#rebalance())
     this.#sampler = new SecondSampler(
       plan,
       this.#state,
@@ -253,40 +248,18 @@ export class Coordinator {
     return this.#outcome()
   }
 
-  /**
-   * Stops starting new tasks/iterations; in-flight ones finish and stats keep flowing. Horde workers pause
-   * themselves; Locust workers cannot, so their users are stopped (spawn 0) and started again on resume.
-   */
+  /** Stops starting new tasks/iterations until resumed (run-control.ts). */
   pause(reason = 'paused through the control API'): boolean {
-    return this.#setPaused(true, reason)
+    return this.#control.setPaused(true, reason)
   }
 
   resume(reason = 'resumed through the control API'): boolean {
-    return this.#setPaused(false, reason)
+    return this.#control.setPaused(false, reason)
   }
 
-  /** Changes users (closed model, ramped at the spawn rate) or the rate (open model) for the rest of the run. */
-  retarget(change: Retarget): { ok: true } | { ok: false; error: string } {
-    if (this.#state.phase !== 'running')
-      return { ok: false, error: `the run is ${this.#state.phase}, not running` }
-    if (this.plan.open !== null) {
-      if (change.rps === undefined) {
-        return {
-          ok: false,
-          error: 'this run is in the open model: retarget it with rps (and optionally rampMs)',
-        }
-      }
-      this.#splitter.retarget(change.rps, change.rampMs ?? 0, Date.now())
-      return { ok: true }
-    }
-    if (change.users === undefined) {
-      return {
-        ok: false,
-        error: 'this run is in the closed model: retarget it with users (and optionally spawnRate)',
-      }
-    }
-    this.#planner.retarget(change.users, change.spawnRate, Date.now())
-    return { ok: true }
+  /** Changes users (closed model) or the rate (open model) for the rest of the run (run-control.ts). */
+  retarget(change: Retarget): RetargetAnswer {
+    return this.#control.retarget(change)
   }
 
   /** Closes the socket without a run (errors before the run started). */
@@ -295,15 +268,6 @@ export class Coordinator {
   }
 
   // ---- lifecycle ---------------------------------------------------------------------------------
-
-  #setPaused(paused: boolean, reason: string): boolean {
-    if (this.#state.phase !== 'running' || this.#state.paused === paused) return false
-    this.#state.paused = paused
-    this.#events.emit(paused ? 'paused' : 'resumed', reason)
-    this.#link.broadcastControl({ v: 1, paused })
-    this.#rebalance()
-    return true
-  }
 
   async #waitForWorkers(): Promise<boolean> {
     const answer = await awaitWorkers(this.registry, this.plan, this.#log, () => this.#ending.reason !== null)
