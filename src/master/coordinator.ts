@@ -8,6 +8,7 @@ import { ClosedModelPlanner } from './closed-model-planner.js'
 import { ExceptionLog } from './exception-log.js'
 import { MeasuredWindow } from './measured-window.js'
 import { OpenModelStats } from './open-model-stats.js'
+import { snapshotOutcome, type OutcomeSources } from './outcome-snapshot.js'
 import { OpenRateSplitter } from './open-rate-splitter.js'
 import { planDurationMs, type MasterPlan } from './plan.js'
 import { RunControl, type Retarget, type RetargetAnswer } from './run-control.js'
@@ -81,10 +82,11 @@ export class Coordinator {
   #livenessTick: NodeJS.Timeout | null = null
   readonly #lostWorkers = new Set<string>()
   readonly #abandoned = new Map<string, number>()
-  #unconfirmed: string[] = []
+  readonly #unconfirmed: string[] = []
   /** init / fin barriers across the workers (phase-barrier.ts); failures go into the outcome for the verdict. */
   readonly #phases: PhaseBarrier
   readonly #phaseFailures: PhaseFailure[] = []
+  readonly #outcomeSources: OutcomeSources
 
   private constructor(options: CoordinatorOptions, socket: MasterSocket) {
     const { plan, logger: log } = options
@@ -149,6 +151,22 @@ export class Coordinator {
       rebalance: () => this.#rebalance(),
       requestStop: (reason, cause) => this.requestStop(reason, cause),
     })
+    this.#outcomeSources = {
+      startedAtMs: this.#startedAtMs,
+      state: this.#state,
+      window: this.#window,
+      ending: this.#ending,
+      aggregator: this.aggregator,
+      registry: this.registry,
+      events: this.#events,
+      sampler: this.#sampler,
+      exceptions: this.#exceptions,
+      lostWorkers: this.#lostWorkers,
+      openStats: this.openStats,
+      abandoned: this.#abandoned,
+      unconfirmedWorkers: this.#unconfirmed,
+      phaseFailures: this.#phaseFailures,
+    }
     socket.onMessage((routingId, envelope) => this.#onMessage(routingId, envelope))
     socket.onDrop((routingId, reason) => this.#messages.onDrop(routingId, reason))
   }
@@ -245,7 +263,7 @@ export class Coordinator {
 
   /** The run so far (the live dashboard reads it every second), or, once run() has returned, the whole run. */
   outcome(): RunOutcome {
-    return this.#outcome()
+    return snapshotOutcome(this.#outcomeSources)
   }
 
   /** Stops starting new tasks/iterations until resumed (run-control.ts). */
@@ -301,37 +319,14 @@ export class Coordinator {
         this.#events.emit('phase-failed', finFailure.message, { phase: 'fin' })
       }
     }
-    this.#unconfirmed = await quitWorkers(
+    const unconfirmed = await quitWorkers(
       this.registry,
       this.#link,
       this.#events,
       this.plan.stopTimeoutMs,
       this.#abandoned,
     )
-  }
-
-  #outcome(): RunOutcome {
-    const measuredFromMs = this.#window.fromMs
-    return Object.freeze({
-      cause: this.#ending.cause,
-      stopReason: this.#ending.reason,
-      startedAtMs: this.#startedAtMs,
-      loadStartedAtMs: this.#state.loadStartMs,
-      measuredFromMs,
-      measuredToMs: Math.max(measuredFromMs, this.#ending.stopRequestedAtMs ?? Date.now()),
-      endedAtMs: Date.now(),
-      stats: this.aggregator.snapshot(),
-      workers: Object.freeze(this.registry.summaries()),
-      events: Object.freeze([...this.#events.all]),
-      samples: Object.freeze([...this.#sampler.samples]),
-      abortedBy: this.#ending.abortedBy,
-      exceptions: Object.freeze(this.#exceptions.list()),
-      lostWorkers: Object.freeze([...this.#lostWorkers]),
-      open: this.openStats,
-      abandonedTasks: [...this.#abandoned.values()].reduce((a, b) => a + b, 0),
-      unconfirmedWorkers: Object.freeze([...this.#unconfirmed]),
-      phaseFailures: Object.freeze([...this.#phaseFailures]),
-    })
+    this.#unconfirmed.push(...unconfirmed)
   }
 
   // ---- dispatch ----------------------------------------------------------------------------------
