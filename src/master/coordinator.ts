@@ -6,6 +6,7 @@ import { AbortThresholds } from './abort-thresholds.js'
 import { StatsAggregator } from './aggregator.js'
 import { ClosedModelPlanner } from './closed-model-planner.js'
 import { ExceptionLog } from './exception-log.js'
+import { InitFin } from './init-fin.js'
 import { MeasuredWindow } from './measured-window.js'
 import { OpenModelStats } from './open-model-stats.js'
 import { snapshotOutcome, type OutcomeSources } from './outcome-snapshot.js'
@@ -23,7 +24,7 @@ import { WorkerHealthWatch } from './worker-health.js'
 import { WorkerLink } from './worker-link.js'
 import { WorkerMessages } from './worker-messages.js'
 import { awaitWorkers, quitWorkers } from './worker-roll-call.js'
-import { PhaseBarrier, type PhaseFailure } from './phase-barrier.js'
+import { PhaseBarrier } from './phase-barrier.js'
 import { WorkerRegistry } from './worker-registry.js'
 
 export type { RunPhase, StopCause } from './run-state.js'
@@ -85,7 +86,7 @@ export class Coordinator {
   readonly #unconfirmed: string[] = []
   /** init / fin barriers across the workers (phase-barrier.ts); failures go into the outcome for the verdict. */
   readonly #phases: PhaseBarrier
-  readonly #phaseFailures: PhaseFailure[] = []
+  readonly #initFin: InitFin
   readonly #outcomeSources: OutcomeSources
 
   private constructor(options: CoordinatorOptions, socket: MasterSocket) {
@@ -98,6 +99,7 @@ export class Coordinator {
     this.#ending = new RunEnding(this.#state, this.#events)
     this.#link = new WorkerLink(socket, log, this.registry, plan)
     this.#phases = new PhaseBarrier(this.registry, (id, message) => this.#link.send(id, message), log)
+    this.#initFin = new InitFin(this.#phases, plan, this.#events, this.#ending)
     const parts = {
       plan,
       state: this.#state,
@@ -165,7 +167,7 @@ export class Coordinator {
       openStats: this.openStats,
       abandoned: this.#abandoned,
       unconfirmedWorkers: this.#unconfirmed,
-      phaseFailures: this.#phaseFailures,
+      phaseFailures: this.#initFin.failures,
     }
     socket.onMessage((routingId, envelope) => this.#onMessage(routingId, envelope))
     socket.onDrop((routingId, reason) => this.#messages.onDrop(routingId, reason))
@@ -238,13 +240,7 @@ export class Coordinator {
     // Liveness is checked four times a second so a lost worker's load moves within a heartbeat timeout.
     this.#livenessTick = setInterval(() => this.#safely(() => this.#checkLiveness(Date.now())), 250)
     try {
-      const came = await this.#waitForWorkers()
-      const initFailure = came ? await this.#phases.init(this.plan.phases) : null
-      if (initFailure !== null) {
-        this.#phaseFailures.push(initFailure)
-        this.#ending.reason = initFailure.message
-        this.#events.emit('phase-failed', initFailure.message, { phase: 'init' })
-      } else if (came) {
+      if ((await this.#waitForWorkers()) && (await this.#initFin.init())) {
         this.#startLoad()
         await this.#ending.waitForLoad(planDurationMs(this.plan))
       }
@@ -311,14 +307,7 @@ export class Coordinator {
     this.#state.phase = 'stopping'
     this.#planner.stop()
     this.#events.emit('stopped', this.#ending.reason ?? 'run time reached', { cause: this.#ending.cause })
-    // fin runs once every worker has stopped its load (the barrier), before they quit.
-    if (this.#state.loadStartMs !== null && this.#phaseFailures.length === 0) {
-      const finFailure = await this.#phases.fin(this.plan.phases, this.plan.stopTimeoutMs + 15_000)
-      if (finFailure !== null) {
-        this.#phaseFailures.push(finFailure)
-        this.#events.emit('phase-failed', finFailure.message, { phase: 'fin' })
-      }
-    }
+    await this.#initFin.fin(this.#state.loadStartMs !== null)
     const unconfirmed = await quitWorkers(
       this.registry,
       this.#link,
