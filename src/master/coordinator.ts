@@ -15,6 +15,7 @@ import { planDurationMs, type MasterPlan } from './plan.js'
 import { RunControl, type Retarget, type RetargetAnswer } from './run-control.js'
 import { RunEnding } from './run-ending.js'
 import { RunEventLog } from './run-events.js'
+import { RunTicker } from './run-ticker.js'
 import type { RunOutcome } from './run-outcome.js'
 import type { RunPhase, RunState, StopCause } from './run-state.js'
 import { SecondSampler, type Progress, type Sample } from './second-sampler.js'
@@ -73,14 +74,12 @@ export class Coordinator {
   readonly #sampler: SecondSampler
   readonly #intake: StatsIntake
   readonly #health: WorkerHealthWatch
-  readonly #abort: AbortThresholds
   readonly #exceptions = new ExceptionLog()
   readonly #messages: WorkerMessages
   readonly #startedAtMs = Date.now()
   readonly #window: MeasuredWindow
   readonly #ending: RunEnding
-  #tick: NodeJS.Timeout | null = null
-  #livenessTick: NodeJS.Timeout | null = null
+  readonly #ticker: RunTicker
   readonly #lostWorkers = new Set<string>()
   readonly #abandoned = new Map<string, number>()
   readonly #unconfirmed: string[] = []
@@ -134,7 +133,25 @@ export class Coordinator {
       rebalance: () => this.#rebalance(),
       requestStop: (reason, cause) => this.requestStop(reason, cause),
     })
-    this.#abort = new AbortThresholds(plan.thresholds.map(parseThreshold))
+    this.#ticker = new RunTicker({
+      state: this.#state,
+      registry: this.registry,
+      aggregator: this.aggregator,
+      intake: this.#intake,
+      health: this.#health,
+      window: this.#window,
+      sampler: this.#sampler,
+      abort: new AbortThresholds(plan.thresholds.map(parseThreshold)),
+      ending: this.#ending,
+      log,
+      applySchedule: (nowMs) => this.#applySchedule(nowMs),
+      asked: () => ({
+        targetUsers: this.#planner.targetUsers,
+        dispatchedUsers: this.#planner.dispatchedUsers,
+        stage: this.plan.open !== null ? this.#splitter.stage : this.#planner.stage,
+        rpsAt: (timeMs) => this.#splitter.rateNow(timeMs).rps,
+      }),
+    })
     this.#messages = new WorkerMessages({
       state: this.#state,
       registry: this.registry,
@@ -236,9 +253,7 @@ export class Coordinator {
 
   /** Waits for workers, runs the load for the plan's duration (or until stopped), and stops the workers. */
   async run(): Promise<RunOutcome> {
-    this.#tick = setInterval(() => this.#onTick(), 1000)
-    // Liveness is checked four times a second so a lost worker's load moves within a heartbeat timeout.
-    this.#livenessTick = setInterval(() => this.#safely(() => this.#checkLiveness(Date.now())), 250)
+    this.#ticker.start()
     try {
       if ((await this.#waitForWorkers()) && (await this.#initFin.init())) {
         this.#startLoad()
@@ -246,8 +261,7 @@ export class Coordinator {
       }
       await this.#stopWorkers()
     } finally {
-      if (this.#tick !== null) clearInterval(this.#tick)
-      if (this.#livenessTick !== null) clearInterval(this.#livenessTick)
+      this.#ticker.stop()
       this.#planner.stop()
       this.#state.phase = 'done'
       this.#messages.flush()
@@ -345,43 +359,5 @@ export class Coordinator {
         'worker message handling failed',
       )
     }
-  }
-
-  // ---- every second ------------------------------------------------------------------------------
-
-  #onTick(): void {
-    this.#safely(() => {
-      const now = Date.now()
-      this.#intake.checkBehind(now)
-      this.#checkLiveness(now)
-      this.#health.everySecond(now, this.#state.phase === 'running')
-      this.#applySchedule(now)
-      this.#window.checkWarmup(now)
-      this.#sampler.sample(now, {
-        targetUsers: this.#planner.targetUsers,
-        dispatchedUsers: this.#planner.dispatchedUsers,
-        stage: this.plan.open !== null ? this.#splitter.stage : this.#planner.stage,
-        rpsAt: (timeMs) => this.#splitter.rateNow(timeMs).rps,
-      })
-      this.#checkAbortThresholds(now)
-    })
-  }
-
-  #safely(fn: () => void): void {
-    try {
-      fn()
-    } catch (error) {
-      this.#log.error({ err: error }, 'master tick failed')
-    }
-  }
-
-  #checkLiveness(now: number): void {
-    this.#health.onLiveness(this.registry.sweep(now), this.#state.phase === 'running')
-  }
-
-  #checkAbortThresholds(now: number): void {
-    if (this.#state.phase !== 'running' || this.#state.loadStartMs === null) return
-    const result = this.#abort.check(this.aggregator.measured, now, this.#window.fromMs)
-    if (result !== null) this.#ending.abort(result)
   }
 }
