@@ -4,13 +4,12 @@ import type { Logger } from '../shared/logger.js'
 import type { RunEvent } from '../shared/result.js'
 import { AbortThresholds } from './abort-thresholds.js'
 import { StatsAggregator } from './aggregator.js'
-import { ClosedModelPlanner } from './closed-model-planner.js'
 import { ExceptionLog } from './exception-log.js'
 import { InitFin } from './init-fin.js'
+import { LoadModel } from './load-model.js'
 import { MeasuredWindow } from './measured-window.js'
 import { OpenModelStats } from './open-model-stats.js'
 import { snapshotOutcome, type OutcomeSources } from './outcome-snapshot.js'
-import { OpenRateSplitter } from './open-rate-splitter.js'
 import { planDurationMs, type MasterPlan } from './plan.js'
 import { RunControl, type Retarget, type RetargetAnswer } from './run-control.js'
 import { RunEnding } from './run-ending.js'
@@ -54,9 +53,10 @@ export interface CoordinatorOptions {
  * parts together and owns the run's lifecycle: wait for workers, start the load, tick every second, stop the
  * workers, and hand back a frozen outcome (the verdict is computed from it in verdict.ts).
  *
- * The parts: worker-messages (what workers send), worker-registry (who is there, liveness), closed-model-planner
- * (users and ramps), open-rate-splitter (the target rate), stats-intake (reports into the aggregator),
- * second-sampler (samples and progress), worker-health (saturation), abort-thresholds, run-events.
+ * The parts: worker-messages (what workers send), worker-registry (who is there, liveness), load-model (the
+ * closed-model planner or the open-model rate splitter), stats-intake (reports into the aggregator),
+ * second-sampler (samples and progress), worker-health (saturation), run-ticker (the clock), run-control
+ * (pause, resume, retarget), init-fin, run-ending (why and when it stops), outcome-snapshot, run-events.
  */
 export class Coordinator {
   readonly plan: MasterPlan
@@ -68,8 +68,7 @@ export class Coordinator {
   readonly #state: RunState = { phase: 'waiting', paused: false, loadStartMs: null }
   readonly #events: RunEventLog
   readonly #link: WorkerLink
-  readonly #planner: ClosedModelPlanner
-  readonly #splitter: OpenRateSplitter
+  readonly #model: LoadModel
   readonly #control: RunControl
   readonly #sampler: SecondSampler
   readonly #intake: StatsIntake
@@ -107,9 +106,9 @@ export class Coordinator {
       events: this.#events,
       log,
     }
-    this.#planner = new ClosedModelPlanner(parts)
-    this.#splitter = new OpenRateSplitter(parts)
-    this.#control = new RunControl(parts, this.#planner, this.#splitter, () => this.#rebalance())
+    this.#model = new LoadModel(parts)
+    this.#control = new RunControl(parts, this.#model)
+    const rebalance = (): void => this.#model.rebalance()
     this.#sampler = new SecondSampler(
       plan,
       this.#state,
@@ -130,7 +129,7 @@ export class Coordinator {
     this.#intake = new StatsIntake(this.aggregator, this.openStats, log, this.#events, options.onReportExtra)
     this.#health = new WorkerHealthWatch(this.registry, this.aggregator, this.#events, {
       lostWorkers: this.#lostWorkers,
-      rebalance: () => this.#rebalance(),
+      rebalance,
       requestStop: (reason, cause) => this.requestStop(reason, cause),
     })
     this.#ticker = new RunTicker({
@@ -144,13 +143,8 @@ export class Coordinator {
       abort: new AbortThresholds(plan.thresholds.map(parseThreshold)),
       ending: this.#ending,
       log,
-      applySchedule: (nowMs) => this.#applySchedule(nowMs),
-      asked: () => ({
-        targetUsers: this.#planner.targetUsers,
-        dispatchedUsers: this.#planner.dispatchedUsers,
-        stage: this.plan.open !== null ? this.#splitter.stage : this.#planner.stage,
-        rpsAt: (timeMs) => this.#splitter.rateNow(timeMs).rps,
-      }),
+      applySchedule: (nowMs) => this.#model.apply(nowMs),
+      asked: () => this.#model.asked(),
     })
     this.#messages = new WorkerMessages({
       state: this.#state,
@@ -161,13 +155,13 @@ export class Coordinator {
       joinSecret: options.joinSecret ?? null,
       intake: this.#intake,
       exceptions: this.#exceptions,
-      classNames: this.#planner.sequence.classNames,
+      classNames: this.#model.planner.sequence.classNames,
       lostWorkers: this.#lostWorkers,
       abandoned: this.#abandoned,
       onException: (nowMs) => this.#sampler.noteException(nowMs),
       phases: this.#phases,
       onLiveCounts: (workerId, nowMs, live) => this.#sampler.liveRate.note(workerId, nowMs, live),
-      rebalance: () => this.#rebalance(),
+      rebalance,
       requestStop: (reason, cause) => this.requestStop(reason, cause),
     })
     this.#outcomeSources = {
@@ -219,18 +213,16 @@ export class Coordinator {
   }
 
   get targetUsers(): number {
-    return this.#planner.targetUsers
+    return this.#model.planner.targetUsers
   }
 
   get dispatchedUsers(): number {
-    return this.#planner.dispatchedUsers
+    return this.#model.planner.dispatchedUsers
   }
 
   /** Open model: the global rate asked for now (null in the closed model). */
   get targetRps(): number | null {
-    return this.plan.open === null || this.#state.loadStartMs === null
-      ? null
-      : this.#splitter.rateNow(Date.now()).rps
+    return this.#model.targetRps(Date.now())
   }
 
   get events(): readonly RunEvent[] {
@@ -262,7 +254,7 @@ export class Coordinator {
       await this.#stopWorkers()
     } finally {
       this.#ticker.stop()
-      this.#planner.stop()
+      this.#model.planner.stop()
       this.#state.phase = 'done'
       this.#messages.flush()
       await this.#socket.close()
@@ -313,13 +305,13 @@ export class Coordinator {
       { users: this.plan.users, spawnRate: this.plan.spawnRate, workers: this.registry.active().length },
       'load started',
     )
-    this.#applySchedule(nowMs)
+    this.#model.apply(nowMs)
   }
 
   async #stopWorkers(): Promise<void> {
     this.#ending.stopRequestedAtMs = Date.now()
     this.#state.phase = 'stopping'
-    this.#planner.stop()
+    this.#model.planner.stop()
     this.#events.emit('stopped', this.#ending.reason ?? 'run time reached', { cause: this.#ending.cause })
     await this.#initFin.fin(this.#state.loadStartMs !== null)
     const unconfirmed = await quitWorkers(
@@ -330,21 +322,6 @@ export class Coordinator {
       this.#abandoned,
     )
     this.#unconfirmed.push(...unconfirmed)
-  }
-
-  // ---- dispatch ----------------------------------------------------------------------------------
-
-  /** Applies the stage (or constant target, or rate) in force now; called at start and every tick. */
-  #applySchedule(nowMs: number): void {
-    if (this.plan.open !== null) this.#splitter.apply(nowMs)
-    else this.#planner.apply(nowMs)
-  }
-
-  /** Redistributes the current users (or rate) over the current workers at once (join, loss, recovery). */
-  #rebalance(): void {
-    if (this.#state.phase !== 'running') return
-    if (this.plan.open !== null) this.#splitter.send()
-    else this.#planner.rebalance()
   }
 
   // ---- messages ----------------------------------------------------------------------------------

@@ -1,5 +1,4 @@
-import type { ClosedModelPlanner } from './closed-model-planner.js'
-import type { OpenRateSplitter } from './open-rate-splitter.js'
+import type { LoadModel } from './load-model.js'
 import type { DispatchParts } from './run-state.js'
 
 /** A change asked for while the run goes on (control API, `horde ctl`). */
@@ -20,20 +19,11 @@ export type RetargetAnswer = { ok: true } | { ok: false; error: string }
  */
 export class RunControl {
   readonly #parts: DispatchParts
-  readonly #planner: ClosedModelPlanner
-  readonly #splitter: OpenRateSplitter
-  readonly #rebalance: () => void
+  readonly #model: LoadModel
 
-  constructor(
-    parts: DispatchParts,
-    planner: ClosedModelPlanner,
-    splitter: OpenRateSplitter,
-    rebalance: () => void,
-  ) {
+  constructor(parts: DispatchParts, model: LoadModel) {
     this.#parts = parts
-    this.#planner = planner
-    this.#splitter = splitter
-    this.#rebalance = rebalance
+    this.#model = model
   }
 
   /**
@@ -46,7 +36,7 @@ export class RunControl {
     state.paused = paused
     events.emit(paused ? 'paused' : 'resumed', reason)
     link.broadcastControl({ v: 1, paused })
-    this.#rebalance()
+    this.#model.rebalance()
     return true
   }
 
@@ -61,7 +51,7 @@ export class RunControl {
           error: 'this run is in the open model: retarget it with rps (and optionally rampMs)',
         }
       }
-      this.#splitter.retarget(change.rps, change.rampMs ?? 0, Date.now())
+      this.#model.splitter.retarget(change.rps, change.rampMs ?? 0, Date.now())
       return { ok: true }
     }
     if (change.users === undefined) {
@@ -70,7 +60,7 @@ export class RunControl {
         error: 'this run is in the closed model: retarget it with users (and optionally spawnRate)',
       }
     }
-    this.#planner.retarget(change.users, change.spawnRate, Date.now())
+    this.#model.planner.retarget(change.users, change.spawnRate, Date.now())
     return { ok: true }
   }
 }
