@@ -8,7 +8,6 @@ import { WorkerSocket, makeNodeId } from '../protocol/transport.js'
 import { HttpTransport } from './http/http-client.js'
 import { openFilesLimit } from './http/open-files-limit.js'
 import { HealthMonitor, type HealthSample } from './health.js'
-import type { Scenario } from './scenario-types.js'
 import { RequestStats } from './stats.js'
 import { StatsHistograms } from './stats-histograms.js'
 import { HORDE_EXTENSION_KEY, encodeHistogram } from '../protocol/horde-extension.js'
@@ -26,8 +25,8 @@ import { MasterWaitWarning } from './master-wait.js'
 import { OpenModelRunner } from './open-model.js'
 import { UserPool } from './user-pool.js'
 import { UserClass, errorText } from './user-runner.js'
-import type { WorkerDatadog } from './worker-datadog.js'
 import { TRACE_SAMPLES_KEY, encodeTraceSamples } from '../protocol/trace-samples.js'
+import type { WorkerExit, WorkerOptions } from './worker-options.js'
 import { closeWorkerDbPools, takeWorkerPoolWaitMaxMs } from './db/db-pools.js'
 import {
   HORDE_PHASE_DONE_MESSAGE,
@@ -36,46 +35,7 @@ import {
 } from '../protocol/horde-phase.js'
 import { runWorkerPhase } from './phase-runner.js'
 
-export interface WorkerOptions {
-  scenario: Scenario
-  masterHost: string
-  masterPort: number
-  /** Base URL override (--host); wins over the master's host and the scenario's. */
-  host?: string | null
-  nodeId?: string
-  /**
-   * How long the master may be silent (no heartbeat from a master that sends them, or no connection) before
-   * the worker stops all users and exits non-zero. Load never outlives its master.
-   */
-  masterTimeoutMs?: number
-  /** How long to keep announcing ourselves before giving up on a master that never answers. */
-  connectTimeoutMs?: number
-  logger?: Logger
-  logLevel?: string
-  heartbeatIntervalMs?: number
-  reportIntervalMs?: number
-  /**
-   * Horde masters only: the run's join secret (--join-secret / HORDE_JOIN_SECRET). The worker proves it holds
-   * it with an HMAC of its node id; the secret itself never goes on the wire.
-   */
-  joinSecret?: string | null
-  /**
-   * After losing its master (and stopping every user), how long the worker keeps asking to join again before
-   * it exits 105: a network partition that heals within it costs no worker. 0 (default) exits at once.
-   */
-  rejoinWindowMs?: number
-  /** How often to warn while waiting for a master that does not answer (default 10 s). */
-  waitWarnIntervalMs?: number
-  /** Traces and live metrics (worker-datadog.ts); absent when both are off. */
-  datadog?: WorkerDatadog | null
-}
-
-export interface WorkerExit {
-  code: number
-  reason: 'quit' | 'master-lost' | 'connect-timeout' | 'signal' | 'refused'
-  /** Tasks still running after the stop timeout, left behind (their sockets destroyed) so the worker could exit. */
-  abandonedTasks: number
-}
+export type { WorkerExit, WorkerOptions } from './worker-options.js'
 
 /** Locust constants (runners.py), kept so that a real Locust master sees the cadence it expects. */
 const CLIENT_READY_RETRY_MS = 5000
