@@ -3,14 +3,13 @@ import type { Logger } from '../shared/logger.js'
 import { createLogger } from '../shared/logger.js'
 import { parseDurationMs } from '../shared/duration.js'
 import { ExitCode } from '../shared/errors.js'
-import type { MasterToWorker, SpawnMessage, WorkerState, StatsReport } from '../protocol/messages.js'
+import type { MasterToWorker, SpawnMessage, WorkerState } from '../protocol/messages.js'
 import { WorkerSocket, makeNodeId } from '../protocol/transport.js'
 import { HttpTransport } from './http/http-client.js'
 import { openFilesLimit } from './http/open-files-limit.js'
 import { HealthMonitor, type HealthSample } from './health.js'
 import { RequestStats } from './stats.js'
 import { StatsHistograms } from './stats-histograms.js'
-import { HORDE_EXTENSION_KEY, encodeHistogram } from '../protocol/horde-extension.js'
 import { HORDE_CONTROL_MESSAGE, parseHordeControl, type HordeControl } from '../protocol/horde-control.js'
 import {
   HORDE_FINAL_MESSAGE,
@@ -24,10 +23,10 @@ import { MasterLiveness } from './master-liveness.js'
 import { MasterWaitWarning } from './master-wait.js'
 import { OpenModelRunner } from './open-model.js'
 import { UserPool } from './user-pool.js'
-import { UserClass, errorText } from './user-runner.js'
-import { TRACE_SAMPLES_KEY, encodeTraceSamples } from '../protocol/trace-samples.js'
+import { UserClass } from './user-runner.js'
+import { WorkerReports } from './worker-reports.js'
 import type { WorkerExit, WorkerOptions } from './worker-options.js'
-import { closeWorkerDbPools, takeWorkerPoolWaitMaxMs } from './db/db-pools.js'
+import { closeWorkerDbPools } from './db/db-pools.js'
 import {
   HORDE_PHASE_DONE_MESSAGE,
   HORDE_PHASE_MESSAGE,
@@ -42,7 +41,6 @@ const CLIENT_READY_RETRY_MS = 5000
 const DEFAULT_MASTER_TIMEOUT_MS = 5000
 /** Locust masters wait 0.5 s after `quit` for the final stats: drain in-flight requests for less than that. */
 const QUIT_DRAIN_MS = 300
-const MAX_EXCEPTIONS_PER_SECOND = 50
 /**
  * At exit, how long aborted tasks get to end before they are abandoned (at least; the stop timeout when longer).
  * An aborted task ends at its next await on our API; one awaiting a promise that never settles never ends.
@@ -72,10 +70,8 @@ export class HordeWorker {
   private stopTimeoutMs: number
   private lastHealth: HealthSample | null = null
   private lastSaturationWarnAt = 0
-  private exceptionsThisSecond = 0
-  private exceptionSecond = 0
-  private droppedExceptions = 0
   private readonly timers: NodeJS.Timeout[] = []
+  private readonly reports: WorkerReports
   /**
    * Heartbeats go on while a quitting worker waits for its tasks to end (up to the stop timeout): a master
    * waiting for its final report and abandoned-task count must not take the silence for a dead worker.
@@ -129,7 +125,7 @@ export class HordeWorker {
       this.stats,
       this.log,
       () => this.workerIndex,
-      (userClass, error) => this.reportException(userClass, error),
+      (userClass, error) => this.reports.reportException(userClass, error),
     )
     this.exited = new Promise((resolve) => (this.resolveExit = resolve))
     this.socket = WorkerSocket.connect({
@@ -137,6 +133,14 @@ export class HordeWorker {
       port: options.masterPort,
       nodeId: this.nodeId,
     })
+    this.reports = new WorkerReports(
+      this.socket,
+      this.stats,
+      this.histograms,
+      this.health,
+      this.pool,
+      this.transport,
+    )
     this.socket.onMessage((message) => this.onMessage(message))
     this.dropWarning = new RateLimitedWarning(this.log, 'dropped a malformed message from the master')
     this.socket.onDrop((reason) => this.dropWarning.note({ reason }))
@@ -391,7 +395,7 @@ export class HordeWorker {
             recorder: this.stats,
             log: this.log,
             workerIndexOf: () => this.workerIndex,
-            onException: (userClass, error) => this.reportException(userClass, error),
+            onException: (userClass, error) => this.reports.reportException(userClass, error),
           },
           control.open.rps,
           control.open.maxInFlight,
@@ -515,7 +519,7 @@ export class HordeWorker {
       {
         code: exit.code,
         reason: exit.reason,
-        droppedExceptions: this.droppedExceptions,
+        droppedExceptions: this.reports.droppedExceptions,
         abandonedTasks: exit.abandonedTasks,
       },
       'worker finished',
@@ -525,58 +529,7 @@ export class HordeWorker {
 
   /** `open`: the open-model runner whose counts go into this report (still passed while it stops). */
   private sendStats(open: OpenModelRunner | null = this.open): void {
-    const delta = this.stats.takeDelta()
-    const openState =
-      open === null
-        ? undefined
-        : {
-            targetRps: open.targetRps,
-            inFlight: open.inFlight,
-            maxInFlight: open.maxInFlight,
-            maxStartLagMs: Math.round(open.maxStartLagMs * 100) / 100,
-            startLagHist: encodeHistogram(open.startLag),
-            paused: this.pool.paused,
-          }
-    if (open !== null) {
-      open.maxStartLagMs = 0
-      open.startLag.reset()
-    }
-    const report: StatsReport = {
-      stats: delta.stats,
-      statsTotal: delta.statsTotal,
-      errors: delta.errors,
-      userClassesCount: this.pool.counts(),
-      userCount: this.pool.userCount,
-      extra: {
-        [HORDE_EXTENSION_KEY]: this.histograms.take(
-          this.health.takeLoopDelayMaxMs(),
-          open?.takeCounts() ?? [],
-          openState,
-          takeWorkerPoolWaitMaxMs(this.stats),
-        ),
-      },
-    }
-    const traces = this.transport.tracer?.takeSamples()
-    if (traces !== undefined && traces.length > 0)
-      report.extra[TRACE_SAMPLES_KEY] = encodeTraceSamples(traces)
-    this.socket.send({ type: 'stats', report })
-  }
-
-  private reportException(userClass: string, error: unknown): void {
-    const second = Math.floor(Date.now() / 1000)
-    if (second !== this.exceptionSecond) {
-      this.exceptionSecond = second
-      this.exceptionsThisSecond = 0
-    }
-    if (++this.exceptionsThisSecond > MAX_EXCEPTIONS_PER_SECOND) {
-      this.droppedExceptions++
-      return
-    }
-    const traceback =
-      error instanceof Error && error.stack !== undefined
-        ? error.stack.split('\n').slice(1).join('\n')
-        : `in a task of user class ${userClass}`
-    this.socket.send({ type: 'exception', msg: errorText(error), traceback })
+    this.reports.sendStats(open)
   }
 }
 
