@@ -7,7 +7,7 @@ import type { MasterToWorker, SpawnMessage, WorkerState } from '../protocol/mess
 import { WorkerSocket, makeNodeId } from '../protocol/transport.js'
 import { HttpTransport } from './http/http-client.js'
 import { openFilesLimit } from './http/open-files-limit.js'
-import { HealthMonitor, type HealthSample } from './health.js'
+import { HealthMonitor } from './health.js'
 import { RequestStats } from './stats.js'
 import { StatsHistograms } from './stats-histograms.js'
 import { HORDE_CONTROL_MESSAGE, parseHordeControl, type HordeControl } from '../protocol/horde-control.js'
@@ -24,6 +24,7 @@ import { MasterWaitWarning } from './master-wait.js'
 import { OpenModelRunner } from './open-model.js'
 import { UserPool } from './user-pool.js'
 import { UserClass } from './user-runner.js'
+import { WorkerHeartbeat } from './worker-heartbeat.js'
 import { WorkerReports } from './worker-reports.js'
 import type { WorkerExit, WorkerOptions } from './worker-options.js'
 import { closeWorkerDbPools } from './db/db-pools.js'
@@ -68,10 +69,9 @@ export class HordeWorker {
   private acked = false
   private lastSpawnTimestamp = -Infinity
   private stopTimeoutMs: number
-  private lastHealth: HealthSample | null = null
-  private lastSaturationWarnAt = 0
   private readonly timers: NodeJS.Timeout[] = []
   private readonly reports: WorkerReports
+  private readonly heartbeat: WorkerHeartbeat
   /**
    * Heartbeats go on while a quitting worker waits for its tasks to end (up to the stop timeout): a master
    * waiting for its final report and abandoned-task count must not take the silence for a dead worker.
@@ -159,6 +159,15 @@ export class HordeWorker {
       options.masterTimeoutMs ?? DEFAULT_MASTER_TIMEOUT_MS,
       () => this.loseMaster(),
       () => this.sendClientReady(),
+    )
+    this.heartbeat = new WorkerHeartbeat(
+      this.socket,
+      this.health,
+      this.stats,
+      this.pool,
+      this.liveness,
+      this.log,
+      options.datadog ?? null,
     )
     this.socket.onConnectionChange((connected) => {
       if (!this.finished) this.liveness.onConnectionChange(connected)
@@ -287,37 +296,13 @@ export class HordeWorker {
     this.sendStats()
     if (this.loopsStarted) return
     this.loopsStarted = true
-    this.heartbeatTimer = setInterval(() => this.heartbeat(), this.options.heartbeatIntervalMs ?? 1000)
+    this.heartbeatTimer = setInterval(
+      () => this.heartbeat.beat(this.state),
+      this.options.heartbeatIntervalMs ?? 1000,
+    )
     this.heartbeatTimer.unref()
     this.timers.push(setInterval(() => this.sendStats(), this.options.reportIntervalMs ?? 3000))
     for (const timer of this.timers) timer.unref()
-  }
-
-  private heartbeat(): void {
-    const health = this.health.sample()
-    this.lastHealth = health
-    this.options.datadog?.health(health)
-    this.socket.send({
-      type: 'heartbeat',
-      state: this.state,
-      cpuPercent: Math.round(health.cpuPercent * 10) / 10,
-      memoryBytes: health.rssBytes,
-      live: this.stats.live,
-    })
-    const now = Date.now()
-    if (health.saturated && now - this.lastSaturationWarnAt > 10_000) {
-      this.lastSaturationWarnAt = now
-      this.log.warn(
-        {
-          cpuPercent: Math.round(health.cpuPercent),
-          loopDelayMaxMs: Math.round(health.loopDelayMaxMs),
-          loopDelayP99Ms: Math.round(health.loopDelayP99Ms),
-          users: this.pool.userCount,
-        },
-        `worker saturated (${health.reason}): its response times are suspect; add workers or lower users per worker`,
-      )
-    }
-    this.liveness.check(now)
   }
 
   /**
