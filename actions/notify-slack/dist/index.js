@@ -19391,13 +19391,13 @@ var require_dist = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ConsoleLogger = exports.LogLevel = void 0;
-    var LogLevel2;
-    (function(LogLevel3) {
-      LogLevel3["ERROR"] = "error";
-      LogLevel3["WARN"] = "warn";
-      LogLevel3["INFO"] = "info";
-      LogLevel3["DEBUG"] = "debug";
-    })(LogLevel2 || (exports.LogLevel = LogLevel2 = {}));
+    var LogLevel;
+    (function(LogLevel2) {
+      LogLevel2["ERROR"] = "error";
+      LogLevel2["WARN"] = "warn";
+      LogLevel2["INFO"] = "info";
+      LogLevel2["DEBUG"] = "debug";
+    })(LogLevel || (exports.LogLevel = LogLevel = {}));
     var ConsoleLogger = class _ConsoleLogger {
       /** Setting for level */
       level;
@@ -19405,19 +19405,19 @@ var require_dist = __commonJS({
       name;
       /** Map of labels for each log level */
       static labels = (() => {
-        const entries = Object.entries(LogLevel2);
+        const entries = Object.entries(LogLevel);
         const map2 = entries.map(([key, value]) => [value, `[${key}] `]);
         return new Map(map2);
       })();
       /** Map of severity as comparable numbers for each log level */
       static severity = {
-        [LogLevel2.ERROR]: 400,
-        [LogLevel2.WARN]: 300,
-        [LogLevel2.INFO]: 200,
-        [LogLevel2.DEBUG]: 100
+        [LogLevel.ERROR]: 400,
+        [LogLevel.WARN]: 300,
+        [LogLevel.INFO]: 200,
+        [LogLevel.DEBUG]: 100
       };
       constructor() {
-        this.level = LogLevel2.INFO;
+        this.level = LogLevel.INFO;
         this.name = "";
       }
       getLevel() {
@@ -19440,8 +19440,8 @@ var require_dist = __commonJS({
        */
       // biome-ignore lint/suspicious/noExplicitAny: can log anything
       debug(...msg) {
-        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel2.DEBUG, this.level)) {
-          console.debug(_ConsoleLogger.labels.get(LogLevel2.DEBUG), this.name, ...msg);
+        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel.DEBUG, this.level)) {
+          console.debug(_ConsoleLogger.labels.get(LogLevel.DEBUG), this.name, ...msg);
         }
       }
       /**
@@ -19449,8 +19449,8 @@ var require_dist = __commonJS({
        */
       // biome-ignore lint/suspicious/noExplicitAny: can log anything
       info(...msg) {
-        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel2.INFO, this.level)) {
-          console.info(_ConsoleLogger.labels.get(LogLevel2.INFO), this.name, ...msg);
+        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel.INFO, this.level)) {
+          console.info(_ConsoleLogger.labels.get(LogLevel.INFO), this.name, ...msg);
         }
       }
       /**
@@ -19458,8 +19458,8 @@ var require_dist = __commonJS({
        */
       // biome-ignore lint/suspicious/noExplicitAny: can log anything
       warn(...msg) {
-        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel2.WARN, this.level)) {
-          console.warn(_ConsoleLogger.labels.get(LogLevel2.WARN), this.name, ...msg);
+        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel.WARN, this.level)) {
+          console.warn(_ConsoleLogger.labels.get(LogLevel.WARN), this.name, ...msg);
         }
       }
       /**
@@ -19467,8 +19467,8 @@ var require_dist = __commonJS({
        */
       // biome-ignore lint/suspicious/noExplicitAny: can log anything
       error(...msg) {
-        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel2.ERROR, this.level)) {
-          console.error(_ConsoleLogger.labels.get(LogLevel2.ERROR), this.name, ...msg);
+        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel.ERROR, this.level)) {
+          console.error(_ConsoleLogger.labels.get(LogLevel.ERROR), this.name, ...msg);
         }
       }
       /**
@@ -23224,7 +23224,7 @@ var require_WebClient = __commonJS({
     (function(WebClientEvent2) {
       WebClientEvent2["RATE_LIMITED"] = "rate_limited";
     })(WebClientEvent || (exports.WebClientEvent = WebClientEvent = {}));
-    var WebClient2 = class _WebClient extends methods_1.Methods {
+    var WebClient = class _WebClient extends methods_1.Methods {
       /**
        * The base URL for reaching Slack's Web API. Consider changing this value for testing purposes.
        */
@@ -23712,8 +23712,8 @@ var require_WebClient = __commonJS({
         return data;
       }
     };
-    exports.WebClient = WebClient2;
-    exports.default = WebClient2;
+    exports.WebClient = WebClient;
+    exports.default = WebClient;
     function paginationOptionsForNextPage(previousResult, pageSize) {
       if (previousResult !== void 0 && previousResult.response_metadata !== void 0 && previousResult.response_metadata.next_cursor !== void 0 && previousResult.response_metadata.next_cursor !== "") {
         return {
@@ -44574,9 +44574,8 @@ async function loadRunResult(path) {
 }
 
 // report/slack-client.ts
-var import_web_api = __toESM(require_dist4());
-var quietLogger = () => {
-  let level = import_web_api.LogLevel.ERROR;
+var quietLogger = (initial) => {
+  let level = initial;
   const noop = () => {
   };
   return {
@@ -44598,15 +44597,18 @@ var AUTH_ERRORS = /* @__PURE__ */ new Set([
 ]);
 var GONE_ERRORS = /* @__PURE__ */ new Set(["message_not_found", "cant_update_message", "edit_window_closed"]);
 function createSlackClient(options) {
-  const web = new import_web_api.WebClient(options.token, {
-    slackApiUrl: options.apiUrl.endsWith("/") ? options.apiUrl : `${options.apiUrl}/`,
-    // 5xx and connection failures: a few quick retries. 429s come back to us (rejectRateLimitedCalls).
-    retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1e3 },
-    rejectRateLimitedCalls: true,
-    timeout: 15e3,
-    logger: quietLogger(),
-    logLevel: import_web_api.LogLevel.ERROR
-  });
+  let client;
+  const webClient = () => client ??= Promise.resolve().then(() => __toESM(require_dist4())).then(
+    ({ WebClient, LogLevel }) => new WebClient(options.token, {
+      slackApiUrl: options.apiUrl.endsWith("/") ? options.apiUrl : `${options.apiUrl}/`,
+      // 5xx and connection failures: a few quick retries. 429s come back to us (rejectRateLimitedCalls).
+      retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1e3 },
+      rejectRateLimitedCalls: true,
+      timeout: 15e3,
+      logger: quietLogger(LogLevel.ERROR),
+      logLevel: LogLevel.ERROR
+    })
+  );
   const maxWaitMs = options.maxRateLimitWaitMs ?? 3e4;
   async function call(method, channel, send) {
     let waitedMs = 0;
@@ -44634,6 +44636,7 @@ function createSlackClient(options) {
   }
   return {
     async post(channel, message, threadTs) {
+      const web = await webClient();
       const r = await call(
         "chat.postMessage",
         channel,
@@ -44648,6 +44651,7 @@ function createSlackClient(options) {
       return { channel: r.channel ?? channel, ts: String(r.ts) };
     },
     async update(channel, ts, message) {
+      const web = await webClient();
       try {
         const r = await call(
           "chat.update",
