@@ -106,6 +106,31 @@ describe('the import graph', () => {
     expect(wrong).toEqual([])
   })
 
+  it('lets nothing the CLI reaches import a dev dependency statically (the image has none)', () => {
+    // The production image prunes devDependencies: a static import of one anywhere the CLI reaches (through
+    // report/index.ts, say) crashes `horde master` in the pod. Action-only packages are loaded on first use.
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>
+    }
+    const devOnly = new Set(Object.keys(pkg.devDependencies))
+    const reached = new Set<string>()
+    const visit = (file: string): void => {
+      if (reached.has(file) || !graph.has(file)) return
+      reached.add(file)
+      for (const target of graph.get(file) ?? []) visit(target)
+    }
+    visit('src/cli/main.ts')
+    const wrong: string[] = []
+    for (const file of reached) {
+      const text = readFileSync(join(REPO_ROOT, file), 'utf8')
+      for (const match of text.matchAll(/^import\s(?!type\s)[^'"]*?from\s+'((?:@[^/']+\/)?[^/'.][^/']*)/gm)) {
+        if (match[1] !== undefined && devOnly.has(match[1])) wrong.push(`${file} → ${match[1]}`)
+      }
+    }
+    expect(reached.has('report/slack-client.ts')).toBe(true)
+    expect(wrong).toEqual([])
+  })
+
   it('keeps report/render.ts and report/publish.ts apart: publish uses render, never the other way round', () => {
     expect(graph.get('report/render.ts')).not.toContain('report/publish.ts')
   })
