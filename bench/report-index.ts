@@ -7,8 +7,7 @@
 import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { rebuildIndexes, runDir, summarize } from '../report/history.js'
-import { localStore } from '../report/store/local.js'
+import { localStore, rebuildIndexes, runDir, summarize } from '../report/index.js'
 import { makeRunResult } from '../test/helpers/run-result-fixture.js'
 
 const RUNS = 500

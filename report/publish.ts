@@ -124,17 +124,18 @@ export async function publishRun(
         reportUrl: url,
         ...datadogOf(options),
       })
-    if (store === undefined)
-      return {
-        htmlPath,
-        localDir,
-        url: htmlPath,
-        indexUrl: null,
-        uploaded: false,
-        uploadError: null,
-        baselineRunId,
-        jobSummary: summary(htmlPath),
-      }
+    // Not uploaded (no store, or the upload failed): the report on disk is the one to link.
+    const kept = (uploadError: string | null): PublishResult => ({
+      htmlPath,
+      localDir,
+      url: htmlPath,
+      indexUrl: null,
+      uploaded: false,
+      uploadError,
+      baselineRunId,
+      jobSummary: summary(htmlPath),
+    })
+    if (store === undefined) return kept(null)
     try {
       // The report last: a reader who finds it finds everything it links to.
       const files = [
@@ -161,16 +162,7 @@ export async function publishRun(
     } catch (error) {
       const message = (error as Error).message
       log(`upload to ${store.location} failed: ${message}. The report and result are kept in ${localDir}.`)
-      return {
-        htmlPath,
-        localDir,
-        url: htmlPath,
-        indexUrl: null,
-        uploaded: false,
-        uploadError: message,
-        baselineRunId,
-        jobSummary: summary(htmlPath),
-      }
+      return kept(message)
     }
   }
 

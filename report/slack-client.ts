@@ -1,4 +1,4 @@
-import { LogLevel, WebClient, type Logger } from '@slack/web-api'
+import type { LogLevel, Logger, WebClient } from '@slack/web-api'
 import { HordeError } from '../src/shared/errors.js'
 import type { SlackMessage } from './slack-message.js'
 
@@ -28,8 +28,8 @@ export interface SlackClient {
 }
 
 // The client logs through this; its warnings never include the token, but its errors are ours to word.
-const quietLogger = (): Logger => {
-  let level = LogLevel.ERROR
+const quietLogger = (initial: LogLevel): Logger => {
+  let level = initial
   const noop = (): void => {}
   return {
     debug: noop,
@@ -52,15 +52,22 @@ const AUTH_ERRORS = new Set([
 const GONE_ERRORS = new Set(['message_not_found', 'cant_update_message', 'edit_window_closed'])
 
 export function createSlackClient(options: SlackClientOptions): SlackClient {
-  const web = new WebClient(options.token, {
-    slackApiUrl: options.apiUrl.endsWith('/') ? options.apiUrl : `${options.apiUrl}/`,
-    // 5xx and connection failures: a few quick retries. 429s come back to us (rejectRateLimitedCalls).
-    retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1000 },
-    rejectRateLimitedCalls: true,
-    timeout: 15_000,
-    logger: quietLogger(),
-    logLevel: LogLevel.ERROR,
-  })
+  // @slack/web-api is a dependency of the actions only (bundled into their dist/): it is loaded on first use, so
+  // the CLI, which imports report/index.ts in the production image (no dev dependencies), never needs it.
+  let client: Promise<WebClient> | undefined
+  const webClient = (): Promise<WebClient> =>
+    (client ??= import('@slack/web-api').then(
+      ({ WebClient, LogLevel }) =>
+        new WebClient(options.token, {
+          slackApiUrl: options.apiUrl.endsWith('/') ? options.apiUrl : `${options.apiUrl}/`,
+          // 5xx and connection failures: a few quick retries. 429s come back to us (rejectRateLimitedCalls).
+          retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1000 },
+          rejectRateLimitedCalls: true,
+          timeout: 15_000,
+          logger: quietLogger(LogLevel.ERROR),
+          logLevel: LogLevel.ERROR,
+        }),
+    ))
   const maxWaitMs = options.maxRateLimitWaitMs ?? 30_000
 
   async function call<T>(method: string, channel: string, send: () => Promise<T>): Promise<T> {
@@ -90,6 +97,7 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
 
   return {
     async post(channel, message, threadTs) {
+      const web = await webClient()
       const r = await call('chat.postMessage', channel, () =>
         web.chat.postMessage({
           channel,
@@ -102,6 +110,7 @@ export function createSlackClient(options: SlackClientOptions): SlackClient {
       return { channel: r.channel ?? channel, ts: String(r.ts) }
     },
     async update(channel, ts, message) {
+      const web = await webClient()
       try {
         const r = await call('chat.update', channel, () =>
           web.chat.update({ channel, ts, text: message.text, blocks: message.blocks }),

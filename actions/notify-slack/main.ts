@@ -1,16 +1,17 @@
 import * as core from '@actions/core'
 import { existsSync } from 'node:fs'
-import { loadRunResult } from '../../report/load.js'
-import { createSlackClient, type SlackPosted } from '../../report/slack-client.js'
 import {
+  VERDICT_TEXT,
+  createSlackClient,
   finishMessage,
   finishThread,
+  loadRunResult,
   noResultMessage,
   startMessage,
   type SlackMessage,
+  type SlackPosted,
   type SlackRunContext,
-} from '../../report/slack-message.js'
-import { VERDICT_TEXT } from '../../report/view.js'
+} from '../../report/index.js'
 import { ExitCode, HordeError } from '../../src/shared/errors.js'
 import type { RunResult } from '../../src/shared/result.js'
 import { parseNotifyInputs, type NotifyInputs } from './inputs.js'

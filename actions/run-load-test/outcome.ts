@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { mdText } from '../../report/job-summary.js'
+import { mdText } from '../../report/index.js'
 import { ExitCode } from '../../src/shared/errors.js'
 import type { Verdict } from './inputs.js'
 

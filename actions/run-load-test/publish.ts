@@ -1,9 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { boundedJobSummary } from '../../report/job-summary-limit.js'
-import { parseRunResult, slug } from '../../report/load.js'
-import { openStore } from '../../report/store/index.js'
-import { formatObserved } from '../../report/view.js'
+import { boundedJobSummary, formatObserved, openStore, parseRunResult, slug } from '../../report/index.js'
 import type { RunResult } from '../../src/shared/result.js'
 import { shortSummary, type Outcome } from './outcome.js'
 

@@ -1,4 +1,4 @@
-import { renderDashboardData, renderDashboardPage } from '../../report/dashboard.js'
+import { renderDashboardData, renderDashboardPage } from '../../report/index.js'
 import type { Coordinator } from '../master/coordinator.js'
 import { Dashboard } from '../master/dashboard.js'
 

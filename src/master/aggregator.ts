@@ -1,4 +1,4 @@
-import type { StatsEntryWire, StatsReport } from '../protocol/messages.js'
+import type { StatsEntryWire, StatsErrorWire, StatsReport } from '../protocol/messages.js'
 import {
   decodeHordeExtension,
   type HistogramWire,
@@ -269,14 +269,7 @@ export class StatsAggregator {
     return wires
   }
 
-  #addError(error: {
-    name: string
-    method: string
-    error: string
-    occurrences: number
-    firstSeen?: number | null
-    lastSeen?: number | null
-  }): void {
+  #addError(error: StatsErrorWire): void {
     const key = `${error.method}\u0000${error.name}\u0000${error.error}`
     const existing = this.errors.get(key)
     const firstSeenMs = error.firstSeen != null ? error.firstSeen * 1000 : null

@@ -1,16 +1,20 @@
 import { MasterSocket } from '../protocol/transport.js'
 import type { Envelope, WorkerToMaster } from '../protocol/messages.js'
 import type { Logger } from '../shared/logger.js'
-import type { RunEvent, ThresholdResult } from '../shared/result.js'
+import type { RunEvent } from '../shared/result.js'
 import { AbortThresholds } from './abort-thresholds.js'
 import { StatsAggregator } from './aggregator.js'
-import { ClosedModelPlanner } from './closed-model-planner.js'
 import { ExceptionLog } from './exception-log.js'
+import { InitFin } from './init-fin.js'
+import { LoadModel } from './load-model.js'
 import { MeasuredWindow } from './measured-window.js'
 import { OpenModelStats } from './open-model-stats.js'
-import { OpenRateSplitter } from './open-rate-splitter.js'
+import { snapshotOutcome, type OutcomeSources } from './outcome-snapshot.js'
 import { planDurationMs, type MasterPlan } from './plan.js'
+import { RunControl, type Retarget, type RetargetAnswer } from './run-control.js'
+import { RunEnding } from './run-ending.js'
 import { RunEventLog } from './run-events.js'
+import { RunTicker } from './run-ticker.js'
 import type { RunOutcome } from './run-outcome.js'
 import type { RunPhase, RunState, StopCause } from './run-state.js'
 import { SecondSampler, type Progress, type Sample } from './second-sampler.js'
@@ -20,12 +24,13 @@ import { WorkerHealthWatch } from './worker-health.js'
 import { WorkerLink } from './worker-link.js'
 import { WorkerMessages } from './worker-messages.js'
 import { awaitWorkers, quitWorkers } from './worker-roll-call.js'
-import { PhaseBarrier, type PhaseFailure } from './phase-barrier.js'
+import { PhaseBarrier } from './phase-barrier.js'
 import { WorkerRegistry } from './worker-registry.js'
 
 export type { RunPhase, StopCause } from './run-state.js'
 export type { Progress, Sample } from './second-sampler.js'
 export type { RunOutcome } from './run-outcome.js'
+export type { Retarget } from './run-control.js'
 export { understands } from './worker-messages.js'
 
 export interface CoordinatorOptions {
@@ -43,23 +48,15 @@ export interface CoordinatorOptions {
   joinSecret?: string | null
 }
 
-/** A change asked for while the run goes on (control API, `horde ctl`). */
-export interface Retarget {
-  users?: number
-  spawnRate?: number
-  rps?: number
-  /** Open model: reach `rps` by a linear ramp over this long (0: at once). */
-  rampMs?: number
-}
-
 /**
  * The Horde master: a ROUTER speaking Locust's protocol to any mix of Python and Horde workers. It wires the
  * parts together and owns the run's lifecycle: wait for workers, start the load, tick every second, stop the
  * workers, and hand back a frozen outcome (the verdict is computed from it in verdict.ts).
  *
- * The parts: worker-messages (what workers send), worker-registry (who is there, liveness), closed-model-planner
- * (users and ramps), open-rate-splitter (the target rate), stats-intake (reports into the aggregator),
- * second-sampler (samples and progress), worker-health (saturation), abort-thresholds, run-events.
+ * The parts: worker-messages (what workers send), worker-registry (who is there, liveness), load-model (the
+ * closed-model planner or the open-model rate splitter), stats-intake (reports into the aggregator),
+ * second-sampler (samples and progress), worker-health (saturation), run-ticker (the clock), run-control
+ * (pause, resume, retarget), init-fin, run-ending (why and when it stops), outcome-snapshot, run-events.
  */
 export class Coordinator {
   readonly plan: MasterPlan
@@ -71,29 +68,24 @@ export class Coordinator {
   readonly #state: RunState = { phase: 'waiting', paused: false, loadStartMs: null }
   readonly #events: RunEventLog
   readonly #link: WorkerLink
-  readonly #planner: ClosedModelPlanner
-  readonly #splitter: OpenRateSplitter
+  readonly #model: LoadModel
+  readonly #control: RunControl
   readonly #sampler: SecondSampler
   readonly #intake: StatsIntake
   readonly #health: WorkerHealthWatch
-  readonly #abort: AbortThresholds
   readonly #exceptions = new ExceptionLog()
   readonly #messages: WorkerMessages
   readonly #startedAtMs = Date.now()
   readonly #window: MeasuredWindow
-  #stopRequestedAtMs: number | null = null
-  #cause: StopCause = 'duration'
-  #stopReason: string | null = null
-  #abortedBy: ThresholdResult | null = null
-  #tick: NodeJS.Timeout | null = null
-  #livenessTick: NodeJS.Timeout | null = null
+  readonly #ending: RunEnding
+  readonly #ticker: RunTicker
   readonly #lostWorkers = new Set<string>()
-  #stopWaiter: (() => void) | null = null
   readonly #abandoned = new Map<string, number>()
-  #unconfirmed: string[] = []
+  readonly #unconfirmed: string[] = []
   /** init / fin barriers across the workers (phase-barrier.ts); failures go into the outcome for the verdict. */
   readonly #phases: PhaseBarrier
-  readonly #phaseFailures: PhaseFailure[] = []
+  readonly #initFin: InitFin
+  readonly #outcomeSources: OutcomeSources
 
   private constructor(options: CoordinatorOptions, socket: MasterSocket) {
     const { plan, logger: log } = options
@@ -102,8 +94,10 @@ export class Coordinator {
     this.#socket = socket
     this.openStats = plan.open === null ? null : new OpenModelStats()
     this.#events = new RunEventLog(log, options.onEvent)
+    this.#ending = new RunEnding(this.#state, this.#events)
     this.#link = new WorkerLink(socket, log, this.registry, plan)
     this.#phases = new PhaseBarrier(this.registry, (id, message) => this.#link.send(id, message), log)
+    this.#initFin = new InitFin(this.#phases, plan, this.#events, this.#ending)
     const parts = {
       plan,
       state: this.#state,
@@ -112,8 +106,9 @@ export class Coordinator {
       events: this.#events,
       log,
     }
-    this.#planner = new ClosedModelPlanner(parts)
-    this.#splitter = new OpenRateSplitter(parts)
+    this.#model = new LoadModel(parts)
+    this.#control = new RunControl(parts, this.#model)
+    const rebalance = (): void => this.#model.rebalance()
     this.#sampler = new SecondSampler(
       plan,
       this.#state,
@@ -134,10 +129,23 @@ export class Coordinator {
     this.#intake = new StatsIntake(this.aggregator, this.openStats, log, this.#events, options.onReportExtra)
     this.#health = new WorkerHealthWatch(this.registry, this.aggregator, this.#events, {
       lostWorkers: this.#lostWorkers,
-      rebalance: () => this.#rebalance(),
+      rebalance,
       requestStop: (reason, cause) => this.requestStop(reason, cause),
     })
-    this.#abort = new AbortThresholds(plan.thresholds.map(parseThreshold))
+    this.#ticker = new RunTicker({
+      state: this.#state,
+      registry: this.registry,
+      aggregator: this.aggregator,
+      intake: this.#intake,
+      health: this.#health,
+      window: this.#window,
+      sampler: this.#sampler,
+      abort: new AbortThresholds(plan.thresholds.map(parseThreshold)),
+      ending: this.#ending,
+      log,
+      applySchedule: (nowMs) => this.#model.apply(nowMs),
+      asked: () => this.#model.asked(),
+    })
     this.#messages = new WorkerMessages({
       state: this.#state,
       registry: this.registry,
@@ -147,15 +155,31 @@ export class Coordinator {
       joinSecret: options.joinSecret ?? null,
       intake: this.#intake,
       exceptions: this.#exceptions,
-      classNames: this.#planner.sequence.classNames,
+      classNames: this.#model.planner.sequence.classNames,
       lostWorkers: this.#lostWorkers,
       abandoned: this.#abandoned,
       onException: (nowMs) => this.#sampler.noteException(nowMs),
       phases: this.#phases,
       onLiveCounts: (workerId, nowMs, live) => this.#sampler.liveRate.note(workerId, nowMs, live),
-      rebalance: () => this.#rebalance(),
+      rebalance,
       requestStop: (reason, cause) => this.requestStop(reason, cause),
     })
+    this.#outcomeSources = {
+      startedAtMs: this.#startedAtMs,
+      state: this.#state,
+      window: this.#window,
+      ending: this.#ending,
+      aggregator: this.aggregator,
+      registry: this.registry,
+      events: this.#events,
+      sampler: this.#sampler,
+      exceptions: this.#exceptions,
+      lostWorkers: this.#lostWorkers,
+      openStats: this.openStats,
+      abandoned: this.#abandoned,
+      unconfirmedWorkers: this.#unconfirmed,
+      phaseFailures: this.#initFin.failures,
+    }
     socket.onMessage((routingId, envelope) => this.#onMessage(routingId, envelope))
     socket.onDrop((routingId, reason) => this.#messages.onDrop(routingId, reason))
   }
@@ -189,18 +213,16 @@ export class Coordinator {
   }
 
   get targetUsers(): number {
-    return this.#planner.targetUsers
+    return this.#model.planner.targetUsers
   }
 
   get dispatchedUsers(): number {
-    return this.#planner.dispatchedUsers
+    return this.#model.planner.dispatchedUsers
   }
 
   /** Open model: the global rate asked for now (null in the closed model). */
   get targetRps(): number | null {
-    return this.plan.open === null || this.#state.loadStartMs === null
-      ? null
-      : this.#splitter.rateNow(Date.now()).rps
+    return this.#model.targetRps(Date.now())
   }
 
   get events(): readonly RunEvent[] {
@@ -218,34 +240,21 @@ export class Coordinator {
 
   /** Asks the run to end now (control API, SIGTERM, Ctrl-C): the verdict becomes `stopped`. */
   requestStop(reason: string, cause: StopCause = 'person'): void {
-    if (this.#state.phase === 'stopping' || this.#state.phase === 'done') return
-    this.#cause = cause
-    this.#stopReason = reason
-    if (cause === 'person') this.#events.emit('stop-requested', reason)
-    this.#stopWaiter?.()
+    this.#ending.request(reason, cause)
   }
 
   /** Waits for workers, runs the load for the plan's duration (or until stopped), and stops the workers. */
   async run(): Promise<RunOutcome> {
-    this.#tick = setInterval(() => this.#onTick(), 1000)
-    // Liveness is checked four times a second so a lost worker's load moves within a heartbeat timeout.
-    this.#livenessTick = setInterval(() => this.#safely(() => this.#checkLiveness(Date.now())), 250)
+    this.#ticker.start()
     try {
-      const came = await this.#waitForWorkers()
-      const initFailure = came ? await this.#phases.init(this.plan.phases) : null
-      if (initFailure !== null) {
-        this.#phaseFailures.push(initFailure)
-        this.#stopReason = initFailure.message
-        this.#events.emit('phase-failed', initFailure.message, { phase: 'init' })
-      } else if (came) {
+      if ((await this.#waitForWorkers()) && (await this.#initFin.init())) {
         this.#startLoad()
-        await this.#waitUntil(planDurationMs(this.plan))
+        await this.#ending.waitForLoad(planDurationMs(this.plan))
       }
       await this.#stopWorkers()
     } finally {
-      if (this.#tick !== null) clearInterval(this.#tick)
-      if (this.#livenessTick !== null) clearInterval(this.#livenessTick)
-      this.#planner.stop()
+      this.#ticker.stop()
+      this.#model.planner.stop()
       this.#state.phase = 'done'
       this.#messages.flush()
       await this.#socket.close()
@@ -256,43 +265,21 @@ export class Coordinator {
 
   /** The run so far (the live dashboard reads it every second), or, once run() has returned, the whole run. */
   outcome(): RunOutcome {
-    return this.#outcome()
+    return snapshotOutcome(this.#outcomeSources)
   }
 
-  /**
-   * Stops starting new tasks/iterations; in-flight ones finish and stats keep flowing. Horde workers pause
-   * themselves; Locust workers cannot, so their users are stopped (spawn 0) and started again on resume.
-   */
+  /** Stops starting new tasks/iterations until resumed (run-control.ts). */
   pause(reason = 'paused through the control API'): boolean {
-    return this.#setPaused(true, reason)
+    return this.#control.setPaused(true, reason)
   }
 
   resume(reason = 'resumed through the control API'): boolean {
-    return this.#setPaused(false, reason)
+    return this.#control.setPaused(false, reason)
   }
 
-  /** Changes users (closed model, ramped at the spawn rate) or the rate (open model) for the rest of the run. */
-  retarget(change: Retarget): { ok: true } | { ok: false; error: string } {
-    if (this.#state.phase !== 'running')
-      return { ok: false, error: `the run is ${this.#state.phase}, not running` }
-    if (this.plan.open !== null) {
-      if (change.rps === undefined) {
-        return {
-          ok: false,
-          error: 'this run is in the open model: retarget it with rps (and optionally rampMs)',
-        }
-      }
-      this.#splitter.retarget(change.rps, change.rampMs ?? 0, Date.now())
-      return { ok: true }
-    }
-    if (change.users === undefined) {
-      return {
-        ok: false,
-        error: 'this run is in the closed model: retarget it with users (and optionally spawnRate)',
-      }
-    }
-    this.#planner.retarget(change.users, change.spawnRate, Date.now())
-    return { ok: true }
+  /** Changes users (closed model) or the rate (open model) for the rest of the run (run-control.ts). */
+  retarget(change: Retarget): RetargetAnswer {
+    return this.#control.retarget(change)
   }
 
   /** Closes the socket without a run (errors before the run started). */
@@ -302,20 +289,11 @@ export class Coordinator {
 
   // ---- lifecycle ---------------------------------------------------------------------------------
 
-  #setPaused(paused: boolean, reason: string): boolean {
-    if (this.#state.phase !== 'running' || this.#state.paused === paused) return false
-    this.#state.paused = paused
-    this.#events.emit(paused ? 'paused' : 'resumed', reason)
-    this.#link.broadcastControl({ v: 1, paused })
-    this.#rebalance()
-    return true
-  }
-
   async #waitForWorkers(): Promise<boolean> {
-    const answer = await awaitWorkers(this.registry, this.plan, this.#log, () => this.#stopReason !== null)
+    const answer = await awaitWorkers(this.registry, this.plan, this.#log, () => this.#ending.reason !== null)
     if (answer.kind === 'timeout') {
-      this.#cause = 'workers-never-came'
-      this.#stopReason = answer.reason
+      this.#ending.cause = 'workers-never-came'
+      this.#ending.reason = answer.reason
     }
     return answer.kind === 'came'
   }
@@ -327,84 +305,23 @@ export class Coordinator {
       { users: this.plan.users, spawnRate: this.plan.spawnRate, workers: this.registry.active().length },
       'load started',
     )
-    this.#applySchedule(nowMs)
-  }
-
-  /** Resolves after `durationMs` of load or when a stop is requested. */
-  async #waitUntil(durationMs: number): Promise<void> {
-    if (this.#stopReason !== null) return
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(
-        resolve,
-        Math.max(0, (this.#state.loadStartMs ?? Date.now()) + durationMs - Date.now()),
-      )
-      this.#stopWaiter = () => {
-        clearTimeout(timer)
-        resolve()
-      }
-    })
-    this.#stopWaiter = null
+    this.#model.apply(nowMs)
   }
 
   async #stopWorkers(): Promise<void> {
-    this.#stopRequestedAtMs = Date.now()
+    this.#ending.stopRequestedAtMs = Date.now()
     this.#state.phase = 'stopping'
-    this.#planner.stop()
-    this.#events.emit('stopped', this.#stopReason ?? 'run time reached', { cause: this.#cause })
-    // fin runs once every worker has stopped its load (the barrier), before they quit.
-    if (this.#state.loadStartMs !== null && this.#phaseFailures.length === 0) {
-      const finFailure = await this.#phases.fin(this.plan.phases, this.plan.stopTimeoutMs + 15_000)
-      if (finFailure !== null) {
-        this.#phaseFailures.push(finFailure)
-        this.#events.emit('phase-failed', finFailure.message, { phase: 'fin' })
-      }
-    }
-    this.#unconfirmed = await quitWorkers(
+    this.#model.planner.stop()
+    this.#events.emit('stopped', this.#ending.reason ?? 'run time reached', { cause: this.#ending.cause })
+    await this.#initFin.fin(this.#state.loadStartMs !== null)
+    const unconfirmed = await quitWorkers(
       this.registry,
       this.#link,
       this.#events,
       this.plan.stopTimeoutMs,
       this.#abandoned,
     )
-  }
-
-  #outcome(): RunOutcome {
-    const measuredFromMs = this.#window.fromMs
-    return Object.freeze({
-      cause: this.#cause,
-      stopReason: this.#stopReason,
-      startedAtMs: this.#startedAtMs,
-      loadStartedAtMs: this.#state.loadStartMs,
-      measuredFromMs,
-      measuredToMs: Math.max(measuredFromMs, this.#stopRequestedAtMs ?? Date.now()),
-      endedAtMs: Date.now(),
-      stats: this.aggregator.snapshot(),
-      workers: Object.freeze(this.registry.summaries()),
-      events: Object.freeze([...this.#events.all]),
-      samples: Object.freeze([...this.#sampler.samples]),
-      abortedBy: this.#abortedBy,
-      exceptions: Object.freeze(this.#exceptions.list()),
-      lostWorkers: Object.freeze([...this.#lostWorkers]),
-      open: this.openStats,
-      abandonedTasks: [...this.#abandoned.values()].reduce((a, b) => a + b, 0),
-      unconfirmedWorkers: Object.freeze([...this.#unconfirmed]),
-      phaseFailures: Object.freeze([...this.#phaseFailures]),
-    })
-  }
-
-  // ---- dispatch ----------------------------------------------------------------------------------
-
-  /** Applies the stage (or constant target, or rate) in force now; called at start and every tick. */
-  #applySchedule(nowMs: number): void {
-    if (this.plan.open !== null) this.#splitter.apply(nowMs)
-    else this.#planner.apply(nowMs)
-  }
-
-  /** Redistributes the current users (or rate) over the current workers at once (join, loss, recovery). */
-  #rebalance(): void {
-    if (this.#state.phase !== 'running') return
-    if (this.plan.open !== null) this.#splitter.send()
-    else this.#planner.rebalance()
+    this.#unconfirmed.push(...unconfirmed)
   }
 
   // ---- messages ----------------------------------------------------------------------------------
@@ -419,50 +336,5 @@ export class Coordinator {
         'worker message handling failed',
       )
     }
-  }
-
-  // ---- every second ------------------------------------------------------------------------------
-
-  #onTick(): void {
-    this.#safely(() => {
-      const now = Date.now()
-      this.#intake.checkBehind(now)
-      this.#checkLiveness(now)
-      this.#health.everySecond(now, this.#state.phase === 'running')
-      this.#applySchedule(now)
-      this.#window.checkWarmup(now)
-      this.#sampler.sample(now, {
-        targetUsers: this.#planner.targetUsers,
-        dispatchedUsers: this.#planner.dispatchedUsers,
-        stage: this.plan.open !== null ? this.#splitter.stage : this.#planner.stage,
-        rpsAt: (timeMs) => this.#splitter.rateNow(timeMs).rps,
-      })
-      this.#checkAbortThresholds(now)
-    })
-  }
-
-  #safely(fn: () => void): void {
-    try {
-      fn()
-    } catch (error) {
-      this.#log.error({ err: error }, 'master tick failed')
-    }
-  }
-
-  #checkLiveness(now: number): void {
-    this.#health.onLiveness(this.registry.sweep(now), this.#state.phase === 'running')
-  }
-
-  #checkAbortThresholds(now: number): void {
-    if (this.#state.phase !== 'running' || this.#state.loadStartMs === null) return
-    const result = this.#abort.check(this.aggregator.measured, now, this.#window.fromMs)
-    if (result === null) return
-    this.#abortedBy = result
-    this.#events.emit(
-      'threshold-aborted',
-      `threshold ${result.metric} ${result.expression} failed (observed ${result.observed}): aborting`,
-      { ...result },
-    )
-    this.requestStop(`threshold ${result.metric} ${result.expression} failed`, 'threshold')
   }
 }

@@ -33,21 +33,22 @@ function layerOf(file: string): string | undefined {
     .sort((a, b) => b.length - a.length)[0]
 }
 
-/** file → the project files it imports (relative specifiers; .js resolved to the .ts source). */
-function importGraph(): Map<string, string[]> {
-  const graph = new Map<string, string[]>()
-  for (const file of [...sourceFiles('src'), ...sourceFiles('report')]) {
-    const text = readFileSync(join(REPO_ROOT, file), 'utf8')
-    const targets: string[] = []
-    for (const match of text.matchAll(IMPORT)) {
-      const specifier = match[1] ?? match[2]
-      if (specifier === undefined) continue
-      const absolute = resolve(REPO_ROOT, dirname(file), specifier)
-      targets.push(relative(REPO_ROOT, absolute).replace(/\.js$/, '.ts'))
-    }
-    graph.set(file, targets)
+/** The project files one file imports (relative specifiers; .js resolved to the .ts source). */
+function importsOf(file: string): string[] {
+  const text = readFileSync(join(REPO_ROOT, file), 'utf8')
+  const targets: string[] = []
+  for (const match of text.matchAll(IMPORT)) {
+    const specifier = match[1] ?? match[2]
+    if (specifier === undefined) continue
+    const absolute = resolve(REPO_ROOT, dirname(file), specifier)
+    targets.push(relative(REPO_ROOT, absolute).replace(/\.js$/, '.ts'))
   }
-  return graph
+  return targets
+}
+
+/** file → the project files it imports, over src/ and report/. */
+function importGraph(): Map<string, string[]> {
+  return new Map([...sourceFiles('src'), ...sourceFiles('report')].map((file) => [file, importsOf(file)]))
 }
 
 describe('the import graph', () => {
@@ -90,6 +91,44 @@ describe('the import graph', () => {
     }
     for (const file of graph.keys()) if (state.get(file) === undefined) visit(file)
     expect(cycles).toEqual([])
+  })
+
+  it('lets nothing outside report/ import a report/ module other than its one entry, report/index.ts', () => {
+    // Consumers: the CLI and the rest of src/, the actions and bench/ (test/report unit-tests report's own files).
+    const consumers = [...sourceFiles('src'), ...sourceFiles('actions'), ...sourceFiles('bench')]
+    const wrong: string[] = []
+    for (const file of consumers) {
+      for (const target of importsOf(file)) {
+        if (target.startsWith('report/') && target !== 'report/index.ts') wrong.push(`${file} → ${target}`)
+      }
+    }
+    expect(consumers.some((file) => importsOf(file).includes('report/index.ts'))).toBe(true)
+    expect(wrong).toEqual([])
+  })
+
+  it('lets nothing the CLI reaches import a dev dependency statically (the image has none)', () => {
+    // The production image prunes devDependencies: a static import of one anywhere the CLI reaches (through
+    // report/index.ts, say) crashes `horde master` in the pod. Action-only packages are loaded on first use.
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>
+    }
+    const devOnly = new Set(Object.keys(pkg.devDependencies))
+    const reached = new Set<string>()
+    const visit = (file: string): void => {
+      if (reached.has(file) || !graph.has(file)) return
+      reached.add(file)
+      for (const target of graph.get(file) ?? []) visit(target)
+    }
+    visit('src/cli/main.ts')
+    const wrong: string[] = []
+    for (const file of reached) {
+      const text = readFileSync(join(REPO_ROOT, file), 'utf8')
+      for (const match of text.matchAll(/^import\s(?!type\s)[^'"]*?from\s+'((?:@[^/']+\/)?[^/'.][^/']*)/gm)) {
+        if (match[1] !== undefined && devOnly.has(match[1])) wrong.push(`${file} → ${match[1]}`)
+      }
+    }
+    expect(reached.has('report/slack-client.ts')).toBe(true)
+    expect(wrong).toEqual([])
   })
 
   it('keeps report/render.ts and report/publish.ts apart: publish uses render, never the other way round', () => {

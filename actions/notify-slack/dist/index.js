@@ -19391,13 +19391,13 @@ var require_dist = __commonJS({
     "use strict";
     Object.defineProperty(exports, "__esModule", { value: true });
     exports.ConsoleLogger = exports.LogLevel = void 0;
-    var LogLevel2;
-    (function(LogLevel3) {
-      LogLevel3["ERROR"] = "error";
-      LogLevel3["WARN"] = "warn";
-      LogLevel3["INFO"] = "info";
-      LogLevel3["DEBUG"] = "debug";
-    })(LogLevel2 || (exports.LogLevel = LogLevel2 = {}));
+    var LogLevel;
+    (function(LogLevel2) {
+      LogLevel2["ERROR"] = "error";
+      LogLevel2["WARN"] = "warn";
+      LogLevel2["INFO"] = "info";
+      LogLevel2["DEBUG"] = "debug";
+    })(LogLevel || (exports.LogLevel = LogLevel = {}));
     var ConsoleLogger = class _ConsoleLogger {
       /** Setting for level */
       level;
@@ -19405,19 +19405,19 @@ var require_dist = __commonJS({
       name;
       /** Map of labels for each log level */
       static labels = (() => {
-        const entries = Object.entries(LogLevel2);
+        const entries = Object.entries(LogLevel);
         const map2 = entries.map(([key, value]) => [value, `[${key}] `]);
         return new Map(map2);
       })();
       /** Map of severity as comparable numbers for each log level */
       static severity = {
-        [LogLevel2.ERROR]: 400,
-        [LogLevel2.WARN]: 300,
-        [LogLevel2.INFO]: 200,
-        [LogLevel2.DEBUG]: 100
+        [LogLevel.ERROR]: 400,
+        [LogLevel.WARN]: 300,
+        [LogLevel.INFO]: 200,
+        [LogLevel.DEBUG]: 100
       };
       constructor() {
-        this.level = LogLevel2.INFO;
+        this.level = LogLevel.INFO;
         this.name = "";
       }
       getLevel() {
@@ -19440,8 +19440,8 @@ var require_dist = __commonJS({
        */
       // biome-ignore lint/suspicious/noExplicitAny: can log anything
       debug(...msg) {
-        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel2.DEBUG, this.level)) {
-          console.debug(_ConsoleLogger.labels.get(LogLevel2.DEBUG), this.name, ...msg);
+        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel.DEBUG, this.level)) {
+          console.debug(_ConsoleLogger.labels.get(LogLevel.DEBUG), this.name, ...msg);
         }
       }
       /**
@@ -19449,8 +19449,8 @@ var require_dist = __commonJS({
        */
       // biome-ignore lint/suspicious/noExplicitAny: can log anything
       info(...msg) {
-        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel2.INFO, this.level)) {
-          console.info(_ConsoleLogger.labels.get(LogLevel2.INFO), this.name, ...msg);
+        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel.INFO, this.level)) {
+          console.info(_ConsoleLogger.labels.get(LogLevel.INFO), this.name, ...msg);
         }
       }
       /**
@@ -19458,8 +19458,8 @@ var require_dist = __commonJS({
        */
       // biome-ignore lint/suspicious/noExplicitAny: can log anything
       warn(...msg) {
-        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel2.WARN, this.level)) {
-          console.warn(_ConsoleLogger.labels.get(LogLevel2.WARN), this.name, ...msg);
+        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel.WARN, this.level)) {
+          console.warn(_ConsoleLogger.labels.get(LogLevel.WARN), this.name, ...msg);
         }
       }
       /**
@@ -19467,8 +19467,8 @@ var require_dist = __commonJS({
        */
       // biome-ignore lint/suspicious/noExplicitAny: can log anything
       error(...msg) {
-        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel2.ERROR, this.level)) {
-          console.error(_ConsoleLogger.labels.get(LogLevel2.ERROR), this.name, ...msg);
+        if (_ConsoleLogger.isMoreOrEqualSevere(LogLevel.ERROR, this.level)) {
+          console.error(_ConsoleLogger.labels.get(LogLevel.ERROR), this.name, ...msg);
         }
       }
       /**
@@ -23224,7 +23224,7 @@ var require_WebClient = __commonJS({
     (function(WebClientEvent2) {
       WebClientEvent2["RATE_LIMITED"] = "rate_limited";
     })(WebClientEvent || (exports.WebClientEvent = WebClientEvent = {}));
-    var WebClient2 = class _WebClient extends methods_1.Methods {
+    var WebClient = class _WebClient extends methods_1.Methods {
       /**
        * The base URL for reaching Slack's Web API. Consider changing this value for testing purposes.
        */
@@ -23712,8 +23712,8 @@ var require_WebClient = __commonJS({
         return data;
       }
     };
-    exports.WebClient = WebClient2;
-    exports.default = WebClient2;
+    exports.WebClient = WebClient;
+    exports.default = WebClient;
     function paginationOptionsForNextPage(previousResult, pageSize) {
       if (previousResult !== void 0 && previousResult.response_metadata !== void 0 && previousResult.response_metadata.next_cursor !== void 0 && previousResult.response_metadata.next_cursor !== "") {
         return {
@@ -24380,8 +24380,85 @@ function info(message) {
 // actions/notify-slack/main.ts
 import { existsSync as existsSync2 } from "node:fs";
 
-// report/load.ts
-import { readFile } from "node:fs/promises";
+// report/format.ts
+function formatMs(ms) {
+  if (ms === null || ms === void 0 || !Number.isFinite(ms)) return "\u2014";
+  if (ms >= 1e4) return `${(ms / 1e3).toFixed(1)} s`;
+  if (ms >= 1e3) return `${(ms / 1e3).toFixed(2)} s`;
+  if (ms >= 100) return `${Math.round(ms)} ms`;
+  if (ms >= 10) return `${ms.toFixed(1)} ms`;
+  return `${ms.toFixed(2)} ms`;
+}
+var WHOLE = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+function formatCount(n) {
+  if (n === null || n === void 0 || !Number.isFinite(n)) return "\u2014";
+  return WHOLE.format(Math.round(n));
+}
+function formatRate(perSec) {
+  if (perSec === null || perSec === void 0 || !Number.isFinite(perSec)) return "\u2014";
+  if (perSec >= 100) return WHOLE.format(Math.round(perSec));
+  if (perSec >= 10) return perSec.toFixed(1);
+  return perSec.toFixed(2);
+}
+function formatPercent(ratio, digits = 2) {
+  if (ratio === null || ratio === void 0 || !Number.isFinite(ratio)) return "\u2014";
+  return `${(ratio * 100).toFixed(digits)} %`;
+}
+function formatTime(epochMs) {
+  if (epochMs === null || epochMs === void 0 || !Number.isFinite(epochMs)) return "\u2014";
+  return `${new Date(epochMs).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+function formatDuration(ms) {
+  if (ms === null || ms === void 0 || !Number.isFinite(ms)) return "\u2014";
+  if (ms < 1e3) return `${Math.round(ms)}ms`;
+  const total = Math.round(ms / 1e3);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor(total % 3600 / 60);
+  const s = total % 60;
+  const parts = [
+    h > 0 ? `${h}h` : "",
+    m > 0 ? `${String(m).padStart(h > 0 ? 2 : 1, "0")}m` : "",
+    s > 0 ? `${s}s` : ""
+  ];
+  return parts.join("") || "0s";
+}
+
+// report/links.ts
+var MARGIN_MS = 6e4;
+function datadogLinks(result, dd) {
+  if (dd === void 0 || dd.site.trim() === "")
+    return { logs: null, traces: null, dashboard: null, trace: null, endpointTraces: null };
+  const site = dd.site.replace(/^https?:\/\//, "").replace(/^app\./, "").replace(/\/+$/, "");
+  const base = `https://app.${site}`;
+  const from = result.startedAtMs - MARGIN_MS;
+  const to = result.endedAtMs + MARGIN_MS;
+  const scope = [dd.service ? `service:${dd.service}` : "", dd.env ? `env:${dd.env}` : ""].filter(Boolean).join(" ");
+  const logsQuery = `@runId:${quoteTerm(result.runId)}${scope ? ` ${scope}` : ""}`;
+  const tracesQuery = `@horde.run_id:${quoteTerm(result.runId)}${scope ? ` ${scope}` : ""}`;
+  const q = (query) => encodeURIComponent(query);
+  return {
+    logs: `${base}/logs?query=${q(logsQuery)}&from_ts=${from}&to_ts=${to}&live=false`,
+    traces: `${base}/apm/traces?query=${q(tracesQuery)}&start=${from}&end=${to}&paused=true`,
+    dashboard: dd.dashboardId === void 0 || !DASHBOARD_ID.test(dd.dashboardId) ? null : `${base}/dashboard/${dd.dashboardId}?tpl_var_run_id=${q(result.runId)}&from_ts=${from}&to_ts=${to}&live=false`,
+    trace: (traceId) => `${base}/apm/trace/${/^[0-9]{1,20}$/.test(traceId) ? traceId : "0"}`,
+    endpointTraces: (method, name) => `${base}/apm/traces?query=${q(`${tracesQuery} resource_name:${quoteTerm(`${method} ${name}`)}`)}&start=${from}&end=${to}&paused=true`
+  };
+}
+var DASHBOARD_ID = /^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/;
+function quoteTerm(text) {
+  return /^[A-Za-z0-9._:/-]+$/.test(text) ? text : `"${text.replace(/["\\]/g, "\\$&")}"`;
+}
+function safeHref(value) {
+  try {
+    const url2 = new URL(value);
+    if (url2.protocol !== "https:" && url2.protocol !== "http:") return null;
+    url2.username = "";
+    url2.password = "";
+    return url2.toString();
+  } catch {
+    return null;
+  }
+}
 
 // src/shared/errors.ts
 var HordeError = class extends Error {
@@ -24415,6 +24492,127 @@ function describeValue(value) {
     return "an unserialisable value";
   }
 }
+
+// src/shared/threshold-syntax.ts
+var THRESHOLD_METRICS = {
+  http_req_duration: { kind: "duration", httpOnly: true },
+  http_req_failed: { kind: "failed", httpOnly: true },
+  http_reqs: { kind: "count", httpOnly: true },
+  req_duration: { kind: "duration", httpOnly: false },
+  req_failed: { kind: "failed", httpOnly: false },
+  reqs: { kind: "count", httpOnly: false },
+  // Open model: response times from each iteration's intended start (coordinated omission corrected).
+  http_req_duration_corrected: { kind: "corrected", httpOnly: true },
+  req_duration_corrected: { kind: "corrected", httpOnly: false },
+  // Open model: iterations dropped for want of a free slot, and iterations started.
+  dropped_iterations: { kind: "iterations", httpOnly: false },
+  iterations: { kind: "iterations", httpOnly: false }
+};
+var AGGREGATIONS = {
+  duration: ["avg", "min", "med", "max", "p(N)"],
+  failed: ["rate"],
+  count: ["count", "rate"],
+  corrected: ["avg", "min", "med", "max", "p(N)"],
+  iterations: ["count", "rate"]
+};
+var METRIC_PATTERN = /^([a-z_]+)(?:\{(.*)\})?$/;
+var EXPRESSION_PATTERN = /^\s*(avg|min|med|max|rate|count|p\(\s*(\d+(?:\.\d+)?)\s*\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/;
+function fail(message) {
+  throw new ScenarioError("HORDE_ERR_SCENARIO_THRESHOLD", message);
+}
+function parseThreshold(source) {
+  const metricMatch = METRIC_PATTERN.exec(source.metric.trim());
+  const metricName = metricMatch?.[1];
+  if (metricMatch === null || metricName === void 0 || !(metricName in THRESHOLD_METRICS)) {
+    fail(
+      `thresholds key ${describeValue(source.metric)} is not a known metric: use one of ${Object.keys(THRESHOLD_METRICS).join(", ")}, optionally filtered like 'http_req_duration{name:/results}'.`
+    );
+  }
+  const metric = metricName;
+  const filters = {};
+  const tagText = metricMatch[2];
+  if (tagText !== void 0 && tagText.trim() !== "") {
+    for (const part of tagText.split(",")) {
+      const colon = part.indexOf(":");
+      const tag = part.slice(0, colon).trim();
+      const value = part.slice(colon + 1).trim();
+      if (colon < 0 || value === "") {
+        fail(
+          `thresholds key ${describeValue(source.metric)} has a malformed filter ${describeValue(part)}: write {name:/path} or {method:GET}.`
+        );
+      }
+      if (tag === "name") filters.name = value;
+      else if (tag === "method" || tag === "type") filters.method = value;
+      else
+        fail(
+          `thresholds key ${describeValue(source.metric)} filters on ${describeValue(tag)}: only name and method (or type) are supported.`
+        );
+    }
+  }
+  const expressionMatch = EXPRESSION_PATTERN.exec(source.expression);
+  if (expressionMatch === null) {
+    fail(
+      `threshold ${describeValue(source.expression)} on ${source.metric} is not an expression: write e.g. 'p(95)<400', 'avg<200', 'rate<0.01' or 'count>100'.`
+    );
+  }
+  const rawAggregation = expressionMatch[1];
+  const aggregation = rawAggregation.startsWith("p(") ? "p(N)" : rawAggregation;
+  const kind = THRESHOLD_METRICS[metric].kind;
+  if (!AGGREGATIONS[kind].includes(aggregation)) {
+    fail(
+      `threshold ${describeValue(source.expression)} uses ${rawAggregation} on ${metric}, which supports ${AGGREGATIONS[kind].join(", ")}.`
+    );
+  }
+  const percentile = expressionMatch[2] === void 0 ? null : Number(expressionMatch[2]);
+  if (percentile !== null && (percentile <= 0 || percentile > 100)) {
+    fail(
+      `threshold ${describeValue(source.expression)} asks for percentile ${percentile}: use a number in (0, 100].`
+    );
+  }
+  const operatorText = expressionMatch[3];
+  return {
+    source,
+    metric,
+    filters,
+    aggregation,
+    percentile,
+    operator: operatorText === "===" ? "==" : operatorText,
+    value: Number(expressionMatch[4])
+  };
+}
+function thresholdValueUnit(metric, expression) {
+  let kind;
+  try {
+    kind = THRESHOLD_METRICS[parseThreshold({ metric, expression }).metric].kind;
+  } catch {
+    return "number";
+  }
+  if (kind === "duration" || kind === "corrected") return "ms";
+  return kind === "failed" ? "ratio" : "number";
+}
+
+// src/shared/verdict-text.ts
+var VERDICT_TEXT = {
+  pass: {
+    label: "PASS",
+    summary: "The service held up: every threshold passed and the load generator was healthy."
+  },
+  fail: { label: "FAIL", summary: "One or more thresholds failed." },
+  invalid: { label: "INVALID", summary: "The numbers cannot be trusted: the load generator was unhealthy." },
+  stopped: { label: "STOPPED", summary: "The run was stopped before it finished." }
+};
+
+// report/view.ts
+function formatObserved(metric, expression, observed) {
+  if (observed === null) return "no data";
+  const unit = thresholdValueUnit(metric, expression);
+  if (unit === "ratio") return formatPercent(observed, 3);
+  if (unit === "ms") return formatMs(observed);
+  return formatRate(observed);
+}
+
+// report/load.ts
+import { readFile } from "node:fs/promises";
 
 // node_modules/zod/v4/classic/external.js
 var external_exports = {};
@@ -44376,9 +44574,8 @@ async function loadRunResult(path) {
 }
 
 // report/slack-client.ts
-var import_web_api = __toESM(require_dist4(), 1);
-var quietLogger = () => {
-  let level = import_web_api.LogLevel.ERROR;
+var quietLogger = (initial) => {
+  let level = initial;
   const noop = () => {
   };
   return {
@@ -44400,15 +44597,18 @@ var AUTH_ERRORS = /* @__PURE__ */ new Set([
 ]);
 var GONE_ERRORS = /* @__PURE__ */ new Set(["message_not_found", "cant_update_message", "edit_window_closed"]);
 function createSlackClient(options) {
-  const web = new import_web_api.WebClient(options.token, {
-    slackApiUrl: options.apiUrl.endsWith("/") ? options.apiUrl : `${options.apiUrl}/`,
-    // 5xx and connection failures: a few quick retries. 429s come back to us (rejectRateLimitedCalls).
-    retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1e3 },
-    rejectRateLimitedCalls: true,
-    timeout: 15e3,
-    logger: quietLogger(),
-    logLevel: import_web_api.LogLevel.ERROR
-  });
+  let client;
+  const webClient = () => client ??= Promise.resolve().then(() => __toESM(require_dist4())).then(
+    ({ WebClient, LogLevel }) => new WebClient(options.token, {
+      slackApiUrl: options.apiUrl.endsWith("/") ? options.apiUrl : `${options.apiUrl}/`,
+      // 5xx and connection failures: a few quick retries. 429s come back to us (rejectRateLimitedCalls).
+      retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1e3 },
+      rejectRateLimitedCalls: true,
+      timeout: 15e3,
+      logger: quietLogger(LogLevel.ERROR),
+      logLevel: LogLevel.ERROR
+    })
+  );
   const maxWaitMs = options.maxRateLimitWaitMs ?? 3e4;
   async function call(method, channel, send) {
     let waitedMs = 0;
@@ -44436,6 +44636,7 @@ function createSlackClient(options) {
   }
   return {
     async post(channel, message, threadTs) {
+      const web = await webClient();
       const r = await call(
         "chat.postMessage",
         channel,
@@ -44450,6 +44651,7 @@ function createSlackClient(options) {
       return { channel: r.channel ?? channel, ts: String(r.ts) };
     },
     async update(channel, ts, message) {
+      const web = await webClient();
       try {
         const r = await call(
           "chat.update",
@@ -44496,204 +44698,6 @@ function explain(method, channel, error63) {
     `Slack did not answer ${method} (${e.code ?? "error"}: ${e.message ?? String(error63)}). Check that the runner can reach the Slack API URL.`,
     { cause: error63 }
   );
-}
-
-// report/format.ts
-function formatMs(ms) {
-  if (ms === null || ms === void 0 || !Number.isFinite(ms)) return "\u2014";
-  if (ms >= 1e4) return `${(ms / 1e3).toFixed(1)} s`;
-  if (ms >= 1e3) return `${(ms / 1e3).toFixed(2)} s`;
-  if (ms >= 100) return `${Math.round(ms)} ms`;
-  if (ms >= 10) return `${ms.toFixed(1)} ms`;
-  return `${ms.toFixed(2)} ms`;
-}
-var WHOLE = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-function formatCount(n) {
-  if (n === null || n === void 0 || !Number.isFinite(n)) return "\u2014";
-  return WHOLE.format(Math.round(n));
-}
-function formatRate(perSec) {
-  if (perSec === null || perSec === void 0 || !Number.isFinite(perSec)) return "\u2014";
-  if (perSec >= 100) return WHOLE.format(Math.round(perSec));
-  if (perSec >= 10) return perSec.toFixed(1);
-  return perSec.toFixed(2);
-}
-function formatPercent(ratio, digits = 2) {
-  if (ratio === null || ratio === void 0 || !Number.isFinite(ratio)) return "\u2014";
-  return `${(ratio * 100).toFixed(digits)} %`;
-}
-function formatTime(epochMs) {
-  if (epochMs === null || epochMs === void 0 || !Number.isFinite(epochMs)) return "\u2014";
-  return `${new Date(epochMs).toISOString().slice(0, 19).replace("T", " ")} UTC`;
-}
-function formatDuration(ms) {
-  if (ms === null || ms === void 0 || !Number.isFinite(ms)) return "\u2014";
-  if (ms < 1e3) return `${Math.round(ms)}ms`;
-  const total = Math.round(ms / 1e3);
-  const h = Math.floor(total / 3600);
-  const m = Math.floor(total % 3600 / 60);
-  const s = total % 60;
-  const parts = [
-    h > 0 ? `${h}h` : "",
-    m > 0 ? `${String(m).padStart(h > 0 ? 2 : 1, "0")}m` : "",
-    s > 0 ? `${s}s` : ""
-  ];
-  return parts.join("") || "0s";
-}
-
-// report/links.ts
-var MARGIN_MS = 6e4;
-function datadogLinks(result, dd) {
-  if (dd === void 0 || dd.site.trim() === "")
-    return { logs: null, traces: null, dashboard: null, trace: null, endpointTraces: null };
-  const site = dd.site.replace(/^https?:\/\//, "").replace(/^app\./, "").replace(/\/+$/, "");
-  const base = `https://app.${site}`;
-  const from = result.startedAtMs - MARGIN_MS;
-  const to = result.endedAtMs + MARGIN_MS;
-  const scope = [dd.service ? `service:${dd.service}` : "", dd.env ? `env:${dd.env}` : ""].filter(Boolean).join(" ");
-  const logsQuery = `@runId:${quoteTerm(result.runId)}${scope ? ` ${scope}` : ""}`;
-  const tracesQuery = `@horde.run_id:${quoteTerm(result.runId)}${scope ? ` ${scope}` : ""}`;
-  const q = (query) => encodeURIComponent(query);
-  return {
-    logs: `${base}/logs?query=${q(logsQuery)}&from_ts=${from}&to_ts=${to}&live=false`,
-    traces: `${base}/apm/traces?query=${q(tracesQuery)}&start=${from}&end=${to}&paused=true`,
-    dashboard: dd.dashboardId === void 0 || !DASHBOARD_ID.test(dd.dashboardId) ? null : `${base}/dashboard/${dd.dashboardId}?tpl_var_run_id=${q(result.runId)}&from_ts=${from}&to_ts=${to}&live=false`,
-    trace: (traceId) => `${base}/apm/trace/${/^[0-9]{1,20}$/.test(traceId) ? traceId : "0"}`,
-    endpointTraces: (method, name) => `${base}/apm/traces?query=${q(`${tracesQuery} resource_name:${quoteTerm(`${method} ${name}`)}`)}&start=${from}&end=${to}&paused=true`
-  };
-}
-var DASHBOARD_ID = /^[a-z0-9]{3}-[a-z0-9]{3}-[a-z0-9]{3}$/;
-function quoteTerm(text) {
-  return /^[A-Za-z0-9._:/-]+$/.test(text) ? text : `"${text.replace(/["\\]/g, "\\$&")}"`;
-}
-function safeHref(value) {
-  try {
-    const url2 = new URL(value);
-    if (url2.protocol !== "https:" && url2.protocol !== "http:") return null;
-    url2.username = "";
-    url2.password = "";
-    return url2.toString();
-  } catch {
-    return null;
-  }
-}
-
-// src/shared/threshold-syntax.ts
-var THRESHOLD_METRICS = {
-  http_req_duration: { kind: "duration", httpOnly: true },
-  http_req_failed: { kind: "failed", httpOnly: true },
-  http_reqs: { kind: "count", httpOnly: true },
-  req_duration: { kind: "duration", httpOnly: false },
-  req_failed: { kind: "failed", httpOnly: false },
-  reqs: { kind: "count", httpOnly: false },
-  // Open model: response times from each iteration's intended start (coordinated omission corrected).
-  http_req_duration_corrected: { kind: "corrected", httpOnly: true },
-  req_duration_corrected: { kind: "corrected", httpOnly: false },
-  // Open model: iterations dropped for want of a free slot, and iterations started.
-  dropped_iterations: { kind: "iterations", httpOnly: false },
-  iterations: { kind: "iterations", httpOnly: false }
-};
-var AGGREGATIONS = {
-  duration: ["avg", "min", "med", "max", "p(N)"],
-  failed: ["rate"],
-  count: ["count", "rate"],
-  corrected: ["avg", "min", "med", "max", "p(N)"],
-  iterations: ["count", "rate"]
-};
-var METRIC_PATTERN = /^([a-z_]+)(?:\{(.*)\})?$/;
-var EXPRESSION_PATTERN = /^\s*(avg|min|med|max|rate|count|p\(\s*(\d+(?:\.\d+)?)\s*\))\s*(<=|>=|===|==|!=|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/;
-function fail(message) {
-  throw new ScenarioError("HORDE_ERR_SCENARIO_THRESHOLD", message);
-}
-function parseThreshold(source) {
-  const metricMatch = METRIC_PATTERN.exec(source.metric.trim());
-  const metricName = metricMatch?.[1];
-  if (metricMatch === null || metricName === void 0 || !(metricName in THRESHOLD_METRICS)) {
-    fail(
-      `thresholds key ${describeValue(source.metric)} is not a known metric: use one of ${Object.keys(THRESHOLD_METRICS).join(", ")}, optionally filtered like 'http_req_duration{name:/results}'.`
-    );
-  }
-  const metric = metricName;
-  const filters = {};
-  const tagText = metricMatch[2];
-  if (tagText !== void 0 && tagText.trim() !== "") {
-    for (const part of tagText.split(",")) {
-      const colon = part.indexOf(":");
-      const tag = part.slice(0, colon).trim();
-      const value = part.slice(colon + 1).trim();
-      if (colon < 0 || value === "") {
-        fail(
-          `thresholds key ${describeValue(source.metric)} has a malformed filter ${describeValue(part)}: write {name:/path} or {method:GET}.`
-        );
-      }
-      if (tag === "name") filters.name = value;
-      else if (tag === "method" || tag === "type") filters.method = value;
-      else
-        fail(
-          `thresholds key ${describeValue(source.metric)} filters on ${describeValue(tag)}: only name and method (or type) are supported.`
-        );
-    }
-  }
-  const expressionMatch = EXPRESSION_PATTERN.exec(source.expression);
-  if (expressionMatch === null) {
-    fail(
-      `threshold ${describeValue(source.expression)} on ${source.metric} is not an expression: write e.g. 'p(95)<400', 'avg<200', 'rate<0.01' or 'count>100'.`
-    );
-  }
-  const rawAggregation = expressionMatch[1];
-  const aggregation = rawAggregation.startsWith("p(") ? "p(N)" : rawAggregation;
-  const kind = THRESHOLD_METRICS[metric].kind;
-  if (!AGGREGATIONS[kind].includes(aggregation)) {
-    fail(
-      `threshold ${describeValue(source.expression)} uses ${rawAggregation} on ${metric}, which supports ${AGGREGATIONS[kind].join(", ")}.`
-    );
-  }
-  const percentile = expressionMatch[2] === void 0 ? null : Number(expressionMatch[2]);
-  if (percentile !== null && (percentile <= 0 || percentile > 100)) {
-    fail(
-      `threshold ${describeValue(source.expression)} asks for percentile ${percentile}: use a number in (0, 100].`
-    );
-  }
-  const operatorText = expressionMatch[3];
-  return {
-    source,
-    metric,
-    filters,
-    aggregation,
-    percentile,
-    operator: operatorText === "===" ? "==" : operatorText,
-    value: Number(expressionMatch[4])
-  };
-}
-function thresholdValueUnit(metric, expression) {
-  let kind;
-  try {
-    kind = THRESHOLD_METRICS[parseThreshold({ metric, expression }).metric].kind;
-  } catch {
-    return "number";
-  }
-  if (kind === "duration" || kind === "corrected") return "ms";
-  return kind === "failed" ? "ratio" : "number";
-}
-
-// src/shared/verdict-text.ts
-var VERDICT_TEXT = {
-  pass: {
-    label: "PASS",
-    summary: "The service held up: every threshold passed and the load generator was healthy."
-  },
-  fail: { label: "FAIL", summary: "One or more thresholds failed." },
-  invalid: { label: "INVALID", summary: "The numbers cannot be trusted: the load generator was unhealthy." },
-  stopped: { label: "STOPPED", summary: "The run was stopped before it finished." }
-};
-
-// report/view.ts
-function formatObserved(metric, expression, observed) {
-  if (observed === null) return "no data";
-  const unit = thresholdValueUnit(metric, expression);
-  if (unit === "ratio") return formatPercent(observed, 3);
-  if (unit === "ms") return formatMs(observed);
-  return formatRate(observed);
 }
 
 // report/slack-message.ts
