@@ -51,7 +51,7 @@ const PORT_FORWARD = new RegExp(
 describe('run-load-test on a private cluster (the service proxy cannot reach pods)', () => {
   it('cancelled mid-run: the stop goes through a port-forward to the master, load stops within 15 s, verdict stopped, Jobs deleted', async () => {
     const { f, t } = setUp()
-    f.kube.setServiceProxyUnreachable(true)
+    f.kube.setServiceProxyUnreachable('refuse')
     let proc: TestProcess | undefined
     const running = runAction('run-load-test', f.inputs(t.url, { duration: '5m', 'run-id': 'pf-1' }), {
       env: f.env,
@@ -83,9 +83,9 @@ describe('run-load-test on a private cluster (the service proxy cannot reach pod
     expect(f.kube.runningPids()).toEqual([])
   }, 240_000)
 
-  it('post: step after main was killed outright: the same fallback stops the master (result stored as stopped), Jobs deleted', async () => {
+  it('post: step after main was killed outright, the proxy hanging: the same fallback (after 3 s) stops the master (result stored as stopped), Jobs deleted', async () => {
     const { f, t } = setUp()
-    f.kube.setServiceProxyUnreachable(true)
+    f.kube.setServiceProxyUnreachable('hang')
     let proc: TestProcess | undefined
     const running = runAction('run-load-test', f.inputs(t.url, { duration: '5m', 'run-id': 'pf-post' }), {
       env: f.env,
@@ -101,7 +101,7 @@ describe('run-load-test on a private cluster (the service proxy cannot reach pod
     })
     expect(post.exitCode, post.log).toBe(0)
     expect(post.log).toMatch(
-      /post: asked the master of run pf-post to stop: the master answered HTTP 202 \(through a port-forward/,
+      /post: asked the master of run pf-post to stop: the master answered HTTP 202 \(through a port-forward to pod horde-master-pf-post-[a-z0-9]+; the service proxy failed: the API server's service proxy to horde-master-pf-post:control-api did not answer within 3000 ms\)/,
     )
     expect(post.log).toContain('post: the master of run pf-post ended: stopped')
     await waitFor(() => f.jobsOfRun('pf-post').length === 0, 10_000, "the run's Jobs to be deleted")

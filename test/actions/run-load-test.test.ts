@@ -64,6 +64,8 @@ describe('run-load-test', () => {
     expect(step.outputs['exit-code']).toBe('0')
     // The master's progress lines reached the step log.
     expect(step.log).toMatch(/\[\s*\d+s\] users\s+4\/4/)
+    // A log stream that ends with the master is its normal end, not a drop to re-open.
+    expect(step.log).not.toContain('re-opening from')
     const resultPath = step.outputs['result-path'] ?? ''
     expect(resultPath).toBe(join(tmp, 'horde-results', 'gh-9876543210-2', 'result.json'))
     const result = JSON.parse(await readFile(resultPath, 'utf8')) as RunResult

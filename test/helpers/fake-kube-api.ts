@@ -42,8 +42,11 @@ export interface FakeKubeApi {
   injectFault(labels: Record<string, string>, fault: PodFault, times?: number): void
   get(resource: string, namespace: string, name: string): KubeObject | undefined
   list(resource: string, namespace: string, labelSelector?: string): KubeObject[]
-  /** Plays a private cluster: the service proxy cannot reach any pod (503), port-forward still works. */
-  setServiceProxyUnreachable(on: boolean): void
+  /**
+   * Plays a private cluster: the service proxy cannot reach any pod — it answers 503 (`refuse`) or never
+   * answers (`hang`) — while port-forward still works. null: the proxy works.
+   */
+  setServiceProxyUnreachable(mode: 'refuse' | 'hang' | null): void
   /**
    * Cuts every open followed log or watch as an API server restart would (the connection reset mid-stream);
    * resolves with how many were cut.
@@ -104,7 +107,7 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
     open,
     logStreams: new Set(),
     watchStreams: new Set(),
-    proxyUnreachable: { on: false },
+    proxyUnreachable: { mode: null },
   }
   const portForwards = createPortForwardServer(store, (line) => requests.push(line))
 
@@ -303,7 +306,7 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
     list: (resource, namespace, labelSelector) =>
       store.list(resource, namespace, (o) => parseLabelSelector(labelSelector ?? null)(o.metadata.labels)),
     runningPids: () => controller.runningPids(),
-    setServiceProxyUnreachable: (on) => void (ctx.proxyUnreachable.on = on),
+    setServiceProxyUnreachable: (mode) => void (ctx.proxyUnreachable.mode = mode),
     cutStreams(kind) {
       const streams = [...(kind === 'logs' ? ctx.logStreams : ctx.watchStreams)]
       for (const res of streams) res.socket?.destroy()

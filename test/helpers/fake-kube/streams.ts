@@ -13,8 +13,11 @@ export interface StreamContext {
   /** The open followed logs and watches, which a test can cut as a restarting API server would. */
   logStreams: Set<ServerResponse>
   watchStreams: Set<ServerResponse>
-  /** Plays a private cluster's API server, which has no route to pod IPs: every service proxy fails. */
-  proxyUnreachable: { on: boolean }
+  /**
+   * Plays a private cluster's API server, which has no route to pod IPs: every service proxy fails at once
+   * (`refuse`) or hangs (`hang`).
+   */
+  proxyUnreachable: { mode: 'refuse' | 'hang' | null }
 }
 
 export function serveWatch(
@@ -129,13 +132,19 @@ export function serveProxy(
   const m = /^(?:(https?):)?([a-z0-9-]+)(?::([A-Za-z0-9-]+))?$/.exec(target)
   const svc = m === null ? undefined : ctx.store.get('v1/services', ns, m[2] ?? '')
   if (svc === undefined) throw new ApiError(404, 'NotFound', `services "${m?.[2] ?? target}" not found`)
-  if (ctx.proxyUnreachable.on)
+  if (ctx.proxyUnreachable.mode === 'refuse')
     // What GKE answers when its control plane cannot dial the pod (private cluster, no firewall rule).
     throw new ApiError(
       503,
       'ServiceUnavailable',
       `error trying to reach service: dial tcp 10.8.0.17:8089: connect: connection refused`,
     )
+  if (ctx.proxyUnreachable.mode === 'hang') {
+    // A dial that times out only after the API server's own 30 s: the client must not wait that long.
+    ctx.open.add(res)
+    res.on('close', () => ctx.open.delete(res))
+    return
+  }
   const ports = (svc.spec?.ports ?? []) as Array<{
     name?: string
     port: number
