@@ -96,6 +96,8 @@ export async function watchRun(o: WatchRunOptions): Promise<RunEnd> {
             if (e.type === 'ERROR') {
               // 410 Gone: the resumed version is older than the server keeps; list everything again.
               resourceVersion = undefined
+              const status = e.object as unknown as { code?: number; message?: string }
+              o.onEvent(`watching ${kind}s: ${status.message ?? `error ${status.code}`}; listing them again`)
               return
             }
             resourceVersion = e.object.metadata.resourceVersion ?? resourceVersion

@@ -113,7 +113,7 @@ describe('run-load-test on a private cluster (the service proxy cannot reach pod
 })
 
 describe('run-load-test when the API server cuts its streams mid-run', () => {
-  it("the master's log stream and a watch are cut: both re-open, progress lines go on with none repeated, verdict and totals unchanged", async () => {
+  it("the master's log stream and the watches are cut (then the watches again, past a compaction: 410 Gone): all re-open, progress lines go on with none repeated, verdict and totals unchanged", async () => {
     const { f, t } = setUp()
     let proc: TestProcess | undefined
     const running = runAction('run-load-test', f.inputs(t.url, { duration: '14s', 'run-id': 'cut-1' }), {
@@ -127,6 +127,15 @@ describe('run-load-test when the API server cuts its streams mid-run', () => {
     expect(cutLogs).toBeGreaterThanOrEqual(1)
     expect(cutWatches).toBeGreaterThanOrEqual(2) // Pods and Jobs
     const linesBeforeCut = progressLines(proc?.output() ?? '').length
+    // Later, the watches are cut again after the history they would resume from was compacted: 410 Gone.
+    await waitFor(
+      () => progressLines(proc?.output() ?? '').length >= linesBeforeCut + 2,
+      60_000,
+      'progress after the first cut',
+    )
+    f.kube.compactHistory()
+    const requestsBeforeCompactedCut = f.kube.requests.length
+    expect(f.kube.cutStreams('watches')).toBeGreaterThanOrEqual(2)
     const step = await running
     expect(step.exitCode, step.log).toBe(0)
     expect(step.outputs.verdict).toBe('pass')
@@ -140,6 +149,14 @@ describe('run-load-test when the API server cuts its streams mid-run', () => {
       f.kube.requests.some((r) => /\/pods\/horde-master-cut-1-[a-z0-9]+\/log\?.*sinceTime=/.test(r)),
     ).toBe(true)
     expect(f.kube.requests.some((r) => /\/pods\?watch=true.*&resourceVersion=\d+/.test(r))).toBe(true)
+    // After the compaction: resumed, told 410 Gone, listed again (a watch from scratch).
+    expect(step.log).toMatch(/watching Pods: too old resource version: \d+; listing them again/)
+    const later = f.kube.requests.slice(requestsBeforeCompactedCut)
+    const gone = later.findIndex((r) => /\/pods\?watch=true.*&resourceVersion=\d+/.test(r))
+    expect(gone).toBeGreaterThanOrEqual(0)
+    expect(
+      later.slice(gone + 1).some((r) => /\/pods\?watch=true/.test(r) && !r.includes('resourceVersion=')),
+    ).toBe(true)
 
     // Progress went on after the cut, every line once, in order.
     const lines = progressLines(step.log)

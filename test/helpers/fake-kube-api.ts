@@ -52,6 +52,8 @@ export interface FakeKubeApi {
    * resolves with how many were cut.
    */
   cutStreams(kind: 'logs' | 'watches'): number
+  /** Compacts the change history: a watch resumed from any version seen so far gets 410 Gone. */
+  compactHistory(): void
   /** Every request received, as `METHOD path?query` (the token is never recorded). */
   requests: string[]
   runningPids(): number[]
@@ -307,6 +309,7 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
       store.list(resource, namespace, (o) => parseLabelSelector(labelSelector ?? null)(o.metadata.labels)),
     runningPids: () => controller.runningPids(),
     setServiceProxyUnreachable: (mode) => void (ctx.proxyUnreachable.mode = mode),
+    compactHistory: () => store.compact(),
     cutStreams(kind) {
       const streams = [...(kind === 'logs' ? ctx.logStreams : ctx.watchStreams)]
       for (const res of streams) res.socket?.destroy()
