@@ -4,9 +4,10 @@ import { infrastructureFailure, isRunning, roleOf, terminatedState } from './pod
 
 /**
  * Follows one run on the cluster until it ends: watches its Pods and Jobs (by the run-id label; a watch the
- * server closes resumes from its last resourceVersion, or lists again after 410 Gone), calls `onMasterRunning` once the master's container runs (to stream its
- * log), and resolves with how the run ended — the master's container terminated (its exit code and
- * termination message), or an infrastructure failure that makes the run invalid.
+ * server closes resumes from its last resourceVersion, or lists again after 410 Gone), calls
+ * `onMasterRunning` once the master's container runs (to stream its log), and resolves with how the run
+ * ended — the master's container terminated (its exit code and termination message), or an infrastructure
+ * failure that makes the run invalid.
  */
 export type RunEnd =
   | { kind: 'master-ended'; exitCode: number; message: string; pod: string }

@@ -6,9 +6,9 @@ import { stopThroughPortForward } from './stop-port-forward.js'
 /**
  * Stopping a run on the cluster without losing its report: ask the master to stop gracefully through the API
  * server's service proxy (the control API token goes in X-Horde-Token, since the API server keeps the
- * caller's Authorization for itself) or, where that proxy cannot reach the pod, a port-forward, wait a bounded time for the master's container to end (it stores the
- * result and report as `stopped` first), then delete the run's Jobs in the foreground so no worker pod
- * outlives the call.
+ * caller's Authorization for itself) or, where that proxy cannot reach the pod, a port-forward; wait a
+ * bounded time for the master's container to end (it stores the result and report as `stopped` first), then
+ * delete the run's Jobs in the foreground so no worker pod outlives the call.
  */
 export const runSelector = (runId: string, role?: 'master' | 'worker'): string =>
   `horde.dev/run-id=${runId}${role === undefined ? '' : `,horde.dev/role=${role}`}`

@@ -17,8 +17,9 @@ import { REPO_ROOT } from './processes.js'
  * A loopback Kubernetes API server for the actions' tests (no cluster runs here). It speaks the REST paths a
  * client uses for a load-test run — server-side apply and create, get, list and watch (Jobs, Pods, Services,
  * ConfigMaps, Secrets, ServiceAccounts, NetworkPolicies), pod logs with follow/timestamps/sinceTime, the
- * service proxy, pods/portforward over WebSocket (fake-kube/port-forward.ts), delete with propagationPolicy — answers errors as Status objects, and runs the pods of the Jobs it is given as
- * real local processes (see fake-kube/controller.ts). Bearer-token auth like a GKE kubeconfig.
+ * service proxy, pods/portforward over WebSocket (fake-kube/port-forward.ts), delete with propagationPolicy
+ * — answers errors as Status objects, and runs the pods of the Jobs it is given as real local processes (see
+ * fake-kube/controller.ts). Bearer-token auth like a GKE kubeconfig.
  */
 export interface FakeKubeOptions {
   /** Images the fake can "pull": anything else ends in ErrImagePull. */
