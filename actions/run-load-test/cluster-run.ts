@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { KubeClient, KubeObject } from '../../src/k8s/kube-client.js'
+import { followLog } from '../../src/k8s/log-follow.js'
+import { terminatedState } from '../../src/k8s/pod-health.js'
 import { watchRun } from '../../src/k8s/run-watch.js'
 import { deleteRunJobs, requestStop, runSelector, waitForMasterEnd } from '../../src/k8s/stop-run.js'
 import { infrastructureOutcome, outcomeFromMaster, type Outcome } from './outcome.js'
@@ -85,9 +87,16 @@ export async function followRun(
     pendingLimitMs: o.pendingLimitMs,
     onEvent: o.log,
     onMasterRunning: (pod) => {
-      streaming = o.client
-        .followLogs(o.namespace, pod, 'master', o.log, logs.signal)
-        .catch((error: unknown) => o.warn(`the master's log stream ended: ${(error as Error).message}`))
+      streaming = followLog({
+        client: o.client,
+        namespace: o.namespace,
+        pod,
+        container: 'master',
+        onLine: o.log,
+        warn: o.warn,
+        containerEnded: () => masterEnded(o, pod),
+        signal: logs.signal,
+      })
     },
     signal: o.cancel,
   })
@@ -119,6 +128,18 @@ export async function followRun(
   logs.abort()
   const outcome = outcomeFromMaster(end.exitCode, end.message)
   return { outcome, cancelled: false, jobsGone: await workersGone(o) }
+}
+
+/** Polls (≤ 3 s: the kubelet reports the exit a moment after the log ends) whether the master has ended. */
+async function masterEnded(o: ClusterRunOptions, pod: string): Promise<boolean> {
+  for (let i = 0; i < 12; i++) {
+    const found = (await o.client.list('Pod', o.namespace, runSelector(o.runId, 'master'))).find(
+      (p) => p.metadata.name === pod,
+    )
+    if (found === undefined || terminatedState(found, 'master') !== undefined) return true
+    await sleep(250)
+  }
+  return false
 }
 
 /** Workers leave when the master quits them; any still running after a grace are deleted with their Jobs. */

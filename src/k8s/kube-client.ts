@@ -1,12 +1,14 @@
+import type { Duplex } from 'node:stream'
 import { Agent, request, type Dispatcher } from 'undici'
 import { stringify } from 'yaml'
 import { KubeError } from '../shared/errors.js'
 import type { KubeAccess } from './kubeconfig.js'
+import { openPortForward } from './port-forward.js'
 
 /**
  * The few Kubernetes REST calls a load-test run needs, over undici with the kubeconfig's credentials
  * (@kubernetes/client-node 2.x needs Node ≥ 22.19; actions also run on Node 20): server-side apply, list,
- * watch, followed pod logs, the service proxy and delete. A 401 re-reads the kubeconfig and retries once, so
+ * watch, followed pod logs, the service proxy, port-forward and delete. A 401 re-reads the kubeconfig and retries once, so
  * credentials that rotate during a long wait keep working.
  */
 export interface KubeObject {
@@ -63,21 +65,30 @@ export interface KubeClient {
   call<T = KubeObject>(method: string, path: string, body?: unknown, contentType?: string): Promise<T>
   apply(obj: KubeObject, namespace: string): Promise<KubeObject>
   list(kind: string, namespace: string, labelSelector: string): Promise<KubeObject[]>
-  /** Streams watch events until the server ends the watch (timeoutSeconds) or `signal` aborts. */
+  /**
+   * Streams watch events until the server ends the watch (timeoutSeconds) or `signal` aborts; from
+   * `resourceVersion` when given (events after it), else every current object ADDED first.
+   */
   watch(
     kind: string,
     namespace: string,
     labelSelector: string,
     onEvent: (e: WatchEvent) => void,
     signal: AbortSignal,
+    resourceVersion?: string,
   ): Promise<void>
-  /** Follows a container's log; each complete line goes to onLine. Ends when the container ends. */
+  /**
+   * Follows a container's log; each complete line goes to onLine. Ends when the container ends (or the
+   * connection drops). `timestamps` prefixes each line with the kubelet's RFC 3339 time and a space;
+   * `sinceTime` (RFC 3339, whole seconds) starts there instead of at the beginning.
+   */
   followLogs(
     namespace: string,
     pod: string,
     container: string,
     onLine: (line: string) => void,
     signal: AbortSignal,
+    options?: { timestamps?: boolean; sinceTime?: string },
   ): Promise<void>
   /**
    * A request to a Service's port through the API server's service proxy. The API server keeps the caller's
@@ -90,7 +101,10 @@ export interface KubeClient {
     path: string,
     body: unknown,
     headers: Record<string, string>,
+    timeoutMs?: number,
   ): Promise<{ status: number; text: string }>
+  /** One TCP connection to a pod's port through pods/{name}/portforward (see port-forward.ts). */
+  portForward(namespace: string, pod: string, port: number, openTimeoutMs: number): Promise<Duplex>
   /** Deletes the run's Jobs; Foreground: the Jobs disappear only after their pods are gone. */
   deleteJobs(namespace: string, labelSelector: string): Promise<void>
   close(): Promise<void>
@@ -223,24 +237,47 @@ export function createKubeClient(access: KubeAccess): KubeClient {
       )
       return list.items
     },
-    watch: (kind, namespace, labelSelector, onEvent, signal) =>
+    watch: (kind, namespace, labelSelector, onEvent, signal, resourceVersion) =>
       stream(
-        `${resourcePath(kind, namespace)}?watch=true&timeoutSeconds=300&labelSelector=${encodeURIComponent(labelSelector)}`,
+        `${resourcePath(kind, namespace)}?watch=true&timeoutSeconds=300&allowWatchBookmarks=true&labelSelector=${encodeURIComponent(labelSelector)}${resourceVersion === undefined ? '' : `&resourceVersion=${encodeURIComponent(resourceVersion)}`}`,
         (line) => {
           if (line.trim() !== '') onEvent(JSON.parse(line) as WatchEvent)
         },
         signal,
       ),
-    followLogs: (namespace, pod, container, onLine, signal) =>
+    followLogs: (namespace, pod, container, onLine, signal, options = {}) =>
       stream(
-        `${resourcePath('Pod', namespace, pod)}/log?follow=true&container=${encodeURIComponent(container)}`,
+        `${resourcePath('Pod', namespace, pod)}/log?follow=true&container=${encodeURIComponent(container)}${options.timestamps === true ? '&timestamps=true' : ''}${options.sinceTime === undefined ? '' : `&sinceTime=${encodeURIComponent(options.sinceTime)}`}`,
         onLine,
         signal,
       ),
-    async proxy(namespace, service, port, path, body, headers) {
+    async proxy(namespace, service, port, path, body, headers, timeoutMs) {
       const url = `${resourcePath('Service', namespace)}/${service}:${port}/proxy${path}`
-      const res = await send('POST', url, JSON.stringify(body), 'application/json', undefined, headers)
+      // A proxy that cannot route to the pod may hang until its own dial timeout (30 s and more).
+      const signal = timeoutMs === undefined ? undefined : AbortSignal.timeout(timeoutMs)
+      let res: Dispatcher.ResponseData
+      try {
+        res = await send('POST', url, JSON.stringify(body), 'application/json', signal, headers)
+      } catch (error) {
+        if (signal?.aborted !== true) throw error
+        throw new KubeError(
+          'HORDE_ERR_K8S_UNREACHABLE',
+          `the API server's service proxy to ${service}:${port} did not answer within ${timeoutMs} ms`,
+          { cause: error },
+        )
+      }
       return { status: res.statusCode, text: (await res.body.text()).slice(0, 1000) }
+    },
+    async portForward(namespace, pod, port, openTimeoutMs) {
+      return openPortForward({
+        server: access.server,
+        dispatcher,
+        token: await access.token(),
+        namespace,
+        pod,
+        port,
+        openTimeoutMs,
+      })
     },
     async deleteJobs(namespace, labelSelector) {
       const jobs = await this.list('Job', namespace, labelSelector)

@@ -4,9 +4,10 @@ import { infrastructureFailure, isRunning, roleOf, terminatedState } from './pod
 
 /**
  * Follows one run on the cluster until it ends: watches its Pods and Jobs (by the run-id label; a watch the
- * server closes is opened again), calls `onMasterRunning` once the master's container runs (to stream its
- * log), and resolves with how the run ended — the master's container terminated (its exit code and
- * termination message), or an infrastructure failure that makes the run invalid.
+ * server closes resumes from its last resourceVersion, or lists again after 410 Gone), calls
+ * `onMasterRunning` once the master's container runs (to stream its log), and resolves with how the run
+ * ended — the master's container terminated (its exit code and termination message), or an infrastructure
+ * failure that makes the run invalid.
  */
 export type RunEnd =
   | { kind: 'master-ended'; exitCode: number; message: string; pod: string }
@@ -82,27 +83,40 @@ export async function watchRun(o: WatchRunOptions): Promise<RunEnd> {
 
   const follow = async (kind: string, into: Map<string, KubeObject>): Promise<void> => {
     let failures = 0
+    // Where a re-opened watch resumes; undefined: start over (every current object ADDED again).
+    let resourceVersion: string | undefined
     while (!inner.signal.aborted) {
-      // A new watch starts with every current object ADDED again: forget what may have gone meanwhile.
-      into.clear()
+      // Starting over: forget what may have gone meanwhile.
+      if (resourceVersion === undefined) into.clear()
       try {
         await o.client.watch(
           kind,
           o.namespace,
           selector,
           (e: WatchEvent) => {
-            if (e.type === 'ERROR' || e.type === 'BOOKMARK') return
+            if (e.type === 'ERROR') {
+              // 410 Gone: the resumed version is older than the server keeps; list everything again.
+              resourceVersion = undefined
+              const status = e.object as unknown as { code?: number; message?: string }
+              o.onEvent(`watching ${kind}s: ${status.message ?? `error ${status.code}`}; listing them again`)
+              return
+            }
+            resourceVersion = e.object.metadata.resourceVersion ?? resourceVersion
+            if (e.type === 'BOOKMARK') return
             if (e.type === 'DELETED') into.delete(e.object.metadata.name)
             else into.set(e.object.metadata.name, e.object)
             failures = 0
             evaluate()
           },
           inner.signal,
+          resourceVersion,
         )
       } catch (error) {
         // A dropped watch is normal over a long run; ten failures in a row are not.
         if (++failures >= 10) throw error
-        o.onEvent(`watching ${kind}s failed (${(error as Error).message}); retrying`)
+        o.onEvent(
+          `watching ${kind}s failed (${(error as Error).message}); resuming${resourceVersion === undefined ? '' : ` from resourceVersion ${resourceVersion}`}`,
+        )
       }
       if (!inner.signal.aborted)
         await sleep(Math.min(5000, 250 * 2 ** failures), undefined, { signal: inner.signal }).catch(

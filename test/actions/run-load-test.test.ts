@@ -1,33 +1,32 @@
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Storage } from '@google-cloud/storage'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
 import type { RunResult } from '../../src/shared/result.js'
-import { startFakeDatadogAgent, type FakeDatadogAgent } from '../helpers/fake-datadog-agent.js'
-import { startFakeKubeApi, type FakeKubeApi } from '../helpers/fake-kube-api.js'
+import {
+  BUCKET,
+  COMMIT,
+  NS,
+  startClusterRunFixture,
+  type ClusterRunFixture,
+} from '../helpers/cluster-run-fixture.js'
+import type { FakeDatadogAgent } from '../helpers/fake-datadog-agent.js'
+import type { FakeKubeApi } from '../helpers/fake-kube-api.js'
 import { SLACK_CHANNEL, SLACK_TOKEN, startFakeSlack, type FakeSlack } from '../helpers/fake-slack.js'
 import { startGcsEmulator, type GcsEmulator } from '../helpers/gcs-emulator.js'
 import { runAction, type ActionRun } from '../helpers/github-action.js'
-import { REPO_ROOT, freePort, waitFor, type TestProcess } from '../helpers/processes.js'
+import { waitFor, type TestProcess } from '../helpers/processes.js'
 
 /**
  * actions/run-load-test end to end, as the runner runs it (`node actions/run-load-test/dist/index.js` with
- * INPUT_* and GITHUB_OUTPUT / GITHUB_STEP_SUMMARY): against the loopback Kubernetes API (https, a kubeconfig
- * with its CA and token), which runs the rendered Job pods as real `horde master` / `horde worker` processes,
- * a loopback target that counts what it served, the GCS emulator as the report store, and the loopback Slack
- * for notify-slack afterwards. What differs from a cluster: a test overlay moves the master's ports to free
- * ones on 127.0.0.1 (the pods share this machine's network), and the "image" is this checkout.
+ * INPUT_* and GITHUB_OUTPUT / GITHUB_STEP_SUMMARY): against the loopback Kubernetes API running the pods as
+ * real processes (helpers/cluster-run-fixture.ts), a loopback target that counts what it served, the GCS
+ * emulator as the report store, and the loopback Slack for notify-slack afterwards.
  */
-const IMAGE = 'registry.example/horde@sha256:' + 'a'.repeat(64)
-const NS = 'loadtest'
-const BUCKET = 'horde-action-reports'
-const API_TOKEN = 'control-api-token-for-tests-0123456789'
-const COMMIT = '0a1b2c3d4e5f60718293a4b5c6d7e8f901234567'
-
 let emulator: GcsEmulator
+let fixture: ClusterRunFixture | undefined
 let tmp: string
 let kube: FakeKubeApi | undefined
 let target: DemoTarget | undefined
@@ -47,117 +46,22 @@ afterAll(async () => {
 })
 
 beforeEach(async () => {
-  tmp = await mkdtemp(join(tmpdir(), 'horde-run-action-'))
-  const [zmq, api] = [await freePort(), await freePort()]
-  // The node's Datadog agent: the fake cluster's status.hostIP is 127.0.0.1, the overlay gives its ports.
-  agent = await startFakeDatadogAgent()
-  // The repository's manifests plus an overlay that keeps the master on free loopback ports.
-  const manifests = join(tmp, 'manifests')
-  await cp(join(REPO_ROOT, 'manifests', 'base'), join(manifests, 'base'), { recursive: true })
-  await mkdir(join(manifests, 'overlays', 'loopback'), { recursive: true })
-  await writeFile(
-    join(manifests, 'overlays', 'loopback', 'kustomization.yaml'),
-    `apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-resources: [../../base]
-configMapGenerator:
-  - name: horde-run
-    behavior: merge
-    literals:
-      - HORDE_MASTER_PORT=${zmq}
-      - HORDE_API_PORT=${api}
-      - HORDE_API_HOST=127.0.0.1
-      - HORDE_MASTER_BIND_HOST=127.0.0.1
-      - DD_TRACE_AGENT_PORT=${new URL(agent.traceUrl).port}
-      - DD_DOGSTATSD_PORT=${agent.statsdPort}
-patches:
-  - target: { kind: Job, name: horde-master }
-    patch: |-
-      - op: replace
-        path: /spec/template/spec/containers/0/ports
-        value: [{ name: zmq, containerPort: ${zmq} }, { name: control-api, containerPort: ${api} }]
-`,
-  )
-  const out = join(tmp, 'out')
-  await mkdir(out)
-  kube = await startFakeKubeApi({
-    tls: true,
-    images: {
-      [IMAGE]: {
-        entrypoint: [process.execPath, join(REPO_ROOT, 'bin', 'horde.js')],
-        // The image's own ENV (Dockerfile): outputs to a volume; here the store is the emulator.
-        env: { HORDE_OUT: out, STORAGE_EMULATOR_HOST: emulator.host, GCLOUD_PROJECT: 'demo-horde' },
-      },
-    },
-  })
-  await kube.writeKubeconfig(join(tmp, 'kubeconfig'), NS)
-  // The team's Secret (created once per namespace, never in git): the master's control API token.
-  await createSecretOverHttps(kube)
+  fixture = await startClusterRunFixture(emulator.host)
+  ;({ tmp, kube, env, agent } = fixture)
   target = await startDemoTarget()
-  env = {
-    KUBECONFIG: join(tmp, 'kubeconfig'),
-    HORDE_K8S_MANIFESTS: manifests,
-    STORAGE_EMULATOR_HOST: emulator.host,
-    GCLOUD_PROJECT: 'demo-horde',
-    GITHUB_WORKSPACE: tmp,
-    GITHUB_SHA: COMMIT,
-  }
 })
 
 afterEach(async () => {
-  await kube?.close()
+  await fixture?.close()
   await target?.close()
   await slack?.close()
-  await agent?.close()
-  kube = target = slack = agent = undefined
-  await rm(tmp, { recursive: true, force: true })
+  fixture = kube = target = slack = agent = undefined
 })
 
-async function createSecretOverHttps(k: FakeKubeApi): Promise<void> {
-  const { request } = await import('node:https')
-  await new Promise<void>((resolve, reject) => {
-    const req = request(
-      `${k.url}/api/v1/namespaces/${NS}/secrets`,
-      {
-        method: 'POST',
-        ca: k.caCert ?? undefined,
-        headers: { authorization: `Bearer ${k.token}`, 'content-type': 'application/json' },
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () =>
-          res.statusCode === 201 ? resolve() : reject(new Error(`secret: ${res.statusCode}`)),
-        )
-      },
-    )
-    req.on('error', reject)
-    req.end(
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'horde-secrets' },
-        data: { 'api-token': Buffer.from(API_TOKEN).toString('base64') },
-      }),
-    )
-  })
-}
+const inputs = (extra: Record<string, string> = {}): Record<string, string> =>
+  fixture?.inputs(target?.url ?? '', extra) ?? {}
 
-const inputs = (extra: Record<string, string> = {}): Record<string, string> => ({
-  scenario: 'scenarios/demo.ts',
-  pods: '2',
-  parallelism: '2',
-  'spawn-rate': '4',
-  duration: '4s',
-  host: target?.url ?? '',
-  image: IMAGE,
-  namespace: NS,
-  overlay: 'loopback',
-  'report-store': `gs://${BUCKET}/reports`,
-  'api-token': API_TOKEN,
-  ...extra,
-})
-
-const jobsOfRun = (runId: string) => kube?.list('batch/v1/jobs', NS, `horde.dev/run-id=${runId}`) ?? []
+const jobsOfRun = (runId: string) => fixture?.jobsOfRun(runId) ?? []
 
 describe('run-load-test', () => {
   it('inputs → real load on the cluster → verdict, outputs, job summary → one Slack message; Slack down keeps the report', async () => {
@@ -172,6 +76,8 @@ describe('run-load-test', () => {
     expect(step.outputs['exit-code']).toBe('0')
     // The master's progress lines reached the step log.
     expect(step.log).toMatch(/\[\s*\d+s\] users\s+4\/4/)
+    // A log stream that ends with the master is its normal end, not a drop to re-open.
+    expect(step.log).not.toContain('re-opening from')
     const resultPath = step.outputs['result-path'] ?? ''
     expect(resultPath).toBe(join(tmp, 'horde-results', 'gh-9876543210-2', 'result.json'))
     const result = JSON.parse(await readFile(resultPath, 'utf8')) as RunResult

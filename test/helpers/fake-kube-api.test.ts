@@ -275,6 +275,37 @@ describe('fake Kubernetes API', () => {
     expect(text.match(/^tick \d+$/gm)).toEqual(Array.from({ length: 8 }, (_, i) => `tick ${i + 1}`))
   })
 
+  it('stamps log lines as the kubelet does (timestamps=true: RFC 3339 with 9 digits) and starts at sinceTime', async () => {
+    await apply(
+      jobPath,
+      job('horde-master-stamps', [
+        { name: 'MODE', value: 'ticks' },
+        { name: 'TICKS', value: '5' },
+      ]),
+    )
+    await waitFor(
+      () => podsOf('horde-master-stamps')[0]?.status?.phase === 'Succeeded',
+      10_000,
+      'the pod to end',
+    )
+    const name = podsOf('horde-master-stamps')[0]?.metadata.name ?? ''
+    const logs = (query: string) =>
+      call('GET', `${podPath}/${name}/log?${query}`).then((r) =>
+        typeof r.json === 'string' ? r.json : JSON.stringify(r.json),
+      )
+    const lines = (await logs('timestamps=true')).trimEnd().split('\n')
+    expect(lines).toHaveLength(5)
+    for (const [i, line] of lines.entries())
+      expect(line).toMatch(new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{9}Z tick ${i + 1}$`))
+    const stamps = lines.map((l) => l.split(' ')[0] ?? '')
+    expect([...stamps].sort()).toEqual(stamps)
+    expect(new Set(stamps).size).toBe(5)
+    const second = (stamps[0] ?? '').slice(0, 19) + 'Z'
+    expect(await logs(`timestamps=true&sinceTime=${second}`)).toBe(`${lines.join('\n')}\n`)
+    expect(await logs(`sinceTime=${new Date(Date.now() + 60_000).toISOString().slice(0, 19)}Z`)).toBe('')
+    expect(await logs('tailLines=2')).toBe('tick 4\ntick 5\n')
+  })
+
   it("proxies to a Service through /proxy/, by port name, without passing the caller's Authorization", async () => {
     const port = await freePort()
     await apply(`/api/v1/namespaces/${NS}/services`, {

@@ -1,12 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer as createTlsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { writeFile } from 'node:fs/promises'
 import type { ImageSpec } from './fake-kube/container.js'
 import { createController, type PodFault } from './fake-kube/controller.js'
 import { discovery } from './fake-kube/discovery.js'
 import { ApiError, RESOURCES, mergePatch, parseObject, readBody, status, validate } from './fake-kube/rest.js'
 import { createStore, parseLabelSelector, type KubeObject } from './fake-kube/store.js'
+import { createPortForwardServer } from './fake-kube/port-forward.js'
 import { serveLogs, serveProxy, serveWatch, type StreamContext } from './fake-kube/streams.js'
 import { selfSignedCert } from './fake-kube/tls.js'
 import { REPO_ROOT } from './processes.js'
@@ -14,9 +16,10 @@ import { REPO_ROOT } from './processes.js'
 /**
  * A loopback Kubernetes API server for the actions' tests (no cluster runs here). It speaks the REST paths a
  * client uses for a load-test run — server-side apply and create, get, list and watch (Jobs, Pods, Services,
- * ConfigMaps, Secrets, ServiceAccounts, NetworkPolicies), pod logs with follow, the service proxy, delete
- * with propagationPolicy — answers errors as Status objects, and runs the pods of the Jobs it is given as
- * real local processes (see fake-kube/controller.ts). Bearer-token auth like a GKE kubeconfig.
+ * ConfigMaps, Secrets, ServiceAccounts, NetworkPolicies), pod logs with follow/timestamps/sinceTime, the
+ * service proxy, pods/portforward over WebSocket (fake-kube/port-forward.ts), delete with propagationPolicy
+ * — answers errors as Status objects, and runs the pods of the Jobs it is given as real local processes (see
+ * fake-kube/controller.ts). Bearer-token auth like a GKE kubeconfig.
  */
 export interface FakeKubeOptions {
   /** Images the fake can "pull": anything else ends in ErrImagePull. */
@@ -40,6 +43,18 @@ export interface FakeKubeApi {
   injectFault(labels: Record<string, string>, fault: PodFault, times?: number): void
   get(resource: string, namespace: string, name: string): KubeObject | undefined
   list(resource: string, namespace: string, labelSelector?: string): KubeObject[]
+  /**
+   * Plays a private cluster: the service proxy cannot reach any pod — it answers 503 (`refuse`) or never
+   * answers (`hang`) — while port-forward still works. null: the proxy works.
+   */
+  setServiceProxyUnreachable(mode: 'refuse' | 'hang' | null): void
+  /**
+   * Cuts every open followed log or watch as an API server restart would (the connection reset mid-stream);
+   * resolves with how many were cut.
+   */
+  cutStreams(kind: 'logs' | 'watches'): number
+  /** Compacts the change history: a watch resumed from any version seen so far gets 410 Gone. */
+  compactHistory(): void
   /** Every request received, as `METHOD path?query` (the token is never recorded). */
   requests: string[]
   runningPids(): number[]
@@ -89,7 +104,15 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
     },
   })
 
-  const ctx: StreamContext = { store, controller, open }
+  const ctx: StreamContext = {
+    store,
+    controller,
+    open,
+    logStreams: new Set(),
+    watchStreams: new Set(),
+    proxyUnreachable: { mode: null },
+  }
+  const portForwards = createPortForwardServer(store, (line) => requests.push(line))
 
   function created(resource: string, obj: KubeObject): KubeObject {
     const stored = store.create(resource, obj)
@@ -270,6 +293,9 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
   const tls = options.tls === true ? selfSignedCert() : null
   const server = tls === null ? createServer(respond) : createTlsServer(tls, respond)
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    portForwards.handleUpgrade(req, socket, head, req.headers.authorization === `Bearer ${token}`),
+  )
   port = (server.address() as AddressInfo).port
   const url = `${tls === null ? 'http' : 'https'}://127.0.0.1:${port}`
 
@@ -283,6 +309,13 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
     list: (resource, namespace, labelSelector) =>
       store.list(resource, namespace, (o) => parseLabelSelector(labelSelector ?? null)(o.metadata.labels)),
     runningPids: () => controller.runningPids(),
+    setServiceProxyUnreachable: (mode) => void (ctx.proxyUnreachable.mode = mode),
+    compactHistory: () => store.compact(),
+    cutStreams(kind) {
+      const streams = [...(kind === 'logs' ? ctx.logStreams : ctx.watchStreams)]
+      for (const res of streams) res.socket?.destroy()
+      return streams.length
+    },
     writeKubeconfig: (path, namespace = 'default') =>
       writeFile(
         path,
@@ -306,6 +339,7 @@ export async function startFakeKubeApi(options: FakeKubeOptions): Promise<FakeKu
         }),
       ),
     async close() {
+      portForwards.close()
       await controller.close()
       for (const res of open) res.end()
       server.closeAllConnections()

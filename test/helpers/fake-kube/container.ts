@@ -136,8 +136,10 @@ export interface ContainerRun {
   exited: Promise<{ exitCode: number; signal: NodeJS.Signals | null; finishedAt: string }>
   /** Everything written to stdout and stderr so far. */
   logs(): string
-  /** Called with each chunk of output until the process exits (pod logs ?follow=true). */
-  onLog(listener: (chunk: string) => void): () => void
+  /** The same as lines, each with the time the kubelet would stamp on it (logs ?timestamps, ?sinceTime). */
+  lines(): LogLine[]
+  /** Called with each complete line until the process exits (pod logs ?follow=true). */
+  onLine(listener: (line: LogLine) => void): () => void
   /** The termination message as the kubelet reads it (at most 4096 bytes; logs' tail on error if asked). */
   terminationMessage(exitCode: number): string
   signal(signal: NodeJS.Signals): void
@@ -146,6 +148,24 @@ export interface ContainerRun {
 }
 
 const LOG_MAX = 8 * 1024 * 1024
+const LINES_MAX = 100_000
+
+/** A log line and its time as the kubelet writes it with ?timestamps=true (RFC 3339, 9 fraction digits). */
+export interface LogLine {
+  ts: string
+  text: string
+}
+
+// Wall clock with hrtime's resolution, strictly increasing, as the kubelet's CRI log timestamps are in practice.
+const epochNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint()
+let lastStampNs = 0n
+function stampNow(): string {
+  let ns = epochNs + process.hrtime.bigint()
+  if (ns <= lastStampNs) ns = lastStampNs + 1n
+  lastStampNs = ns
+  const seconds = new Date(Number(ns / 1_000_000_000n) * 1000).toISOString().slice(0, 19)
+  return `${seconds}.${String(ns % 1_000_000_000n).padStart(9, '0')}Z`
+}
 
 export function startContainer(
   container: Container,
@@ -171,12 +191,25 @@ export function startContainer(
   if (file === undefined) throw new ContainerConfigError('no command and the image has no entrypoint')
   const child = spawn(file, args, { cwd, env: finalEnv, stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
-  const listeners = new Set<(chunk: string) => void>()
+  let partial = ''
+  const lines: LogLine[] = []
+  const listeners = new Set<(line: LogLine) => void>()
+  const addLine = (text: string): void => {
+    const line = { ts: stampNow(), text }
+    lines.push(line)
+    if (lines.length > LINES_MAX) lines.splice(0, LINES_MAX / 2)
+    for (const l of listeners) l(line)
+  }
   const onData = (b: Buffer): void => {
     const s = b.toString()
     output += s
     if (output.length > LOG_MAX) output = output.slice(-LOG_MAX / 2)
-    for (const l of listeners) l(s)
+    partial += s
+    let nl: number
+    while ((nl = partial.indexOf('\n')) >= 0) {
+      addLine(partial.slice(0, nl))
+      partial = partial.slice(nl + 1)
+    }
   }
   child.stdout.on('data', onData)
   child.stderr.on('data', onData)
@@ -186,13 +219,15 @@ export function startContainer(
         onData(Buffer.from(`exec ${file}: ${error.message}\n`))
         resolve({ exitCode: 128, signal: null, finishedAt: new Date().toISOString() })
       })
-      child.on('close', (code, signal) =>
+      child.on('close', (code, signal) => {
+        if (partial !== '') addLine(partial)
+        partial = ''
         resolve({
           exitCode: code ?? 128 + (signal === 'SIGKILL' ? 9 : 15),
           signal,
           finishedAt: new Date().toISOString(),
-        }),
-      )
+        })
+      })
     },
   )
   return {
@@ -200,7 +235,8 @@ export function startContainer(
     startedAt: new Date().toISOString(),
     exited,
     logs: () => output,
-    onLog(listener) {
+    lines: () => lines,
+    onLine(listener) {
       listeners.add(listener)
       return () => listeners.delete(listener)
     },

@@ -54,6 +54,8 @@ export function createStore() {
   const watchers = new Set<Watcher>()
   const log: Change[] = []
   let rv = 1000
+  // Versions at or before this are gone from the log (etcd compaction): resuming from them is 410 Gone.
+  let compactedRv = 0
   const key = (resource: string, namespace: string | undefined, name: string): string =>
     `${resource}/${namespace ?? ''}/${name}`
   const snapshot = (o: KubeObject): KubeObject => structuredClone(o)
@@ -125,8 +127,14 @@ export function createStore() {
       return snapshot(old)
     },
     resourceVersion: (): string => String(rv),
+    /** Forgets every change so far, as etcd's compaction does: older resourceVersions answer 410 Gone. */
+    compact(): void {
+      compactedRv = rv
+      log.length = 0
+    },
     /** Changes after `fromRv`, or null when the log no longer reaches back that far (410 Gone). */
     changesSince(fromRv: number): Change[] | null {
+      if (fromRv < compactedRv) return null
       const first = log[0]
       if (first !== undefined && fromRv < first.rv - 1) return null
       return log.filter((c) => c.rv > fromRv)

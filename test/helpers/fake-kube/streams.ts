@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { Controller } from './controller.js'
 import { ApiError, status } from './rest.js'
+import type { LogLine } from './container.js'
 import { parseLabelSelector, type KubeObject, type Store, type WatchEventType } from './store.js'
 
 /** The long-lived answers of the fake API server: watches, followed pod logs, the service proxy. */
@@ -9,6 +10,14 @@ export interface StreamContext {
   controller: Controller
   /** Responses still open, ended when the server closes. */
   open: Set<ServerResponse>
+  /** The open followed logs and watches, which a test can cut as a restarting API server would. */
+  logStreams: Set<ServerResponse>
+  watchStreams: Set<ServerResponse>
+  /**
+   * Plays a private cluster's API server, which has no route to pod IPs: every service proxy fails at once
+   * (`refuse`) or hangs (`hang`).
+   */
+  proxyUnreachable: { mode: 'refuse' | 'hang' | null }
 }
 
 export function serveWatch(
@@ -54,10 +63,12 @@ export function serveWatch(
   const stop = ctx.store.watch({ resource, namespace: ns, matches, send })
   const timeoutS = Number(q.get('timeoutSeconds') ?? 0)
   const timer = timeoutS > 0 ? setTimeout(() => res.end(), timeoutS * 1000) : undefined
+  ctx.watchStreams.add(res)
   const end = () => {
     stop()
     clearTimeout(timer)
     ctx.open.delete(res)
+    ctx.watchStreams.delete(res)
   }
   res.on('close', end)
   req.on('close', end)
@@ -79,22 +90,32 @@ export function serveLogs(
       'BadRequest',
       `container "${((pod.spec?.containers ?? []) as Array<{ name: string }>)[0]?.name}" in pod "${name}" is waiting to start: ${String(((pod.status?.containerStatuses ?? []) as Array<{ state?: { waiting?: { reason?: string } } }>)[0]?.state?.waiting?.reason ?? 'ContainerCreating')}`,
     )
-  let text = run.logs()
+  // As the kubelet: sinceTime (RFC 3339) or sinceSeconds, then tailLines, then timestamps on each line.
+  const sinceTime = q.get('sinceTime')
+  const sinceSeconds = q.get('sinceSeconds')
+  const since =
+    sinceTime !== null
+      ? Date.parse(sinceTime)
+      : sinceSeconds !== null
+        ? Date.now() - Number(sinceSeconds) * 1000
+        : Number.NEGATIVE_INFINITY
+  if (Number.isNaN(since)) throw new ApiError(400, 'BadRequest', `invalid sinceTime: ${sinceTime}`)
+  const stamped = q.get('timestamps') === 'true'
+  const format = (l: LogLine) => `${stamped ? `${l.ts} ` : ''}${l.text}\n`
+  let lines = run.lines().filter((l) => Date.parse(l.ts) >= since)
   const tail = q.get('tailLines')
-  if (tail !== null)
-    text = text
-      .split('\n')
-      .slice(-Number(tail) - 1)
-      .join('\n')
+  if (tail !== null) lines = lines.slice(-Number(tail))
   res.writeHead(200, { 'content-type': 'text/plain' })
-  res.write(text)
-  if (q.get('follow') !== 'true') return void res.end()
+  res.write(lines.map(format).join(''))
+  if (q.get('follow') !== 'true' || !run.running()) return void res.end()
   ctx.open.add(res)
-  const off = run.onLog((chunk) => res.write(chunk))
+  ctx.logStreams.add(res)
+  const off = run.onLine((l) => res.write(format(l)))
   void run.exited.then(() => setImmediate(() => res.end()))
   res.on('close', () => {
     off()
     ctx.open.delete(res)
+    ctx.logStreams.delete(res)
   })
 }
 
@@ -111,6 +132,19 @@ export function serveProxy(
   const m = /^(?:(https?):)?([a-z0-9-]+)(?::([A-Za-z0-9-]+))?$/.exec(target)
   const svc = m === null ? undefined : ctx.store.get('v1/services', ns, m[2] ?? '')
   if (svc === undefined) throw new ApiError(404, 'NotFound', `services "${m?.[2] ?? target}" not found`)
+  if (ctx.proxyUnreachable.mode === 'refuse')
+    // What GKE answers when its control plane cannot dial the pod (private cluster, no firewall rule).
+    throw new ApiError(
+      503,
+      'ServiceUnavailable',
+      `error trying to reach service: dial tcp 10.8.0.17:8089: connect: connection refused`,
+    )
+  if (ctx.proxyUnreachable.mode === 'hang') {
+    // A dial that times out only after the API server's own 30 s: the client must not wait that long.
+    ctx.open.add(res)
+    res.on('close', () => ctx.open.delete(res))
+    return
+  }
   const ports = (svc.spec?.ports ?? []) as Array<{
     name?: string
     port: number
