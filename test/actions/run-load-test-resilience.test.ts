@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
 import type { RunResult } from '../../src/shared/result.js'
 import { NS, startClusterRunFixture, type ClusterRunFixture } from '../helpers/cluster-run-fixture.js'
-import { startGcsEmulator, type GcsEmulator } from '../helpers/gcs-emulator.js'
+import { startGcsEmulatorAsStore, type GcsEmulator } from '../helpers/gcs-emulator.js'
 import { runAction, type ActionRun } from '../helpers/github-action.js'
 import { waitFor, type TestProcess } from '../helpers/processes.js'
 
@@ -17,14 +17,10 @@ let emulator: GcsEmulator
 let fixture: ClusterRunFixture | undefined
 let target: DemoTarget | undefined
 
-const savedEmulatorHost = process.env.STORAGE_EMULATOR_HOST
 beforeAll(async () => {
-  emulator = await startGcsEmulator()
-  process.env.STORAGE_EMULATOR_HOST = emulator.host
+  emulator = await startGcsEmulatorAsStore()
 }, 120_000)
 afterAll(async () => {
-  if (savedEmulatorHost === undefined) delete process.env.STORAGE_EMULATOR_HOST
-  else process.env.STORAGE_EMULATOR_HOST = savedEmulatorHost
   await emulator?.stop()
 })
 beforeEach(async () => {

@@ -15,7 +15,7 @@ import {
 import type { FakeDatadogAgent } from '../helpers/fake-datadog-agent.js'
 import type { FakeKubeApi } from '../helpers/fake-kube-api.js'
 import { SLACK_CHANNEL, SLACK_TOKEN, startFakeSlack, type FakeSlack } from '../helpers/fake-slack.js'
-import { startGcsEmulator, type GcsEmulator } from '../helpers/gcs-emulator.js'
+import { startGcsEmulatorAsStore, type GcsEmulator } from '../helpers/gcs-emulator.js'
 import { runAction, type ActionRun } from '../helpers/github-action.js'
 import { waitFor, type TestProcess } from '../helpers/processes.js'
 
@@ -34,14 +34,10 @@ let slack: FakeSlack | undefined
 let agent: FakeDatadogAgent | undefined
 let env: NodeJS.ProcessEnv
 
-const savedEmulatorHost = process.env.STORAGE_EMULATOR_HOST
 beforeAll(async () => {
-  emulator = await startGcsEmulator()
-  process.env.STORAGE_EMULATOR_HOST = emulator.host
+  emulator = await startGcsEmulatorAsStore()
 }, 120_000)
 afterAll(async () => {
-  if (savedEmulatorHost === undefined) delete process.env.STORAGE_EMULATOR_HOST
-  else process.env.STORAGE_EMULATOR_HOST = savedEmulatorHost
   await emulator?.stop()
 })
 

@@ -100,3 +100,21 @@ export async function startGcsEmulator(): Promise<GcsEmulator> {
   if (child.pid === undefined) throw new Error('GCS emulator has no pid')
   return { host: `http://127.0.0.1:${port}`, pid: child.pid, stop }
 }
+
+/**
+ * The emulator as this test process's report store: STORAGE_EMULATOR_HOST points at it until stop(), which
+ * puts back what the variable held before (the same set-up every store-using test file did by hand).
+ */
+export async function startGcsEmulatorAsStore(): Promise<GcsEmulator> {
+  const emulator = await startGcsEmulator()
+  const saved = process.env.STORAGE_EMULATOR_HOST
+  process.env.STORAGE_EMULATOR_HOST = emulator.host
+  return {
+    ...emulator,
+    async stop() {
+      if (saved === undefined) delete process.env.STORAGE_EMULATOR_HOST
+      else process.env.STORAGE_EMULATOR_HOST = saved
+      await emulator.stop()
+    },
+  }
+}

@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startDemoTarget, type DemoTarget } from '../../src/cli/demo-target.js'
 import type { RunResult } from '../../src/shared/result.js'
 import type { TerminationSummary } from '../../src/cli/termination-message.js'
-import { startGcsEmulator, type GcsEmulator } from '../helpers/gcs-emulator.js'
+import { startGcsEmulatorAsStore, type GcsEmulator } from '../helpers/gcs-emulator.js'
 import { find, renderRun, type K8sObject } from '../helpers/k8s-render.js'
 import { buildHordeImage, podman, podRunArgs, removeContainers, startPodman } from '../helpers/containers.js'
 import { freePort, startProcess, waitFor, type TestProcess } from '../helpers/processes.js'
@@ -27,18 +27,14 @@ const BUCKET = 'horde-rehearsal'
 let image: string
 let emulator: GcsEmulator | undefined
 let tmp: string
-const savedHost = process.env.STORAGE_EMULATOR_HOST
 
 beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'horde-rehearsal-'))
   image = await buildHordeImage()
-  emulator = await startGcsEmulator()
-  process.env.STORAGE_EMULATOR_HOST = emulator.host
+  emulator = await startGcsEmulatorAsStore()
 }, 900_000)
 
 afterAll(async () => {
-  if (savedHost === undefined) delete process.env.STORAGE_EMULATOR_HOST
-  else process.env.STORAGE_EMULATOR_HOST = savedHost
   await emulator?.stop()
   rmSync(tmp, { recursive: true, force: true })
 })

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { publishRun } from '../../report/index.js'
 import { indexCommand, reportCommand } from '../../src/cli/commands/report.js'
-import { freePort, startGcsEmulator, type GcsEmulator } from '../helpers/gcs-emulator.js'
+import { freePort, startGcsEmulatorAsStore, type GcsEmulator } from '../helpers/gcs-emulator.js'
 import { makeRunResult, type FixtureOptions } from '../helpers/run-result-fixture.js'
 
 /**
@@ -19,17 +19,13 @@ const DAY = 86_400_000
 
 let emulator: GcsEmulator | undefined
 let tmp: string
-const savedHost = process.env.STORAGE_EMULATOR_HOST
 
 beforeAll(async () => {
-  emulator = await startGcsEmulator()
-  process.env.STORAGE_EMULATOR_HOST = emulator.host
+  emulator = await startGcsEmulatorAsStore()
   tmp = await mkdtemp(join(tmpdir(), 'horde-gcs-test-'))
 }, 600_000)
 
 afterAll(async () => {
-  if (savedHost === undefined) delete process.env.STORAGE_EMULATOR_HOST
-  else process.env.STORAGE_EMULATOR_HOST = savedHost
   await emulator?.stop()
   await rm(tmp, { recursive: true, force: true })
 })
