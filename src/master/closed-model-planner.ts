@@ -114,8 +114,8 @@ export class ClosedModelPlanner {
         }
       }
     }
-    for (const [id, userClassesCount] of table) this.#p.link.spawn(id, userClassesCount)
-    // JdbcRunner's throttle: the run's cap split over the Horde workers by their users, with every table.
+    // JdbcRunner's throttle: the run's cap split over the Horde workers by their users, with every table, and
+    // sent before it: a worker applies messages in order, so its new users never start uncapped.
     if (this.#p.plan.throttleTps !== undefined) {
       const shares = throttleShares(
         this.#p.plan.throttleTps,
@@ -124,5 +124,6 @@ export class ClosedModelPlanner {
       )
       for (const [id, throttleTps] of shares) this.#p.link.control(id, { v: 1, throttleTps })
     }
+    for (const [id, userClassesCount] of table) this.#p.link.spawn(id, userClassesCount)
   }
 }

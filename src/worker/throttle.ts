@@ -9,10 +9,14 @@ export class Throttle {
   #intervalMs = 0
   #nextAtMs = 0
 
-  /** This worker's share in tasks per second; 0 or less lifts the cap. */
+  /**
+   * This worker's share in tasks per second; 0 or less lifts the cap. The master re-sends the share with every
+   * ramp step: the schedule carries on (slots already handed out stay taken), or each re-send would open a
+   * fresh slot next to the reserved ones and the cap would burst during a ramp.
+   */
   setTps(tps: number): void {
     this.#intervalMs = tps > 0 ? 1000 / tps : 0
-    this.#nextAtMs = 0
+    if (this.#intervalMs === 0) this.#nextAtMs = 0
   }
 
   get tps(): number {
