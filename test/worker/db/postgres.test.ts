@@ -128,17 +128,21 @@ describe('db.postgres on a real PostgreSQL', () => {
   }, 30_000)
 
   it('a pool wait past acquireTimeout fails the query with the fix; a bad statement is a recorded failure', async () => {
+    // Two users share a pool of one connection held 0.5 s per query: one of them always waits past 200 ms. The bad
+    // statement runs in its own class and pool, so it is never the one that times out (or never picked) by chance.
     const db = definePostgres({ url: server.url, pool: { max: 1, acquireTimeout: '200ms' } })
+    const spare = definePostgres({ url: server.url, pool: { max: 1, acquireTimeout: '10s' } })
     const worker = makeDbWorker({
       Slow: user({
         wait: constant(0),
-        tasks: {
-          hold: async ({ db: d }) => d.postgres(db).query('SELECT pg_sleep(0.5)'),
-          typo: async ({ db: d }) => d.postgres(db).query('SELEC 1', [], { name: 'typo' }),
-        },
+        tasks: { hold: async ({ db: d }) => d.postgres(db).query('SELECT pg_sleep(0.5)') },
+      }),
+      Typo: user({
+        wait: constant('200ms'),
+        tasks: { typo: async ({ db: d }) => d.postgres(spare).query('SELEC 1', [], { name: 'typo' }) },
       }),
     })
-    worker.pool.setCounts({ Slow: 3 }, 0)
+    worker.pool.setCounts({ Slow: 2, Typo: 1 }, 0)
     await sleep(1200)
     await worker.stop()
     const delta = worker.stats.takeDelta()
