@@ -65,7 +65,7 @@ export class Coordinator {
   readonly openStats: OpenModelStats | null
   readonly #socket: MasterSocket
   readonly #log: Logger
-  readonly #state: RunState = { phase: 'waiting', paused: false, loadStartMs: null }
+  readonly #state: RunState = { phase: 'waiting', paused: false, loadStartMs: null, quitSent: false }
   readonly #events: RunEventLog
   readonly #link: WorkerLink
   readonly #model: LoadModel
@@ -126,7 +126,10 @@ export class Coordinator {
       this.#events,
       this.#startedAtMs,
     )
-    this.#intake = new StatsIntake(this.aggregator, this.openStats, log, this.#events, options.onReportExtra)
+    this.#intake = new StatsIntake(this.aggregator, this.openStats, log, this.#events, {
+      onReportExtra: options.onReportExtra,
+      receiveBacklogMs: (now) => socket.receiveBacklogMs(now),
+    })
     this.#health = new WorkerHealthWatch(this.registry, this.aggregator, this.#events, {
       lostWorkers: this.#lostWorkers,
       rebalance,
@@ -314,6 +317,7 @@ export class Coordinator {
     this.#model.planner.stop()
     this.#events.emit('stopped', this.#ending.reason ?? 'run time reached', { cause: this.#ending.cause })
     await this.#initFin.fin(this.#state.loadStartMs !== null)
+    this.#state.quitSent = true
     const unconfirmed = await quitWorkers(
       this.registry,
       this.#link,

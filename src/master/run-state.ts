@@ -16,6 +16,12 @@ export interface RunState {
   paused: boolean
   /** When the load started (epoch ms); null while waiting for workers. */
   loadStartMs: number | null
+  /**
+   * `quit` went out to every worker. Stopping begins with the fin barrier, during which workers must stay:
+   * re-sending `quit` on each heartbeat from the moment the phase turned to stopping made workers leave in the
+   * middle of fin (the barrier then failed with "worker N was lost during fin").
+   */
+  quitSent: boolean
 }
 
 /** What the closed-model planner and the open-model splitter both work with (built once by the coordinator). */

@@ -178,8 +178,9 @@ export class WorkerMessages {
   ): void {
     const c = this.#c
     if (node.state === 'quit') return
-    // A worker that wakes up after we decided to stop (a blocked loop) hears `quit` again at once.
-    if (c.state.phase === 'stopping') c.link.send(id, { type: 'quit' })
+    // A worker that wakes up after we told everyone to quit (a blocked loop) hears `quit` again at once; not
+    // before, as the fin barrier still needs every worker.
+    if (c.state.quitSent) c.link.send(id, { type: 'quit' })
     node.lastHeartbeatMs = now
     if (message.live !== undefined) c.onLiveCounts(id, now, message.live)
     node.cpuPercent = message.cpuPercent
