@@ -5,6 +5,7 @@
  */
 import type { Dealer, Router } from 'zeromq'
 import type { Logger } from '../shared/logger.js'
+import { TurnBudget, nextTurn } from '../shared/turn-budget.js'
 
 /**
  * libzmq already queues 1000 messages per peer (its high-water mark); this bounds what piles up in JavaScript
@@ -12,11 +13,19 @@ import type { Logger } from '../shared/logger.js'
  */
 const MAX_QUEUED_MESSAGES = 10_000
 
+/**
+ * How long the pump hands messages to libzmq in one event-loop turn: libzmq takes them without waiting, so 1,000
+ * heartbeat replies or spawns would otherwise go out in one turn (turn-budget.ts).
+ */
+const SEND_SLICE_MS = 3
+
 export type Frames = Buffer | [Buffer, Buffer]
+/** Frames, or a function that encodes them when their turn comes (null: it could not, and said so). */
+export type Outgoing = Frames | (() => Frames | null)
 
 /** Enqueues messages and hands them to the current socket one at a time. */
 export class SendPump {
-  private readonly queue: Frames[] = []
+  private readonly queue: Outgoing[] = []
   private running = false
   private waiters: (() => void)[] = []
   private overflowLogged = false
@@ -26,7 +35,7 @@ export class SendPump {
     private readonly logger: () => Logger,
   ) {}
 
-  push(frames: Frames): void {
+  push(frames: Outgoing): void {
     if (this.queue.length >= MAX_QUEUED_MESSAGES) {
       this.queue.shift()
       if (!this.overflowLogged) {
@@ -56,15 +65,20 @@ export class SendPump {
 
   private async run(): Promise<void> {
     this.running = true
+    const budget = new TurnBudget(SEND_SLICE_MS)
     try {
-      for (let frames = this.queue.shift(); frames; frames = this.queue.shift()) {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) {
         const socket = this.socket()
         if (!socket) {
           this.queue.length = 0
           break
         }
+        budget.begin()
+        const frames = typeof next === 'function' ? next() : next
+        if (frames === null) continue
         try {
           await socket.send(frames)
+          if (budget.spent() && this.queue.length > 0) await nextTurn()
         } catch (error) {
           // A socket closed or replaced (reconnect) while this send waited: the message is lost, as in Locust.
           if (!socket.closed) this.logger().warn({ err: error }, 'zeromq send failed, message dropped')
