@@ -78,7 +78,7 @@ export class SecondBin {
   }
 
   /** Adds a worker's histogram of all its requests in this second (ignored once sealed). */
-  addHistogramWire(wire: readonly number[]): void {
+  addHistogramWire(wire: Uint8Array): void {
     if (this.#sealed !== null) return
     this.hdr ??= new LogHistogram()
     this.hdr.addWire(wire)

@@ -56,11 +56,7 @@ export class StatsRow {
    * merged in place without decoding) must hold exactly the timed requests of this share between them, or be
    * null (then percentiles fall back to Locust's buckets).
    */
-  addShare(
-    entry: StatsEntryWire,
-    share: EntryShare,
-    histograms: ReadonlyArray<readonly number[]> | null,
-  ): void {
+  addShare(entry: StatsEntryWire, share: EntryShare, histograms: ReadonlyArray<Uint8Array> | null): void {
     const fraction = share.to - share.from
     this.requests += share.requests
     this.failures += share.failures

@@ -4,29 +4,34 @@
  * unknown keys to report listeners and ignore them; the Horde master uses them instead of Locust's rounded
  * buckets (2 significant digits above 100 ms) when every contributor to a row sent them.
  *
- * Format (version 2), all fields required unless marked; `<h>` is a log-bucket histogram in wire form
- * (`[minUs, maxUs, sumUs, zeroCount, i0, c0, Δi1, c1, …]`, see log-histogram.ts):
+ * Format (version 3), all fields required unless marked; `<h>` is a log-bucket histogram in wire form, a
+ * msgpack bin of varints (`minUs, maxUs, sumUs, zeroCount, count, lastIndex, i0, c0, Δi1, c1, …`, see
+ * log-histogram.ts):
  * ```
  * horde: {
- *   v: 2,
+ *   v: 3,
  *   unit: 'us',               // histogram values are integer microseconds
  *   alpha: 0.005,             // relative error of every value read back from a histogram (0.5 %)
- *   entries: [                // per stats entry of the same report (same interval, same (method, name)) ...
- *     { method: 'GET', name: '/results', hist: <h> },
- *                             // ... or, better, per (method, name, completion second): the master then splits
- *                             // a report that straddles the warm-up boundary exactly, and per-endpoint
+ *   entries: [                // rows of four, per stats entry of the same report and completion second:
+ *     'GET', '/results', null, <h>,          // method, name, null: the histogram covers the whole report ...
+ *     'POST', '/vote', 1767225600, <h>,      // ... or, better, one completion second (epoch s): the master then
+ *                             // splits a report that straddles the warm-up boundary exactly, and per-endpoint
  *                             // per-second percentiles are exact too. Do not mix both forms for one row.
- *     { method: 'POST', name: '/vote', second: 1767225600, hist: <h> },
  *   ],
- *   seconds: [                // optional: all requests of the report per completion second (epoch s)
- *     { second: 1767225600, hist: <h> },
+ *   seconds: [                // optional: all requests of the report per completion second, rows of two
+ *     1767225600, <h>,
  *   ],
  *   eventLoopDelayMaxMs: 12,  // optional: worst event-loop delay in the interval (generator health)
  *   poolWaitMaxMs: 40,        // optional: worst wait for a pooled database connection (generator health)
+ *   correctedEntries: [...],  // optional, open model: coordinated-omission-corrected times, rows as `entries`
+ *   iterations: [{ second, started, dropped }, ...], open: { ... },   // optional, open model
  * }
  * ```
- * Version 1 carried HdrHistogram compressed base64 (3–6 ms to decode and add each on the master: issue 9); a
- * master meets a version it does not know by ignoring the extension (Locust buckets then) with a warning.
+ * Rows are flat arrays, not a map per row: a report carries one row per endpoint and second (150 at 50
+ * endpoints), and a map each cost the master's decoder four keys and an object per row.
+ * Version 1 carried HdrHistogram compressed base64 (3–6 ms to decode and add each on the master: issue 9),
+ * version 2 a map per row and each histogram as a msgpack array of integers (decoded number by number). A master meets a version
+ * it does not know by ignoring the extension (Locust buckets then) with a warning.
  *
  * Error bound: every value read back from a histogram, or from any merge of them, is within α = 0.5 % of the
  * values its bucket holds, so every percentile is within 0.5 % (+ 0.5 µs of rounding) of the exact percentile of
@@ -38,10 +43,10 @@ import { LOG_HISTOGRAM_RELATIVE_ERROR, LogHistogram, isLogHistogramWire } from '
 export { LogHistogram } from './log-histogram.js'
 export type Histogram = LogHistogram
 /** A histogram in wire form (see log-histogram.ts). */
-export type HistogramWire = number[]
+export type HistogramWire = Uint8Array
 
 export const HORDE_EXTENSION_KEY = 'horde'
-export const HORDE_EXTENSION_VERSION = 2
+export const HORDE_EXTENSION_VERSION = 3
 /** Stated relative error of percentiles from Horde histograms. */
 export const HORDE_PERCENTILE_ERROR_BOUND = LOG_HISTOGRAM_RELATIVE_ERROR
 /** Stated relative error of percentiles from Locust buckets (rounded to 10/100/1000 above 100 ms). */
@@ -60,6 +65,22 @@ export interface HordeSecondHistogram {
   hist: HistogramWire
 }
 
+/** `entries` on the wire: rows of four, method, name, completion second or null, histogram. */
+export type HordeRowsWire = Array<string | number | null | HistogramWire>
+/** `seconds` on the wire: rows of two, completion second, histogram. */
+export type HordeSecondsWire = Array<number | HistogramWire>
+
+/** What a worker puts under `extra.horde` (rows flat, see the module comment). */
+export type HordeStatsExtensionWire = Omit<
+  HordeStatsExtension,
+  'entries' | 'seconds' | 'correctedEntries'
+> & {
+  entries: HordeRowsWire
+  seconds?: HordeSecondsWire
+  correctedEntries?: HordeRowsWire
+}
+
+/** The extension as the master reads it, rows as objects. */
 export interface HordeStatsExtension {
   v: typeof HORDE_EXTENSION_VERSION
   unit: 'us'
@@ -122,6 +143,17 @@ export function histogramPercentileMs(histogram: Histogram, percentile: number):
   return histogram.percentileMs(percentile)
 }
 
+/** Appends one `entries` row: method, name, second (null: the whole report), histogram. */
+export function pushHordeRow(
+  rows: HordeRowsWire,
+  method: string,
+  name: string,
+  second: number | undefined,
+  histogram: Histogram,
+): void {
+  rows.push(method, name, second ?? null, encodeHistogram(histogram))
+}
+
 /** Builds the extension value a Horde worker puts under `report.extra.horde`. */
 export function encodeHordeExtension(input: {
   entries: Array<{ method: string; name: string; second?: number; histogram: Histogram }>
@@ -131,31 +163,26 @@ export function encodeHordeExtension(input: {
   correctedEntries?: Array<{ method: string; name: string; second?: number; histogram: Histogram }>
   iterations?: HordeIterationCounts[]
   open?: HordeOpenModelState
-}): HordeStatsExtension {
-  const extension: HordeStatsExtension = {
+}): HordeStatsExtensionWire {
+  const rows = (list: NonNullable<typeof input.correctedEntries>): HordeRowsWire => {
+    const out: HordeRowsWire = []
+    for (const e of list) pushHordeRow(out, e.method, e.name, e.second, e.histogram)
+    return out
+  }
+  const extension: HordeStatsExtensionWire = {
     v: HORDE_EXTENSION_VERSION,
     unit: 'us',
     alpha: LOG_HISTOGRAM_RELATIVE_ERROR,
-    entries: input.entries.map((e) => ({
-      method: e.method,
-      name: e.name,
-      ...(e.second !== undefined ? { second: e.second } : {}),
-      hist: encodeHistogram(e.histogram),
-    })),
+    entries: rows(input.entries),
   }
   if (input.seconds !== undefined) {
-    extension.seconds = input.seconds.map((s) => ({ second: s.second, hist: encodeHistogram(s.histogram) }))
+    extension.seconds = input.seconds.flatMap((s) => [s.second, encodeHistogram(s.histogram)])
   }
   if (input.eventLoopDelayMaxMs !== undefined) extension.eventLoopDelayMaxMs = input.eventLoopDelayMaxMs
   if (input.poolWaitMaxMs !== undefined && input.poolWaitMaxMs > 0)
     extension.poolWaitMaxMs = input.poolWaitMaxMs
   if (input.correctedEntries !== undefined && input.correctedEntries.length > 0) {
-    extension.correctedEntries = input.correctedEntries.map((e) => ({
-      method: e.method,
-      name: e.name,
-      ...(e.second !== undefined ? { second: e.second } : {}),
-      hist: encodeHistogram(e.histogram),
-    }))
+    extension.correctedEntries = rows(input.correctedEntries)
   }
   if (input.iterations !== undefined && input.iterations.length > 0) extension.iterations = input.iterations
   if (input.open !== undefined) extension.open = input.open
@@ -164,24 +191,17 @@ export function encodeHordeExtension(input: {
 
 /** Checked by a loop rather than per-element zod: it runs over every number of every report. */
 const histogramWire = z.custom<HistogramWire>(isLogHistogramWire, {
-  message: 'a histogram must be [minUs, maxUs, sumUs, zeroCount, index, count, ...] of non-negative integers',
+  message:
+    'a histogram must be bytes of varints: minUs, maxUs, sumUs, zeroCount, count, lastIndex, index, count, ...',
 })
 
-const extensionSchema = z.object({
+/** Everything but the row lists, which a loop checks (isRowList, isSecondList). */
+const extensionRestSchema = z.object({
   v: z.literal(HORDE_EXTENSION_VERSION),
   unit: z.literal('us'),
   alpha: z.number().positive().max(0.05),
-  entries: z.array(
-    z.object({ method: z.string(), name: z.string(), second: z.number().optional(), hist: histogramWire }),
-  ),
-  seconds: z.array(z.object({ second: z.number(), hist: histogramWire })).optional(),
   eventLoopDelayMaxMs: z.number().optional(),
   poolWaitMaxMs: z.number().optional(),
-  correctedEntries: z
-    .array(
-      z.object({ method: z.string(), name: z.string(), second: z.number().optional(), hist: histogramWire }),
-    )
-    .optional(),
   iterations: z
     .array(
       z.object({ second: z.number(), started: z.number().int().min(0), dropped: z.number().int().min(0) }),
@@ -208,39 +228,55 @@ export function decodeHordeExtension(extra: Record<string, unknown> | undefined)
   if (value === undefined || value === null) return null
   const object: unknown = value instanceof Map ? mapToObject(value) : value
   if (!isPlainObject(object)) return null
-  // The histogram lists (one item per endpoint and second: most of every report) are checked by a loop and kept
-  // as they are; zod, which copies every item it checks, sees only the few other fields (bench/README.md).
-  const { entries, seconds, ...rest } = object
-  if (!isEntryList(entries) || (seconds !== undefined && !isSecondList(seconds))) return null
+  // The row lists (one row per endpoint and second: most of every report) are checked by a loop and turned into
+  // objects as they are checked; zod, which copies every item it checks, sees only the few other fields.
+  const { entries, seconds, correctedEntries, ...rest } = object
+  const entryRows = rowsFromWire(entries)
+  if (entryRows === null) return null
+  const secondRows = seconds === undefined ? undefined : secondsFromWire(seconds)
+  if (secondRows === null) return null
+  const correctedRows = correctedEntries === undefined ? undefined : rowsFromWire(correctedEntries)
+  if (correctedRows === null) return null
   const parsed = extensionRestSchema.safeParse(rest)
   if (!parsed.success) return null
-  return seconds === undefined ? { ...parsed.data, entries } : { ...parsed.data, entries, seconds }
+  const extension: HordeStatsExtension = { ...parsed.data, entries: entryRows }
+  if (secondRows !== undefined) extension.seconds = secondRows
+  if (correctedRows !== undefined) extension.correctedEntries = correctedRows
+  return extension
 }
-
-const extensionRestSchema = extensionSchema.omit({ entries: true, seconds: true })
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
-/** What `extensionSchema.entries` accepts (z.string(), z.number() finite, the histogram check). */
-function isEntryList(value: unknown): value is HordeEntryHistogram[] {
-  if (!Array.isArray(value)) return false
-  for (const item of value as unknown[]) {
-    if (!isPlainObject(item)) return false
-    if (typeof item.method !== 'string' || typeof item.name !== 'string') return false
-    if (item.second !== undefined && !Number.isFinite(item.second)) return false
-    if (!isLogHistogramWire(item.hist)) return false
+/** `entries` rows (method: string, name: string, second: finite number or null, histogram), or null. */
+function rowsFromWire(value: unknown): HordeEntryHistogram[] | null {
+  if (!Array.isArray(value) || value.length % 4 !== 0) return null
+  const rows: HordeEntryHistogram[] = []
+  for (let i = 0; i < value.length; i += 4) {
+    const method: unknown = value[i]
+    const name: unknown = value[i + 1]
+    const second: unknown = value[i + 2]
+    const hist: unknown = value[i + 3]
+    if (typeof method !== 'string' || typeof name !== 'string') return null
+    if (second !== null && !(typeof second === 'number' && Number.isFinite(second))) return null
+    if (!isLogHistogramWire(hist)) return null
+    rows.push(second === null ? { method, name, hist } : { method, name, second, hist })
   }
-  return true
+  return rows
 }
 
-function isSecondList(value: unknown): value is HordeSecondHistogram[] {
-  if (!Array.isArray(value)) return false
-  for (const item of value as unknown[]) {
-    if (!isPlainObject(item) || !Number.isFinite(item.second) || !isLogHistogramWire(item.hist)) return false
+/** `seconds` rows (second: finite number, histogram), or null. */
+function secondsFromWire(value: unknown): HordeSecondHistogram[] | null {
+  if (!Array.isArray(value) || value.length % 2 !== 0) return null
+  const rows: HordeSecondHistogram[] = []
+  for (let i = 0; i < value.length; i += 2) {
+    const second: unknown = value[i]
+    const hist: unknown = value[i + 1]
+    if (!(typeof second === 'number' && Number.isFinite(second)) || !isLogHistogramWire(hist)) return null
+    rows.push({ second, hist })
   }
-  return true
+  return rows
 }
 
 /**

@@ -114,7 +114,7 @@ export function fromWireValue(value: unknown): unknown {
     }
     return object
   }
-  if (Array.isArray(value)) return allNumbers(value) ? value : value.map(fromWireValue)
+  if (Array.isArray(value)) return allScalars(value) ? value : value.map(fromWireValue)
   return value
 }
 
@@ -130,11 +130,15 @@ function ownProperty(value: unknown): PropertyDescriptor {
 }
 
 /**
- * Arrays of plain numbers (Horde histograms: thousands of numbers per report) need no conversion either way:
- * passing them through saves the master a copy and a call per number.
+ * Arrays of numbers, strings, nil and binary (the Horde extension's rows: hundreds of items per report) need no
+ * conversion either way: passing them through saves the master a copy and a call per item.
  */
-function allNumbers(values: readonly unknown[]): boolean {
-  for (const item of values) if (typeof item !== 'number') return false
+function allScalars(values: readonly unknown[]): boolean {
+  for (const item of values) {
+    if (typeof item === 'number' || typeof item === 'string' || item === null || item instanceof Uint8Array)
+      continue
+    return false
+  }
   return true
 }
 
@@ -157,7 +161,7 @@ export function toWireValue(value: unknown, seen: Set<object> = new Set()): unkn
   seen.add(value)
   try {
     if (Array.isArray(value)) {
-      return allNumbers(value) ? value : value.map((item: unknown) => toWireValue(item, seen))
+      return allScalars(value) ? value : value.map((item: unknown) => toWireValue(item, seen))
     }
     if (value instanceof Set) return [...(value as Set<unknown>)].map((item) => toWireValue(item, seen))
     if (value instanceof Map) {

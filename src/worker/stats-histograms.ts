@@ -5,11 +5,12 @@ import {
   encodeHistogram,
   recordResponseTimeMs,
   type Histogram,
-  type HordeEntryHistogram,
+  pushHordeRow,
   type HordeIterationCounts,
   type HordeOpenModelState,
-  type HordeSecondHistogram,
-  type HordeStatsExtension,
+  type HordeRowsWire,
+  type HordeSecondsWire,
+  type HordeStatsExtensionWire,
 } from '../protocol/horde-extension.js'
 import type { StatsEntry } from './stats.js'
 
@@ -32,9 +33,9 @@ export class StatsHistograms {
   private correctedByEntry = new Map<StatsEntry, PerSecond>()
   private bySecond: PerSecond = new Map()
   /** Seconds already encoded, waiting for the next report. */
-  private sealedEntries: HordeEntryHistogram[] = []
-  private sealedCorrected: HordeEntryHistogram[] = []
-  private sealedSeconds: HordeSecondHistogram[] = []
+  private sealedEntries: HordeRowsWire = []
+  private sealedCorrected: HordeRowsWire = []
+  private sealedSeconds: HordeSecondsWire = []
   /** The newest second recorded: older ones are complete and get encoded. */
   private openSecond = Number.NEGATIVE_INFINITY
   /** Set while the worker runs the open model. */
@@ -70,9 +71,9 @@ export class StatsHistograms {
     iterations: HordeIterationCounts[] = [],
     open?: HordeOpenModelState,
     poolWaitMaxMs = 0,
-  ): HordeStatsExtension {
+  ): HordeStatsExtensionWire {
     this.sealBefore(Number.POSITIVE_INFINITY)
-    const extension: HordeStatsExtension = {
+    const extension: HordeStatsExtensionWire = {
       v: HORDE_EXTENSION_VERSION,
       unit: 'us',
       alpha: HORDE_PERCENTILE_ERROR_BOUND,
@@ -106,17 +107,17 @@ export class StatsHistograms {
     sealEntries(this.correctedByEntry, second, this.sealedCorrected)
     for (const [s, histogram] of this.bySecond) {
       if (s >= second) continue
-      this.sealedSeconds.push({ second: s, hist: encodeHistogram(histogram) })
+      this.sealedSeconds.push(s, encodeHistogram(histogram))
       this.bySecond.delete(s)
     }
   }
 }
 
-function sealEntries(map: Map<StatsEntry, PerSecond>, before: number, out: HordeEntryHistogram[]): void {
+function sealEntries(map: Map<StatsEntry, PerSecond>, before: number, out: HordeRowsWire): void {
   for (const [entry, perSecond] of map) {
     for (const [second, histogram] of perSecond) {
       if (second >= before) continue
-      out.push({ method: entry.method, name: entry.name, second, hist: encodeHistogram(histogram) })
+      pushHordeRow(out, entry.method, entry.name, second, histogram)
       perSecond.delete(second)
     }
     if (perSecond.size === 0) map.delete(entry)

@@ -5,7 +5,7 @@ import type { StatsEntryWire } from '../../src/protocol/messages.js'
 import { StatsRow, bucketHistogram } from '../../src/master/stats-row.js'
 
 /** One worker's entry for `samplesMs` and, for a Horde worker, the histogram it sends with it. */
-function entry(samplesMs: number[]): { entry: StatsEntryWire; wire: number[] } {
+function entry(samplesMs: number[]): { entry: StatsEntryWire; wire: Uint8Array } {
   const responseTimes = new Map<number, number>()
   const histogram = new LogHistogram()
   for (const ms of samplesMs) {

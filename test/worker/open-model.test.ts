@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import {
+  decodeHordeExtension,
   decodeHistogram,
   histogramPercentileMs,
   type HordeStatsExtension,
@@ -38,7 +39,7 @@ async function openWorker(path: string) {
   const extensions = () =>
     driver!.received
       .filter((m) => m.message.type === 'stats')
-      .map((m) => (m.message.type === 'stats' ? (m.message.report.extra.horde as HordeStatsExtension) : null))
+      .map((m) => (m.message.type === 'stats' ? decodeHordeExtension(m.message.report.extra) : null))
       .filter((e): e is HordeStatsExtension => e !== null && e !== undefined)
   return { worker, nodeId, control, extensions }
 }
