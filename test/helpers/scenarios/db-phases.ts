@@ -24,6 +24,9 @@ export default defineScenario({
     }),
   },
   fin: async ({ db: d, agentId }) => {
+    // Longer than two heartbeat intervals: the master must keep the worker through fin, not answer its
+    // heartbeats with quit because the run is stopping (the fin barrier then failed: "lost during fin").
+    await new Promise((resolve) => setTimeout(resolve, 2500))
     const pg = d.postgres(db)
     await pg.query('INSERT INTO fin_log (agent_id, at) VALUES ($1, clock_timestamp())', [agentId])
     const { rows } = await pg.query<{ n: number }>('SELECT count(*)::int AS n FROM work')
