@@ -19,10 +19,12 @@ const out = process.env.BENCH_LOOP_PROBE_OUT
 const RESOLUTION_MS = 10
 const WATCH_MS = 50
 const STALL_MS = 100
+const LATE_MS = 20
 if (out) {
   const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS })
   delay.enable()
   const stalls = []
+  const late = []
   const startedAt = performance.now()
   let lastAt = startedAt
   let lastCpu = process.cpuUsage()
@@ -30,6 +32,9 @@ if (out) {
   setInterval(() => {
     const now = performance.now()
     const gapMs = now - lastAt
+    // A turn of over 20 ms (the master's promise) that this timer happened to wait behind: when, to tell
+    // start-up and the end of the run from the load itself.
+    if (gapMs > WATCH_MS + LATE_MS) late.push(Math.round(now / 100) / 10)
     if (gapMs > STALL_MS) {
       const cpu = process.cpuUsage()
       const cpuMs = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000
@@ -56,6 +61,9 @@ if (out) {
         stallsOver100Ms: stalls.length,
         longestStalls: stalls.slice(0, 5),
         // Turns where our own code ran long: the stall's CPU time is most of its length.
+        // The 20 Hz watch timer late by over 20 ms: how many times, and when (s since start, first 30).
+        watchLateOver20Ms: late.length,
+        watchLateOver20MsAtS: late.slice(0, 30),
         cpuBoundStallsOver100Ms: stalls.filter((s) => s.cpuMs > 50 && s.cpuMs > s.gapMs * 0.5).length,
         // Wall time inside the stall watch (wake-ups not included), % of one core: an upper bound of its CPU,
         // inflated on a loaded machine, where the process is preempted inside the callback too.
