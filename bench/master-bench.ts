@@ -9,7 +9,7 @@
  *   npx tsx bench/master-bench.ts [--workers 200] [--endpoints 50] [--seconds 60] [--only horde|locust]
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, readFileSync, readdirSync, mkdtempSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -267,6 +267,8 @@ async function bench(kind: 'horde' | 'locust'): Promise<Record<string, unknown>>
   ])
   for (const g of generators) if (g.child.exitCode === null) g.child.kill('SIGKILL')
   const text = master.output()
+  // The master's whole output, for a look at its log (or --trace-gc through BENCH_MASTER_NODE_ARGS).
+  if (process.env.BENCH_MASTER_OUTPUT) writeFileSync(process.env.BENCH_MASTER_OUTPUT, text)
   let missing: number
   let totals: unknown = null
   let loop: unknown = null
