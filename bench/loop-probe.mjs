@@ -34,7 +34,7 @@ if (out) {
     const gapMs = now - lastAt
     // A turn of over 20 ms (the master's promise) that this timer happened to wait behind: when, to tell
     // start-up and the end of the run from the load itself.
-    if (gapMs > WATCH_MS + LATE_MS) late.push(Math.round(now / 100) / 10)
+    if (gapMs > WATCH_MS + LATE_MS) late.push([Math.round(now / 100) / 10, Math.round(gapMs - WATCH_MS)])
     if (gapMs > STALL_MS) {
       const cpu = process.cpuUsage()
       const cpuMs = (cpu.user - lastCpu.user + cpu.system - lastCpu.system) / 1000
@@ -61,7 +61,8 @@ if (out) {
         stallsOver100Ms: stalls.length,
         longestStalls: stalls.slice(0, 5),
         // Turns where our own code ran long: the stall's CPU time is most of its length.
-        // The 20 Hz watch timer late by over 20 ms: how many times, and when (s since start, first 30).
+        // The 20 Hz watch timer late by over 20 ms: how many times, and when and by how much ([s since start,
+        // ms late], first 30).
         watchLateOver20Ms: late.length,
         watchLateOver20MsAtS: late.slice(0, 30),
         cpuBoundStallsOver100Ms: stalls.filter((s) => s.cpuMs > 50 && s.cpuMs > s.gapMs * 0.5).length,
