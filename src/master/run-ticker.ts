@@ -36,40 +36,20 @@ export interface TickParts {
 export class RunTicker {
   readonly #parts: TickParts
   #timers: NodeJS.Timeout[] = []
-  #secondTimer: NodeJS.Timeout | null = null
-  #stopped = false
 
   constructor(parts: TickParts) {
     this.#parts = parts
   }
 
   start(): void {
-    this.#stopped = false
-    this.#timers = [setInterval(() => this.#safely(() => this.#checkLiveness(Date.now())), 250)]
-    this.#scheduleSecond()
+    this.#timers = [
+      setInterval(() => this.#safely(() => this.#everySecond(Date.now())), 1000),
+      setInterval(() => this.#safely(() => this.#checkLiveness(Date.now())), 250),
+    ]
   }
 
   stop(): void {
-    this.#stopped = true
     for (const timer of this.#timers) clearInterval(timer)
-    if (this.#secondTimer !== null) clearTimeout(this.#secondTimer)
-    this.#secondTimer = null
-  }
-
-  /**
-   * The 1 s tick samples the wall-clock second it runs in, so it aims at the middle of each second: a tick a few
-   * ms late still samples the second it was meant for. A free-running 1 s interval drifts, and near a second's
-   * boundary a late tick sampled the next second (one second skipped, then two sent at once in live metrics).
-   */
-  #scheduleSecond(): void {
-    const sinceMidSecondMs = (((Date.now() - 500) % 1000) + 1000) % 1000
-    // At least half a second away: a timer that fires a hair early must not tick twice in one second.
-    const delayMs = sinceMidSecondMs > 500 ? 2000 - sinceMidSecondMs : 1000 - sinceMidSecondMs
-    this.#secondTimer = setTimeout(() => {
-      this.#secondTimer = null
-      this.#safely(() => this.#everySecond(Date.now()))
-      if (!this.#stopped) this.#scheduleSecond()
-    }, delayMs)
   }
 
   #everySecond(now: number): void {
