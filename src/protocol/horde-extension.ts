@@ -30,8 +30,8 @@
  * Rows are flat arrays, not a map per row: a report carries one row per endpoint and second (150 at 50
  * endpoints), and a map each cost the master's decoder four keys and an object per row.
  * Version 1 carried HdrHistogram compressed base64 (3–6 ms to decode and add each on the master: issue 9),
- * version 2 a map per row and each histogram as a msgpack array of integers (decoded number by number). A
- * master meets a version it does not know by ignoring the extension (Locust buckets then) with a warning.
+ * version 2 a map per row and each histogram as a msgpack array of integers (decoded number by number). A master meets a version
+ * it does not know by ignoring the extension (Locust buckets then) with a warning.
  *
  * Error bound: every value read back from a histogram, or from any merge of them, is within α = 0.5 % of the
  * values its bucket holds, so every percentile is within 0.5 % (+ 0.5 µs of rounding) of the exact percentile of

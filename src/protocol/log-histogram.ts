@@ -341,29 +341,23 @@ export function logHistogramWireCount(wire: Uint8Array): number {
 }
 
 /**
- * Reads the varints of untrusted bytes from `at` on: each read returns the value and moves `at`, or returns -1
- * (and leaves `at`) when the varint is truncated, longer than MAX_VARINT_BYTES, overlong (a needless trailing
- * zero group) or beyond the safe integers. A shared cursor like `reader`: this runs for every number of every
- * histogram a master receives, so it allocates nothing.
+ * A varint of untrusted bytes starting at `at`: [value, next position], or null when it is truncated, longer than
+ * MAX_VARINT_BYTES, overlong (a needless trailing zero group) or beyond the safe integers.
  */
-const checked = {
-  at: 0,
-  next(bytes: Uint8Array): number {
-    let value = 0
-    let scale = 1
-    for (let i = 0; i < MAX_VARINT_BYTES; i++) {
-      const byte = bytes[this.at + i]
-      if (byte === undefined) return -1
-      value += (byte & 0x7f) * scale
-      if (byte < 0x80) {
-        if ((i > 0 && byte === 0) || !Number.isSafeInteger(value)) return -1
-        this.at += i + 1
-        return value
-      }
-      scale *= 0x80
+function checkedVarint(bytes: Uint8Array, at: number): [number, number] | null {
+  let value = 0
+  let scale = 1
+  for (let i = 0; i < MAX_VARINT_BYTES; i++) {
+    const byte = bytes[at + i]
+    if (byte === undefined) return null
+    value += (byte & 0x7f) * scale
+    if (byte < 0x80) {
+      if (i > 0 && byte === 0) return null
+      return Number.isSafeInteger(value) ? [value, at + i + 1] : null
     }
-    return -1
-  },
+    scale *= 0x80
+  }
+  return null
 }
 
 /**
@@ -374,26 +368,30 @@ const checked = {
  */
 export function isLogHistogramWire(value: unknown): value is Uint8Array {
   if (!(value instanceof Uint8Array) || value.length > MAX_WIRE_BYTES) return false
-  checked.at = 0
-  // minUs, maxUs, sumUs: any safe integer.
-  for (let i = 0; i < 3; i++) if (checked.next(value) < 0) return false
-  const zeroCount = checked.next(value)
-  const count = checked.next(value)
-  const lastIndex = checked.next(value)
-  if (zeroCount < 0 || count < 0 || lastIndex < 0) return false
+  const header: number[] = []
+  let at = 0
+  for (let i = 0; i < HEADER_NUMBERS; i++) {
+    const read = checkedVarint(value, at)
+    if (read === null) return false
+    header.push(read[0])
+    at = read[1]
+  }
+  const [, , , zeroCount = 0, count = 0, lastIndex = 0] = header
   let index = 0
   let sum = zeroCount
-  let first = true
-  while (checked.at < value.length) {
-    const step = checked.next(value)
-    const n = step < 0 ? -1 : checked.next(value)
-    if (n < 0) return false
+  let pairs = 0
+  while (at < value.length) {
+    const step = checkedVarint(value, at)
+    if (step === null) return false
+    const n = checkedVarint(value, step[1])
+    if (n === null) return false
     // The first index may be 0; later deltas must be ≥ 1 so indexes strictly ascend.
-    if (!first && step === 0) return false
-    first = false
-    index += step
+    if (pairs > 0 && step[0] === 0) return false
+    index += step[0]
     if (index > LOG_HISTOGRAM_MAX_INDEX) return false
-    sum += n
+    sum += n[0]
+    pairs++
+    at = n[1]
   }
   // With no buckets index stays 0, so lastIndex must be 0 too.
   return sum === count && Number.isSafeInteger(sum) && lastIndex === index

@@ -247,8 +247,6 @@ export class MasterSocket {
   )
   private logger: Logger | undefined
   private readonly heartbeatReplies = new Map<string, [Buffer, Buffer]>()
-  /** Since when frames have waited unread without a break (receiveBacklogMs); null when caught up. */
-  private backlogSinceMs: number | null = null
 
   private constructor(
     socket: Router,
@@ -346,6 +344,8 @@ export class MasterSocket {
   receiveBacklogMs(nowMs = Date.now()): number {
     return this.backlogSinceMs === null ? 0 : nowMs - this.backlogSinceMs
   }
+
+  private backlogSinceMs: number | null = null
 
   private async receive(socket: Router): Promise<void> {
     const budget = new TurnBudget(RECEIVE_SLICE_MS)
